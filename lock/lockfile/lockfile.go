@@ -1,0 +1,79 @@
+// Package lockfile reads and writes envbuild.lock (CONTRACT §4): a TOML
+// document listing, for every environment and every target platform, each
+// artifact to install with its URL, sha256 and size.
+//
+// Writing is byte-stable: environments, targets and packages are sorted,
+// fields come in a fixed order, and the file ends with a newline, so the
+// same lock always has the same bytes and the same digest. Reading is
+// strict: an unknown key is an error with its position.
+//
+// This package holds no resolution logic and never talks to the network.
+package lockfile
+
+// Version is the lock-version this package writes and reads.
+const Version = 1
+
+// File is a whole envbuild.lock.
+type File struct {
+	LockVersion int   `toml:"lock-version" json:"lock-version"`
+	Envs        []Env `toml:"env" json:"env"`
+}
+
+// Env is one named environment.
+type Env struct {
+	Name string `toml:"name" json:"name"`
+	// SpecDigest is "sha256:…" of the canonicalised spec; `lock --check`
+	// compares it with the spec's current digest.
+	SpecDigest string   `toml:"spec-digest" json:"spec-digest"`
+	Targets    []Target `toml:"target" json:"target"`
+}
+
+// Target is the environment locked for one platform.
+type Target struct {
+	Platform       string `toml:"platform" json:"platform"`
+	Python         string `toml:"python" json:"python"`
+	Implementation string `toml:"implementation" json:"implementation"`
+	// FreeThreaded is set for a free-threaded (3.13t) interpreter.
+	FreeThreaded bool `toml:"free-threaded,omitempty" json:"free-threaded,omitempty"`
+	// Libc is "glibc 2.36" or "musl 1.2".
+	Libc string `toml:"libc" json:"libc"`
+	// Base is the base image's per-platform manifest, "repo@sha256:…",
+	// when the lock was made against a base.
+	Base string `toml:"base,omitempty" json:"base,omitempty"`
+	// PythonSource says where the environment's interpreter comes from:
+	// "base" (a venv-style prefix on the base's interpreter) or "conda".
+	PythonSource string `toml:"python-source,omitempty" json:"python-source,omitempty"`
+	// Interpreter is the base's interpreter path, when PythonSource is "base".
+	Interpreter string    `toml:"interpreter,omitempty" json:"interpreter,omitempty"`
+	Packages    []Package `toml:"package" json:"package"`
+}
+
+// Package is one locked artifact.
+type Package struct {
+	Name    string `toml:"name" json:"name"`
+	Version string `toml:"version" json:"version"`
+	// Source is "pypi" or "conda".
+	Source string `toml:"source" json:"source"`
+	// Kind is "wheel", "sdist", "conda" (a .conda archive) or "tar.bz2".
+	Kind     string `toml:"kind" json:"kind"`
+	URL      string `toml:"url" json:"url"`
+	Filename string `toml:"filename" json:"filename"`
+	Sha256   string `toml:"sha256" json:"sha256"`
+	Size     int64  `toml:"size" json:"size"`
+	// Depends lists the normalised names of locked packages it needs.
+	Depends []string `toml:"depends" json:"depends"`
+	// Requested marks a package the spec asked for by name.
+	Requested bool `toml:"requested,omitempty" json:"requested,omitempty"`
+	// Index is the name of the index or channel it came from ("pypi",
+	// "extra-1", "conda-forge"), never its URL with credentials.
+	Index string `toml:"index,omitempty" json:"index,omitempty"`
+
+	// Conda records only.
+	Channel     string `toml:"channel,omitempty" json:"channel,omitempty"`
+	Subdir      string `toml:"subdir,omitempty" json:"subdir,omitempty"`
+	Build       string `toml:"build,omitempty" json:"build,omitempty"`
+	BuildNumber int    `toml:"build-number,omitempty" json:"build-number,omitempty"`
+	Noarch      string `toml:"noarch,omitempty" json:"noarch,omitempty"`
+	// Spec is the MatchSpec or requirement that asked for it, when requested.
+	Spec string `toml:"spec,omitempty" json:"spec,omitempty"`
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# setup.sh prepares a machine to run envbuild's integration tests and demo:
+# the Debian packages the test bed starts (runc, a CNCF Distribution registry,
+# debootstrap, htpasswd, zstd, busybox-static) and bin/buildkitd, built from
+# this module's go.mod so the daemon and the client are the same version.
+#
+# Idempotent: apt runs only when a command is missing; buildkitd is rebuilt
+# only when go.mod is newer than bin/buildkitd.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# command -> Debian package that provides it.
+declare -A needs=(
+	[runc]=runc
+	[docker-registry]=docker-registry
+	[debootstrap]=debootstrap
+	[htpasswd]=apache2-utils
+	[zstd]=zstd
+	[dpkg-deb]=dpkg
+)
+missing=()
+for cmd in "${!needs[@]}"; do
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		missing+=("${needs[$cmd]}")
+	fi
+done
+# busybox-static is checked by file: a dynamic busybox on PATH would not do.
+if [[ ! -x /bin/busybox ]] || ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
+	missing+=(busybox-static)
+fi
+
+if ((${#missing[@]} > 0)); then
+	if [[ $(id -u) -ne 0 ]]; then
+		log "missing packages: ${missing[*]}; run this script as root (it calls apt-get)"
+		exit 1
+	fi
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends runc docker-registry debootstrap apache2-utils zstd busybox-static
+else
+	log "Debian packages present"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	if [[ -x /usr/local/go/bin/go ]]; then
+		export PATH="/usr/local/go/bin:$PATH"
+	else
+		log "go is not on PATH; install Go (see go.mod for the version) and retry"
+		exit 1
+	fi
+fi
+
+mkdir -p bin
+if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
+	log "bin/buildkitd is up to date"
+else
+	log "building bin/buildkitd from go.mod (takes a few minutes cold)"
+	go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
+	mv bin/buildkitd.tmp bin/buildkitd
+	log "built bin/buildkitd"
+fi
