@@ -1,0 +1,230 @@
+// Package envtoml reads envbuild.toml (CONTRACT §4) into specs. Parsing is
+// strict, as apko's is: an unknown key, a value of the wrong type or a
+// syntax error is reported with file:line:col and nothing is built.
+//
+// Top-level keys describe one environment named "default". With [envs.NAME]
+// tables, each names an environment; the top-level keys are then defaults
+// that each named environment may override key by key.
+package envtoml
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock/failure"
+)
+
+type pypiTable struct {
+	Packages       map[string]string `toml:"packages"`
+	IndexURL       *string           `toml:"index_url"`
+	ExtraIndexURLs []string          `toml:"extra_index_urls"`
+}
+
+type condaTable struct {
+	Packages map[string]string `toml:"packages"`
+	Channels []string          `toml:"channels"`
+}
+
+type envTable struct {
+	Python     *string     `toml:"python"`
+	Base       *string     `toml:"base"`
+	Platforms  []string    `toml:"platforms"`
+	Repository *string     `toml:"repository"`
+	AllowSdist *bool       `toml:"allow_sdist"`
+	Bytecode   *bool       `toml:"bytecode"`
+	PyPI       *pypiTable  `toml:"pypi"`
+	Conda      *condaTable `toml:"conda"`
+}
+
+type file struct {
+	envTable
+	Envs map[string]envTable `toml:"envs"`
+}
+
+// Load reads path and returns its environments, sorted by name.
+func Load(path string) ([]spec.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, failure.User(fmt.Errorf("reading %s: no such file; write one (see examples/) or give packages with --pypi/--conda", path))
+		}
+		return nil, failure.User(fmt.Errorf("reading %s: %w", path, err))
+	}
+	return Parse(path, data)
+}
+
+// Parse reads envbuild.toml content; name is used in error positions.
+func Parse(name string, data []byte) ([]spec.Spec, error) {
+	var f file
+	md, err := toml.Decode(string(data), &f)
+	if err != nil {
+		var pe toml.ParseError
+		var ppe *toml.ParseError
+		if errors.As(err, &ppe) {
+			pe = *ppe
+		}
+		if ppe != nil || errors.As(err, &pe) {
+			col := pe.Position.Col
+			if col == 0 {
+				col = 1
+			}
+			return nil, failure.User(fmt.Errorf("%s:%d:%d: %s", name, pe.Position.Line, col, pe.Message))
+		}
+		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, col := locateKey(string(data), strings.Split(m[2], "."))
+			return nil, failure.User(fmt.Errorf("%s:%d:%d: key %q: %s", name, line, col, m[2], m[3]))
+		}
+		return nil, failure.User(fmt.Errorf("%s: %w", name, err))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		line, col := locateKey(string(data), k)
+		return nil, failure.User(fmt.Errorf("%s:%d:%d: unknown key %q; known keys: python, base, platforms, repository, allow_sdist, bytecode, [pypi] packages/index_url/extra_index_urls, [conda] packages/channels, [envs.NAME]", name, line, col, k.String()))
+	}
+	if len(f.Envs) == 0 {
+		s, err := f.envTable.toSpec(name, "default", envTable{})
+		if err != nil {
+			return nil, err
+		}
+		return []spec.Spec{s}, nil
+	}
+	names := make([]string, 0, len(f.Envs))
+	for n := range f.Envs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []spec.Spec
+	for _, n := range names {
+		s, err := f.Envs[n].toSpec(name, n, f.envTable)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (e envTable) toSpec(file, name string, def envTable) (spec.Spec, error) {
+	s := spec.Spec{Name: name}
+	s.Python = pick(e.Python, def.Python)
+	s.Base = pick(e.Base, def.Base)
+	s.Repository = pick(e.Repository, def.Repository)
+	s.Platforms = e.Platforms
+	if s.Platforms == nil {
+		s.Platforms = def.Platforms
+	}
+	for _, p := range s.Platforms {
+		if p != "linux/amd64" && p != "linux/arm64" && p != "linux/arm64/v8" {
+			return s, failure.User(fmt.Errorf("%s: environment %q: platform %q is not supported; use linux/amd64 or linux/arm64", file, name, p))
+		}
+	}
+	if b := pickBool(e.AllowSdist, def.AllowSdist); b != nil {
+		s.Options.AllowSdist = *b
+	}
+	if b := pickBool(e.Bytecode, def.Bytecode); b != nil {
+		s.Options.NoBytecode = !*b
+	}
+	py := e.PyPI
+	if py == nil {
+		py = def.PyPI
+	}
+	if py != nil {
+		s.PyPI.Requirements = spec.PypiRequirements(py.Packages)
+		if py.IndexURL != nil {
+			s.PyPI.IndexURL = *py.IndexURL
+		}
+		s.PyPI.ExtraIndexURLs = py.ExtraIndexURLs
+	}
+	co := e.Conda
+	if co == nil {
+		co = def.Conda
+	}
+	if co != nil {
+		s.Conda.Specs = spec.CondaSpecs(co.Packages)
+		s.Conda.Channels = co.Channels
+	}
+	return s, nil
+}
+
+func pick(a, b *string) string {
+	if a != nil {
+		return *a
+	}
+	if b != nil {
+		return *b
+	}
+	return ""
+}
+
+func pickBool(a, b *bool) *bool {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+var typeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
+
+var headerRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$`)
+
+// locateKey finds where key k is written in src: the table it is in is
+// tracked from [headers], and the last component is looked for at the
+// start of a line (or inside an inline table on that line). It returns the
+// 1-based line and column, or the header's line when the key itself is not
+// found (an unknown table).
+func locateKey(src string, k toml.Key) (int, int) {
+	lines := strings.Split(src, "\n")
+	want := k[len(k)-1]
+	parent := strings.Join(k[:len(k)-1], ".")
+	current := ""
+	headerLine := 0
+	for i, l := range lines {
+		if m := headerRE.FindStringSubmatch(l); m != nil {
+			current = normalizeHeader(m[1])
+			if current == k.String() || strings.HasPrefix(current, k.String()+".") {
+				return i + 1, strings.Index(l, "[") + 2
+			}
+			if current == parent {
+				headerLine = i + 1
+			}
+			continue
+		}
+		if current != parent && !strings.HasPrefix(parent, current) {
+			continue
+		}
+		for _, form := range []string{want, `"` + want + `"`, "'" + want + "'"} {
+			idx := strings.Index(l, form)
+			for idx >= 0 {
+				rest := strings.TrimLeft(l[idx+len(form):], " \t")
+				before := strings.TrimRight(l[:idx], " \t")
+				if strings.HasPrefix(rest, "=") && (before == "" || strings.HasSuffix(before, "{") || strings.HasSuffix(before, ",") || strings.HasSuffix(before, ".")) {
+					return i + 1, idx + 1
+				}
+				next := strings.Index(l[idx+1:], form)
+				if next < 0 {
+					break
+				}
+				idx += 1 + next
+			}
+		}
+	}
+	if headerLine > 0 {
+		return headerLine, 1
+	}
+	return 1, 1
+}
+
+func normalizeHeader(h string) string {
+	parts := strings.Split(h, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}

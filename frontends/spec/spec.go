@@ -1,0 +1,192 @@
+// Package spec is the model every user format is turned into: the Python
+// version, the PyPI requirements and conda specs, channels, indexes, the base
+// image, the platforms and the repository of one environment. Frontends
+// (envbuild.toml, flags, Metaflow flows) produce a Spec; the locker and the
+// builder consume it.
+//
+// It also holds Metaflow's rules for turning the {name: version}
+// dictionaries of @pypi and @conda into requirement strings (CONTRACT §4.3),
+// because envbuild.toml and the flow reader share them.
+//
+// Standard library only; it knows nothing about locking or building.
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Spec is one environment as the user declared it.
+type Spec struct {
+	// Name is the environment's name ("default", or a step name).
+	Name string
+	// Python is "3.11", "3.11.4", "3.13t" or "" (the base's interpreter).
+	Python string
+	// Base is the base image reference as written ("" when not given).
+	Base string
+	// Platforms are OCI platforms ("linux/amd64"); empty means linux/amd64.
+	Platforms []string
+	// Repository is where the image is pushed ("" means an OCI layout).
+	Repository string
+	PyPI       PyPI
+	Conda      Conda
+	Options    Options
+}
+
+// PyPI is the PyPI part of a spec.
+type PyPI struct {
+	// Requirements are PEP 508 strings.
+	Requirements   []string
+	IndexURL       string
+	ExtraIndexURLs []string
+}
+
+// Conda is the conda part of a spec.
+type Conda struct {
+	// Specs are conda MatchSpec strings.
+	Specs    []string
+	Channels []string
+}
+
+// Options are install options that change what is built.
+type Options struct {
+	// AllowSdist lets the lock pick source distributions, built in the image.
+	AllowSdist bool
+	// NoBytecode skips compiling .pyc files.
+	NoBytecode bool
+}
+
+// IsConda reports whether the environment needs conda (and so a conda
+// Python, CONTRACT §1).
+func (s *Spec) IsConda() bool { return len(s.Conda.Specs) > 0 }
+
+// PlatformsOrDefault returns the platforms, or linux/amd64 when none is set.
+func (s *Spec) PlatformsOrDefault() []string {
+	if len(s.Platforms) == 0 {
+		return []string{"linux/amd64"}
+	}
+	return s.Platforms
+}
+
+// Digest is "sha256:…" of the canonicalised spec: the parts that decide
+// what the lock contains. The base image is not in it (the lock records the
+// base per target and `build` compares targets), nor the repository, nor
+// credentials in index URLs.
+func (s *Spec) Digest() string {
+	canon := struct {
+		Python       string   `json:"python"`
+		Platforms    []string `json:"platforms"`
+		Requirements []string `json:"pypi"`
+		IndexURL     string   `json:"index_url,omitempty"`
+		ExtraIndex   []string `json:"extra_index_urls,omitempty"`
+		CondaSpecs   []string `json:"conda,omitempty"`
+		Channels     []string `json:"channels,omitempty"`
+		AllowSdist   bool     `json:"allow_sdist,omitempty"`
+	}{
+		Python:       s.Python,
+		Platforms:    sortedCopy(s.PlatformsOrDefault()),
+		Requirements: sortedCopy(trimAll(s.PyPI.Requirements)),
+		IndexURL:     StripCredentials(s.PyPI.IndexURL),
+		CondaSpecs:   sortedCopy(trimAll(s.Conda.Specs)),
+		Channels:     append([]string(nil), s.Conda.Channels...), // order is priority
+		AllowSdist:   s.Options.AllowSdist,
+	}
+	for _, u := range s.PyPI.ExtraIndexURLs {
+		canon.ExtraIndex = append(canon.ExtraIndex, StripCredentials(u))
+	}
+	b, _ := json.Marshal(canon)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// StripCredentials removes user:password@ from a URL, so that a digest, a
+// lock or a log never carries a secret.
+func StripCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+// PypiRequirement turns one entry of a @pypi packages dictionary into a PEP
+// 508 string, as Metaflow does: a version starting with <, >, !, ~ or @ is
+// appended as written, an empty one means any version, anything else means
+// ==version.
+func PypiRequirement(name, version string) string {
+	name = strings.TrimSpace(name)
+	v := strings.TrimSpace(version)
+	switch {
+	case v == "":
+		return name
+	case strings.HasPrefix(v, "@"):
+		return name + " " + v
+	case strings.ContainsAny(v[:1], "<>!~"):
+		return name + v
+	}
+	return name + "==" + v
+}
+
+// CondaSpec turns one entry of a @conda packages dictionary into a MatchSpec,
+// as Metaflow does: name==version, except that a version starting with <, >,
+// =, ! or ~ is appended as written (so "=1.2" is conda's 1.2.*), and an empty
+// version means any.
+func CondaSpec(name, version string) string {
+	name = strings.TrimSpace(name)
+	v := strings.TrimSpace(version)
+	switch {
+	case v == "":
+		return name
+	case strings.ContainsAny(v[:1], "<>=!~"):
+		return name + v
+	}
+	return name + "==" + v
+}
+
+// PypiRequirements applies PypiRequirement to a dictionary, sorted by name.
+func PypiRequirements(pkgs map[string]string) []string {
+	var out []string
+	for _, n := range sortedKeys(pkgs) {
+		out = append(out, PypiRequirement(n, pkgs[n]))
+	}
+	return out
+}
+
+// CondaSpecs applies CondaSpec to a dictionary, sorted by name.
+func CondaSpecs(pkgs map[string]string) []string {
+	var out []string
+	for _, n := range sortedKeys(pkgs) {
+		out = append(out, CondaSpec(n, pkgs[n]))
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedCopy(in []string) []string {
+	out := append([]string{}, in...)
+	sort.Strings(out)
+	return out
+}
+
+func trimAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

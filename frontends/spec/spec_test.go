@@ -1,0 +1,54 @@
+package spec
+
+import "testing"
+
+func TestPypiRequirement(t *testing.T) {
+	for _, tc := range []struct{ name, version, want string }{
+		{"pandas", "2.2.2", "pandas==2.2.2"},
+		{"requests", ">=2.31", "requests>=2.31"},
+		{"requests", "<3", "requests<3"},
+		{"numpy", "!=1.0", "numpy!=1.0"},
+		{"numpy", "~=1.26", "numpy~=1.26"},
+		{"scikit-learn", "", "scikit-learn"},
+		{"pkg", "@ https://example.com/pkg.whl", "pkg @ https://example.com/pkg.whl"},
+		{"pkg", " 1.0 ", "pkg==1.0"},
+	} {
+		if got := PypiRequirement(tc.name, tc.version); got != tc.want {
+			t.Errorf("PypiRequirement(%q, %q) = %q, want %q", tc.name, tc.version, got, tc.want)
+		}
+	}
+}
+
+func TestCondaSpec(t *testing.T) {
+	for _, tc := range []struct{ name, version, want string }{
+		{"numpy", "1.26", "numpy==1.26"},
+		{"numpy", "=1.26", "numpy=1.26"},
+		{"conda-forge::libgdal", ">=3.8", "conda-forge::libgdal>=3.8"},
+		{"python", "", "python"},
+		{"x", "<2", "x<2"},
+		{"x", "!=2", "x!=2"},
+		{"x", "~=2.1", "x~=2.1"},
+	} {
+		if got := CondaSpec(tc.name, tc.version); got != tc.want {
+			t.Errorf("CondaSpec(%q, %q) = %q, want %q", tc.name, tc.version, got, tc.want)
+		}
+	}
+}
+
+func TestDigest(t *testing.T) {
+	a := Spec{Python: "3.11", PyPI: PyPI{Requirements: []string{"b", "a"}, IndexURL: "https://u:secret@idx/simple"}}
+	b := Spec{Python: "3.11", PyPI: PyPI{Requirements: []string{"a", " b"}, IndexURL: "https://idx/simple"}, Platforms: []string{"linux/amd64"}}
+	if a.Digest() != b.Digest() {
+		t.Errorf("order, whitespace, default platform or credentials changed the digest")
+	}
+	c := b
+	c.PyPI.Requirements = []string{"a", "b==1"}
+	if c.Digest() == b.Digest() {
+		t.Errorf("a changed requirement kept the digest")
+	}
+	d := b
+	d.Python = "3.12"
+	if d.Digest() == b.Digest() {
+		t.Errorf("a changed python kept the digest")
+	}
+}
