@@ -1,0 +1,84 @@
+package lockfile
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sample() *File {
+	return &File{LockVersion: Version, Envs: []Env{
+		{Name: "train", SpecDigest: "sha256:bb", Targets: []Target{
+			{Platform: "linux/arm64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36"},
+			{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", Base: "r/b@sha256:00", PythonSource: "base", Interpreter: "/usr/bin/python3.11",
+				Packages: []Package{
+					{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "https://x/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: strings.Repeat("a", 64), Size: 11053},
+					{Name: "requests", Version: "2.32.3", Source: "pypi", Kind: "wheel", URL: "https://x/r.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("b", 64), Size: 64928, Depends: []string{"urllib3", "idna"}, Requested: true, Index: "pypi"},
+				}},
+		}},
+		{Name: "default", SpecDigest: "sha256:aa"},
+	}}
+}
+
+func TestMarshalIsCanonicalAndRoundTrips(t *testing.T) {
+	a := sample().Marshal()
+	if !bytes.HasSuffix(a, []byte("\n")) || bytes.HasSuffix(a, []byte("\n\n")) {
+		t.Errorf("lock does not end with exactly one newline")
+	}
+	if i, j := bytes.Index(a, []byte(`name = "default"`)), bytes.Index(a, []byte(`name = "train"`)); i < 0 || j < i {
+		t.Errorf("environments not sorted")
+	}
+	if i, j := bytes.Index(a, []byte(`platform = "linux/amd64"`)), bytes.Index(a, []byte(`platform = "linux/arm64"`)); j < i {
+		t.Errorf("targets not sorted")
+	}
+	if i, j := bytes.Index(a, []byte(`name = "requests"`)), bytes.Index(a, []byte(`name = "six"`)); j < i {
+		t.Errorf("packages not sorted")
+	}
+	if !bytes.Contains(a, []byte(`depends = ["idna", "urllib3"]`)) {
+		t.Errorf("depends not sorted:\n%s", a)
+	}
+	f, err := Parse("envbuild.lock", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := f.Marshal(); !bytes.Equal(a, b) {
+		t.Errorf("round trip changed the bytes:\n%s\n----\n%s", a, b)
+	}
+	if sample().Digest() != f.Digest() {
+		t.Errorf("digest changed after round trip")
+	}
+}
+
+func TestParseStrict(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"unknown key", "lock-version = 1\nfoo = 2\n", `unknown key "foo"`},
+		{"version", "lock-version = 9\n", "lock-version 9 is not supported"},
+		{"bad sha", "lock-version = 1\n[[env]]\nname=\"a\"\nspec-digest=\"x\"\n[[env.target]]\nplatform=\"linux/amd64\"\npython=\"3.11.0\"\nimplementation=\"cpython\"\nlibc=\"glibc 2.28\"\n[[env.target.package]]\nname=\"a\"\nversion=\"1\"\nsource=\"pypi\"\nkind=\"wheel\"\nurl=\"u\"\nfilename=\"f\"\nsha256=\"abc\"\nsize=1\ndepends=[]\n", "has no valid sha256"},
+	} {
+		_, err := Parse("envbuild.lock", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestWriteIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "envbuild.lock")
+	if err := Write(p, sample()); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+	f, err := Read(p)
+	if err != nil || f.Env("train").Target("linux/arm64/v8") == nil {
+		t.Errorf("read back: %v, %+v", err, f)
+	}
+	if f, err := Read(filepath.Join(dir, "none.lock")); f != nil || err != nil {
+		t.Errorf("missing lock: %v, %v; want nil, nil", f, err)
+	}
+}
