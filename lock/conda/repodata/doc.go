@@ -1,0 +1,24 @@
+// Package repodata reads conda channel indexes: the records of
+// repodata.json (both "packages", the .tar.bz2 artifacts, and
+// "packages.conda"), plain or zstd-compressed (repodata.json.zst), from a
+// file, a reader or a channel over HTTP.
+//
+// Channels: a name such as "conda-forge" or "pkgs/main" resolves against a
+// channel alias (default https://conda.anaconda.org/); a URL (http, https
+// or file) is used as given. Channels are read from a spec, the
+// CONDA_CHANNELS environment variable (comma separated) and .condarc.
+//
+// .condarc support is a small YAML subset, enough for the keys envbuild
+// reads: top-level "channels:" as a block list ("- name" lines) or a flow
+// list ("[a, b]"), and "channel_alias: URL"; values may be quoted; "#"
+// comments and blank lines are skipped; every other key is ignored
+// (including nested maps), and "defaults" in the list is kept as a channel
+// name.
+//
+// The fetcher caches each repodata file under a cache directory with its
+// ETag and revalidates with If-None-Match; it retries transient failures,
+// bounds every request with a timeout, and wraps network and server
+// failures in *ChannelError so a caller can map them to exit code 4.
+//
+// The package does not solve, download packages or install anything.
+package repodata
