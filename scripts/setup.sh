@@ -56,6 +56,9 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 mkdir -p bin
+# Test packages run this script concurrently: build once.
+exec 9>bin/.setup.lock
+flock 9
 if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
 	log "bin/buildkitd is up to date"
 else
