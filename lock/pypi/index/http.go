@@ -92,7 +92,14 @@ func (e *transportError) Error() string {
 	return fmt.Sprintf("reaching %s failed after %d %s: %s", Redact(e.url), e.tries, plural(e.tries, "try", "tries"), Redact(e.err.Error()))
 }
 
-func (e *transportError) Unwrap() error { return e.err }
+// Unwrap gives the connection error; a timeout has none to give (its
+// cause is this package's own cancellation, not the caller's).
+func (e *transportError) Unwrap() error {
+	if e.timeout > 0 {
+		return nil
+	}
+	return e.err
+}
 
 // authError is a 401 or 403.
 type authError struct {
