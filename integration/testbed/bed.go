@@ -25,7 +25,8 @@ import (
 // Options configure Start. The zero value starts everything with defaults.
 type Options struct {
 	// StateDir holds every daemon's state, socket, configuration and log.
-	// Default: a new directory under os.TempDir(), removed by Stop.
+	// Stop removes it when Start created it. Default: a new directory
+	// under os.TempDir().
 	StateDir string
 	// CacheDir keeps the base images' layers between runs.
 	// Default: DefaultCacheDir().
@@ -133,6 +134,9 @@ func Start(ctx context.Context, opts Options) (_ *Bed, err error) {
 	} else {
 		if b.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
 			return nil, err
+		}
+		if _, err := os.Stat(b.StateDir); errors.Is(err, os.ErrNotExist) {
+			b.removeStateDir = true
 		}
 		if err := os.MkdirAll(b.StateDir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating the test bed's state directory %q: %w", b.StateDir, err)
@@ -327,7 +331,7 @@ func Attach(ctx context.Context, stateDir string) (*Bed, error) {
 	b.procs, b.removeStateDir, b.detach = st.Processes, st.RemoveStateDir, st.Detach
 	b.logf = func(string, ...any) {}
 	for _, p := range b.procs {
-		if p.Name != "buildkitd" && strings.HasPrefix(p.Name, "buildkitd-extra") {
+		if strings.HasPrefix(p.Name, "buildkitd-extra-") {
 			b.extraBuildkitd++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -103,7 +104,7 @@ func runMain(m *testing.M) int {
 		return code
 	}
 
-	if err := runSetup(ctx); err != nil {
+	if err := Setup(ctx, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
 		return 1
 	}
@@ -135,10 +136,10 @@ func setEnv(b *Bed) {
 	}
 }
 
-// runSetup runs the module's scripts/setup.sh, which installs missing
-// Debian packages and (re)builds bin/buildkitd; it does nothing when all is
-// in place.
-func runSetup(ctx context.Context) error {
+// Setup runs the module's scripts/setup.sh, which installs missing Debian
+// packages and (re)builds bin/buildkitd, with its output to w; it does
+// nothing when all is in place.
+func Setup(ctx context.Context, w io.Writer) error {
 	root, err := ModuleRoot()
 	if err != nil {
 		return err
@@ -149,7 +150,7 @@ func runSetup(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, "bash", script)
 	cmd.Dir = root
 	cmd.Env = daemonEnv()
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("running %s: %w", script, err)
 	}

@@ -18,6 +18,9 @@ type process struct {
 	Name string `json:"name"`
 	PID  int    `json:"pid"`
 	Log  string `json:"log"`
+	// Binary is argv[0]: a recorded PID is only signalled while it still
+	// runs this binary, never after the PID was reused.
+	Binary string `json:"binary"`
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -56,7 +59,7 @@ func startProcess(name, logPath string, argv []string, detach bool) (*process, e
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (%q): %w", name, strings.Join(argv, " "), err)
 	}
-	p := &process{Name: name, PID: cmd.Process.Pid, Log: logPath, cmd: cmd, done: make(chan struct{})}
+	p := &process{Name: name, PID: cmd.Process.Pid, Log: logPath, Binary: argv[0], cmd: cmd, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
@@ -74,7 +77,17 @@ func (p *process) exited() bool {
 			return false
 		}
 	}
-	return !pidAlive(p.PID)
+	return !pidAlive(p.PID) || !p.runsBinary()
+}
+
+// runsBinary reports whether the process with p's PID still runs p.Binary.
+func (p *process) runsBinary() bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+	if err != nil {
+		return false
+	}
+	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+	return p.Binary == "" || argv0 == p.Binary
 }
 
 // pidAlive reports whether a process with this PID exists and is not a zombie.
