@@ -1,0 +1,23 @@
+// Package metaflow reads a Metaflow flow file the way Metaflow itself sees it:
+// each step's merged @pypi/@conda attributes (flow-level @pypi_base and
+// @conda_base included), whether the step is disabled, and the image written
+// in its @kubernetes or @batch decorator.
+//
+// Two readers give the same Flow. LoadWithMetaflow imports the flow with an
+// installed metaflow (python/export_decorators.py), so Config values and other
+// load-time computations are resolved by Metaflow; LoadStatic parses the
+// source in pure Go, accepts literal decorator arguments only and refuses
+// anything computed with a positioned error that says how to fix it. Both feed
+// the same merge code, which follows Metaflow's pypi_decorator.py,
+// conda_decorator.py and conda_environment.py, plus the attributes of the
+// metaflow-netflixext extension (channels, extra_indices/sources,
+// pip_packages).
+//
+// The extension/ directory holds metaflow-envbuild, the Metaflow extension
+// that runs a flow on the images envbuild built for it.
+//
+// This package must not resolve, lock or build anything, pick default base
+// images or registries (that is configuration, CONTRACT §5), nor turn the
+// {name: version} dictionaries into requirement strings (frontends/spec does).
+// It runs Python only in LoadWithMetaflow, and never the flow's steps.
+package metaflow

@@ -1,0 +1,344 @@
+"""Print the @pypi/@conda/@kubernetes/@batch decorators of a Metaflow flow as
+Metaflow itself sees them, as JSON on stdout.
+
+usage: python export_decorators.py FLOW.py [METAFLOW_OPTION ...]
+
+The flow is loaded the way `python FLOW.py show` loads it: Metaflow imports
+the module, processes Configs (--config/--config-value options may be given
+after the flow file) and mutators, initialises every decorator, and runs the
+flow-level @pypi_base/@conda_base and step-level @pypi/@conda hooks that merge
+them. Nothing else runs: the other decorators' step_init/flow_init hooks are
+skipped (they check datastores and clusters, which reading decorators does not
+need), no environment is created and no step is executed.
+
+For each decorator the output holds the arguments as written ("attributes",
+after Config values are resolved), and for @pypi/@conda the attributes after
+Metaflow's own merge ("merged"). envbuild merges the written ones itself and
+its tests compare the result with "merged".
+
+Part of envbuild (frontends/metaflow); standard library and metaflow only.
+"""
+
+import ast
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import tempfile
+
+# Metaflow's local datastore root would otherwise be created in the current
+# directory when @pypi/@conda hooks ask for it.
+_TMP = tempfile.mkdtemp(prefix="envbuild-metaflow-")
+os.environ["METAFLOW_DATASTORE_SYSROOT_LOCAL"] = _TMP
+# Metaflow refuses to start without a user name (CI containers often have
+# none); reading decorators does not record one anywhere.
+if not any(os.environ.get(v) for v in ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER")):
+    os.environ["METAFLOW_USER"] = "envbuild"
+
+ENV_DECORATORS = ("pypi", "conda", "pypi_base", "conda_base")
+REMOTE_DECORATORS = ("kubernetes", "batch")
+
+
+class Captured(Exception):
+    """Raised once every decorator is initialised, to stop the command."""
+
+
+class StandInEnvironment(object):
+    """What @pypi/@conda hooks ask of an environment, and nothing more.
+
+    Their hooks refuse environments other than conda/pypi; reading the
+    decorators does not need one, so this stand-in answers as "conda" and
+    creates nothing.
+    """
+
+    TYPE = "conda"
+
+    def set_local_root(self, local_root):
+        pass
+
+    def is_disabled(self, step):
+        for deco in step.decorators:
+            if deco.name in ("conda", "pypi"):
+                return str(deco.attributes["disabled"]).lower() == "true"
+        return False
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    # Anything else (a set, an object) cannot be a literal envbuild reads;
+    # keep its repr so the error can show it.
+    return {"__envbuild_unsupported__": repr(x), "type": type(x).__name__}
+
+
+def _written(deco):
+    """The attributes the user gave, after Config values are resolved."""
+    keys = set(getattr(deco, "_user_defined_attributes", ()) or ())
+    defaults = getattr(deco, "defaults", {}) or {}
+    out = {}
+    for k, v in deco.attributes.items():
+        # @conda's init() folds `libraries` into `packages`, which then holds
+        # values the user wrote under another key. Other decorators' init()
+        # fills in defaults from configuration (an image, a namespace): those
+        # are not written and envbuild looks them up itself.
+        folded = deco.name in ENV_DECORATORS and k in defaults and v != defaults[k]
+        if k in keys or folded:
+            out[k] = _jsonable(v)
+    return out
+
+
+def _find_flow_class(module):
+    from metaflow import FlowSpec
+
+    flows = [
+        c
+        for c in vars(module).values()
+        if inspect.isclass(c)
+        and issubclass(c, FlowSpec)
+        and c is not FlowSpec
+        and c.__module__ == module.__name__
+    ]
+    leaves = [c for c in flows if not any(o is not c and issubclass(o, c) for o in flows)]
+    if not leaves:
+        raise SystemExit(
+            _fail("no flow found: no class derives from FlowSpec in %s" % module.__file__)
+        )
+    if len(leaves) > 1:
+        raise SystemExit(
+            _fail(
+                "several flows in one file (%s); envbuild reads one flow per file"
+                % ", ".join(sorted(c.__name__ for c in leaves))
+            )
+        )
+    return leaves[0]
+
+
+def _deco_name(node):
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+def _node_info(node):
+    info = {"line": node.lineno, "col": node.col_offset + 1, "decorators": []}
+    for d in node.decorator_list:
+        args = {}
+        if isinstance(d, ast.Call):
+            for kw in d.keywords:
+                if kw.arg is not None:
+                    args[kw.arg] = [kw.value.lineno, kw.value.col_offset + 1]
+        info["decorators"].append(
+            {"name": _deco_name(d), "line": d.lineno, "col": d.col_offset + 1, "args": args}
+        )
+    return info
+
+
+def _source_positions(path, flow_name):
+    """Positions of the flow class, its steps and their decorators."""
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), filename=path)
+    classes = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    flow = {}
+    steps = {}
+
+    def visit(cls, seen):
+        if cls.name in seen:
+            return
+        seen.add(cls.name)
+        for b in reversed(cls.bases):
+            name = _deco_name(b)
+            if name in classes:
+                visit(classes[name], seen)
+        for n in cls.body:
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                steps[n.name] = _node_info(n)
+
+    if flow_name in classes:
+        flow = _node_info(classes[flow_name])
+        visit(classes[flow_name], set())
+    return flow, steps
+
+
+def _positions_for(decos, infos):
+    """Match decorator objects with their source decorators, by name and order."""
+    used = set()
+    out = []
+    for deco in decos:
+        found = None
+        for i, info in enumerate(infos):
+            if i not in used and info["name"] == deco.name:
+                used.add(i)
+                found = info
+                break
+        out.append(found)
+    return out
+
+
+def _fail(msg):
+    json.dump({"error": msg}, sys.stdout)
+    sys.stdout.write("\n")
+    return 1
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    path = os.path.abspath(argv[1])
+    extra = argv[2:]
+
+    import metaflow
+    # metaflow.cli builds its Config options from the flow in context when it
+    # is first imported, so it is imported below, inside that context.
+    from metaflow import decorators, parameters
+    from metaflow.plugins import FLOW_DECORATORS, STEP_DECORATORS
+
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location("envbuild_flow_module", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    flow_cls = _find_flow_class(module)
+
+    stand_in = StandInEnvironment()
+
+    # Skip every hook but the environment decorators' own, which run against
+    # the stand-in environment; remember their arguments before they merge.
+    def skip(self, *args, **kwargs):
+        pass
+
+    def step_hook(original):
+        def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
+            self.external_init()
+            if not hasattr(self, "_envbuild_written"):
+                self._envbuild_written = _written(self)
+            return original(self, flow, graph, step, decos, stand_in, flow_datastore, logger)
+
+        return step_init
+
+    def flow_hook(original):
+        def flow_init(self, flow, graph, environment, *args, **kwargs):
+            if not hasattr(self, "_envbuild_written"):
+                self._envbuild_written = _written(self)
+            return original(self, flow, graph, stand_in, *args, **kwargs)
+
+        return flow_init
+
+    for cls in STEP_DECORATORS:
+        if cls.name in ENV_DECORATORS:
+            cls.step_init = step_hook(cls.step_init)
+        else:
+            cls.step_init = skip
+    for cls in FLOW_DECORATORS:
+        if cls.name in ENV_DECORATORS:
+            cls.flow_init = flow_hook(cls.flow_init)
+        else:
+            cls.flow_init = skip
+
+    captured = {}
+    original_init_steps = decorators._init_step_decorators
+
+    def init_steps(flow, *args, **kwargs):
+        original_init_steps(flow, *args, **kwargs)
+        captured["flow"] = flow
+        raise Captured()
+
+    decorators._init_step_decorators = init_steps
+
+    # Metaflow talks on stdout while starting; keep stdout for the JSON.
+    stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        with parameters.flow_context(flow_cls):
+            if "metaflow.cli" in sys.modules:
+                raise RuntimeError("metaflow.cli was imported before the flow was known")
+            from metaflow import cli
+
+            cli.main(
+                flow_cls(use_cli=False),
+                args=list(extra) + ["show"],
+                handle_exceptions=False,
+                entrypoint=[sys.executable, path],
+            )
+    except Captured:
+        pass
+    except Exception as e:  # a Metaflow error while loading: report it
+        sys.stdout = stdout
+        headline = getattr(e, "headline", None) or type(e).__name__
+        return _fail("%s: %s" % (headline, e))
+    finally:
+        sys.stdout = stdout
+    if "flow" not in captured:
+        return _fail("metaflow did not initialise the flow's decorators")
+
+    flow = captured["flow"]
+    flow_pos, step_pos = _source_positions(path, flow.name)
+
+    def deco_json(deco, pos):
+        out = {
+            "name": deco.name,
+            "attributes": getattr(deco, "_envbuild_written", None) or _written(deco),
+            # Added by @pypi_base/@conda_base, not written by the user.
+            "attached": not deco.statically_defined
+            and not deco.inserted_by
+            and not (getattr(deco, "_user_defined_attributes", None)),
+        }
+        if pos:
+            out["line"], out["col"], out["arg_pos"] = pos["line"], pos["col"], pos["args"]
+        if deco.name in ("pypi", "conda"):
+            merged = _jsonable(dict(deco.attributes))
+            users = getattr(deco, "_attributes_with_user_values", None)
+            out["merged"] = merged
+            out["merged_user_keys"] = sorted(users) if users is not None else None
+        return out
+
+    flow_decos = []
+    for name, decos in flow._flow_decorators.items():
+        infos = [d for d in flow_pos.get("decorators", [])]
+        for deco, pos in zip(decos, _positions_for(decos, infos)):
+            if deco.name in ENV_DECORATORS:
+                flow_decos.append(deco_json(deco, pos))
+
+    steps = []
+    for step in flow:
+        info = step_pos.get(step.name, {})
+        decos = [d for d in step.decorators if d.name in ENV_DECORATORS + REMOTE_DECORATORS]
+        positions = _positions_for(decos, info.get("decorators", []))
+        steps.append(
+            {
+                "name": step.name,
+                "line": info.get("line", 0),
+                "col": info.get("col", 0),
+                "decorators": [deco_json(d, p) for d, p in zip(decos, positions)],
+            }
+        )
+    steps.sort(key=lambda s: (s["line"] == 0, s["line"], s["col"]))
+
+    json.dump(
+        {
+            "metaflow_version": getattr(metaflow, "__version__", None),
+            "flow": {
+                "name": flow.name,
+                "line": flow_pos.get("line", 0),
+                "col": flow_pos.get("col", 0),
+                "decorators": flow_decos,
+            },
+            "steps": steps,
+        },
+        sys.stdout,
+        sort_keys=True,
+    )
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
