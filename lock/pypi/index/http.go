@@ -68,9 +68,10 @@ func (f *fetcher) credentialsFor(host string) (credential, bool) {
 
 // statusError is an HTTP status the caller did not expect, after retries.
 type statusError struct {
-	url    string
-	status int
-	tries  int
+	url        string
+	status     int
+	tries      int
+	retryAfter time.Duration // the server's Retry-After, if any
 }
 
 func (e *statusError) Error() string {
@@ -197,8 +198,8 @@ func (f *fetcher) sleep(ctx context.Context, retry int, last error) error {
 	d := f.backoff << (retry - 1)
 	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 	var se *statusError
-	if errors.As(last, &se) && se.status == http.StatusTooManyRequests && d < time.Second {
-		d = time.Second
+	if errors.As(last, &se) && se.retryAfter > d {
+		d = min(se.retryAfter, maxRetryAfter)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -208,6 +209,23 @@ func (f *fetcher) sleep(ctx context.Context, retry int, last error) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// maxRetryAfter caps how long a server's Retry-After is honoured.
+const maxRetryAfter = 10 * time.Second
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 if absent.
+func parseRetryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return time.Until(t)
+	}
+	return 0
 }
 
 // try is one attempt: a transient status becomes a statusError, a
@@ -262,7 +280,7 @@ func (f *fetcher) try(ctx context.Context, mk func(ctx context.Context) (*http.R
 		return &authError{host: req.URL.Host, status: resp.StatusCode, source: sentFrom}
 	case retryableStatus(resp.StatusCode):
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return &statusError{url: target, status: resp.StatusCode}
+		return &statusError{url: target, status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	err = handle(resp)
 	if err != nil && timedOut.Load() {

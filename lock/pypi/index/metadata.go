@@ -293,12 +293,31 @@ func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if int64(len(data)) < want {
 		return 0, fmt.Errorf("range request for %d bytes at %d of %s returned %d", want, off, Redact(r.url), len(data))
 	}
-	r.chunks = append(r.chunks, chunk{off: off, data: data})
+	r.add(chunk{off: off, data: data})
 	n := copy(p, data[:want])
 	if int64(n) < int64(len(p)) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// add keeps ch, merged with the chunks it touches or overlaps, so that a
+// read across the boundary of two fetches is served from memory.
+func (r *rangeReader) add(ch chunk) {
+	kept := r.chunks[:0]
+	for _, o := range r.chunks {
+		oEnd, chEnd := o.off+int64(len(o.data)), ch.off+int64(len(ch.data))
+		if o.off > chEnd || ch.off > oEnd {
+			kept = append(kept, o)
+			continue
+		}
+		start, end := min(o.off, ch.off), max(oEnd, chEnd)
+		merged := make([]byte, end-start)
+		copy(merged[o.off-start:], o.data)
+		copy(merged[ch.off-start:], ch.data)
+		ch = chunk{off: start, data: merged}
+	}
+	r.chunks = append(kept, ch)
 }
 
 // fetchRange asks for one range of url. It returns the bytes, their offset
