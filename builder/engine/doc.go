@@ -1,0 +1,12 @@
+// Package engine is the only package that talks to BuildKit: it connects to
+// a daemon (any address BuildKit's client accepts, or the local daemon of
+// CONTRACT §7, started when needed), asks for the worker's platform, solves
+// the LLB of every platform through a gateway build function (so several
+// platforms become one manifest list), and exports the result with
+// BuildKit's image exporter (push) or OCI exporter (a layout directory).
+//
+// Progress goes through BuildKit's progress UI. Registry credentials reach
+// BuildKit through the session's auth provider (Docker config file and
+// credential helpers) and index credentials as session secrets: nothing
+// secret is put into LLB, a layer or the image config.
+package engine

@@ -1,0 +1,334 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/envbuild/envbuild/lock/failure"
+)
+
+// Engine is a connected BuildKit client.
+type Engine struct {
+	c    *client.Client
+	Addr string
+}
+
+// Dial connects to addr and checks that a daemon answers. An address where
+// nothing listens is an infrastructure error saying how to start one.
+func Dial(ctx context.Context, addr string) (*Engine, error) {
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return nil, failure.Infra(fmt.Errorf("connecting to BuildKit at %s: %w", addr, err))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.ListWorkers(pctx); err != nil {
+		c.Close()
+		return nil, failure.Infra(fmt.Errorf("no BuildKit daemon answers at %s (%v); start one (`buildkitd --addr %s`), point --buildkit-addr or BUILDKIT_HOST at one, or leave both unset to use envbuild's local daemon", addr, rootCause(err), addr))
+	}
+	return &Engine{c: c, Addr: addr}, nil
+}
+
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+// Close closes the connection.
+func (e *Engine) Close() error { return e.c.Close() }
+
+// HostPlatform is the platform of the daemon's first worker: where exec
+// steps run without emulation.
+func (e *Engine) HostPlatform(ctx context.Context) (string, error) {
+	ws, err := e.c.ListWorkers(ctx)
+	if err != nil {
+		return "", failure.Infra(fmt.Errorf("asking BuildKit at %s for its workers: %w", e.Addr, err))
+	}
+	if len(ws) == 0 || len(ws[0].Platforms) == 0 {
+		return "", failure.Infra(fmt.Errorf("BuildKit at %s has no worker", e.Addr))
+	}
+	p := ws[0].Platforms[0]
+	p.Variant = ""
+	return platforms.Format(p), nil
+}
+
+// PlatformJob is one platform's definition and image config.
+type PlatformJob struct {
+	Platform string
+	Def      *llb.Definition
+	Config   []byte
+}
+
+// Export says where the result goes: a registry image (Image set) or an
+// OCI layout directory (OCIDir set).
+type Export struct {
+	Image    string
+	Insecure bool
+	OCIDir   string
+	// Compression is "gzip" (default) or "zstd".
+	Compression string
+}
+
+// Job is a whole build.
+type Job struct {
+	Platforms []PlatformJob
+	Export    Export
+	// LocalDirs are directories sent through the session (the installer).
+	LocalDirs map[string]string
+	// Secrets are session secrets (index Authorization headers).
+	Secrets map[string][]byte
+	// Progress is auto, plain, tty, quiet or rawjson.
+	Progress string
+	// ProgressOut receives progress (stderr).
+	ProgressOut io.Writer
+	// DockerConfigDir overrides where registry credentials are read.
+	DockerConfigDir string
+	// BlobsExist, when set, is asked which blobs the target repository
+	// already has, so the result can report the bytes actually pushed.
+	BlobsExist func(ctx context.Context, digests []string) (map[string]bool, error)
+}
+
+// Result is what the exporter made.
+type Result struct {
+	// Digest of the pushed manifest or manifest list.
+	Digest string
+	// PushedBytes counts the blobs the exporter uploaded (the registry did
+	// not have them before).
+	PushedBytes int64
+	// Vertexes is the number of build steps; Cached how many came from
+	// BuildKit's cache.
+	Vertexes, Cached int
+	// Layers are the layer blobs of the image (every platform), when known.
+	Layers []Blob
+}
+
+// Build solves and exports the job.
+func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
+	mounts := map[string]fsutil.FS{}
+	for name, dir := range job.LocalDirs {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("sending %s to BuildKit: %w", dir, err)
+		}
+		mounts[name] = fs
+	}
+	cfgDir := job.DockerConfigDir
+	if cfgDir == "" {
+		cfgDir = config.Dir()
+	}
+	dockerCfg, err := config.Load(cfgDir)
+	if err != nil {
+		return nil, failure.User(fmt.Errorf("reading registry credentials from %s: %w", cfgDir, err))
+	}
+	attachables := []session.Attachable{
+		authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: authprovider.LoadAuthConfig(dockerCfg)}),
+	}
+	if len(job.Secrets) > 0 {
+		attachables = append(attachables, secretsprovider.FromMap(job.Secrets))
+	}
+	compression := job.Export.Compression
+	if compression == "" {
+		compression = "gzip"
+	}
+	imageExport := func(push bool) client.ExportEntry {
+		attrs := map[string]string{
+			"name":           job.Export.Image,
+			"push":           fmt.Sprint(push),
+			"oci-mediatypes": "true",
+			"compression":    compression,
+		}
+		if job.Export.Insecure {
+			attrs["registry.insecure"] = "true"
+		}
+		return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
+	}
+	opt := client.SolveOpt{LocalMounts: mounts, Session: attachables}
+	r := &Result{}
+	switch {
+	case job.Export.Image != "" && job.BlobsExist != nil:
+		// Two passes: the first exports without pushing, so the blobs of the
+		// image can be listed and asked for in the registry; the second,
+		// entirely cached, pushes. The difference is what was pushed.
+		opt.Exports = []client.ExportEntry{imageExport(false)}
+		first, err := e.solve(ctx, job, opt, r)
+		if err != nil {
+			return nil, err
+		}
+		blobs, err := e.imageBlobs(ctx, first)
+		if err != nil {
+			return nil, failure.Infra(err)
+		}
+		var digests []string
+		for _, b := range blobs {
+			digests = append(digests, b.Digest)
+		}
+		exists, err := job.BlobsExist(ctx, digests)
+		if err != nil {
+			return nil, err
+		}
+		opt.Exports = []client.ExportEntry{imageExport(true)}
+		pushProgress := job
+		pushProgress.Progress = "quiet"
+		second, err := e.solve(ctx, pushProgress, opt, &Result{})
+		if err != nil {
+			return nil, err
+		}
+		if second != first {
+			return nil, failure.Infra(fmt.Errorf("BuildKit exported %s but pushed %s: the build is not reproducible on this daemon", first, second))
+		}
+		r.Digest = first
+		for _, b := range blobs {
+			if !exists[b.Digest] {
+				r.PushedBytes += b.Size
+			}
+			if b.Layer {
+				r.Layers = append(r.Layers, b)
+			}
+		}
+	case job.Export.Image != "":
+		opt.Exports = []client.ExportEntry{imageExport(true)}
+		d, err := e.solve(ctx, job, opt, r)
+		if err != nil {
+			return nil, err
+		}
+		r.Digest = d
+	case job.Export.OCIDir != "":
+		if err := os.MkdirAll(job.Export.OCIDir, 0o755); err != nil {
+			return nil, failure.User(fmt.Errorf("creating OCI layout directory %s: %w", job.Export.OCIDir, err))
+		}
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{"tar": "false", "compression": compression, "oci-mediatypes": "true"}, OutputDir: job.Export.OCIDir}}
+		d, err := e.solve(ctx, job, opt, r)
+		if err != nil {
+			return nil, err
+		}
+		r.Digest = d
+	default:
+		return nil, errors.New("engine: nothing to export to")
+	}
+	return r, nil
+}
+
+func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Result) (string, error) {
+	buildFunc := func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		res := gateway.NewResult()
+		refs := make([]gateway.Reference, len(job.Platforms))
+		eg, ectx := errgroup.WithContext(ctx)
+		for i, pj := range job.Platforms {
+			eg.Go(func() error {
+				r, err := c.Solve(ectx, gateway.SolveRequest{Definition: pj.Def.ToPB(), Evaluate: true})
+				if err != nil {
+					return err
+				}
+				ref, err := r.SingleRef()
+				if err != nil {
+					return err
+				}
+				refs[i] = ref
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		if len(job.Platforms) == 1 {
+			res.SetRef(refs[0])
+			res.AddMeta(exptypes.ExporterImageConfigKey, job.Platforms[0].Config)
+			return res, nil
+		}
+		var ps exptypes.Platforms
+		for i, pj := range job.Platforms {
+			p, err := platforms.Parse(pj.Platform)
+			if err != nil {
+				return nil, err
+			}
+			p = platforms.Normalize(p)
+			key := platforms.Format(p)
+			res.AddRef(key, refs[i])
+			res.AddMeta(exptypes.ExporterImageConfigKey+"/"+key, pj.Config)
+			ps.Platforms = append(ps.Platforms, exptypes.Platform{ID: key, Platform: p})
+		}
+		dt, err := json.Marshal(ps)
+		if err != nil {
+			return nil, err
+		}
+		res.AddMeta(exptypes.ExporterPlatformsKey, dt)
+		return res, nil
+	}
+
+	statusCh := make(chan *client.SolveStatus)
+	tee := make(chan *client.SolveStatus)
+	var counter stepCounter
+	mode := progressui.DisplayMode(job.Progress)
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	out := job.ProgressOut
+	if out == nil {
+		out = io.Discard
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return "", failure.Usage(fmt.Errorf("--progress %q: %w", job.Progress, err))
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(tee)
+		for s := range statusCh {
+			counter.observe(s)
+			tee <- s
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), tee)
+	}()
+	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)
+	wg.Wait()
+	r.Vertexes, r.Cached = counter.vertexes, counter.cached
+	if err != nil {
+		return "", classifySolveError(err, e.Addr)
+	}
+	return resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil
+}
+
+// classifySolveError tells a failing build step (the user's packages: exit
+// 1, e.g. a checksum mismatch) from BuildKit or a registry failing (exit 4).
+func classifySolveError(err error, addr string) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "digest mismatch"), strings.Contains(msg, "checksum"):
+		return failure.User(fmt.Errorf("an artifact does not match the sha256 in the lock (the index now serves other bytes, or the lock was edited): %w", err))
+	case strings.Contains(msg, "failed to push"), strings.Contains(msg, "unexpected status"), strings.Contains(msg, "401 Unauthorized"), strings.Contains(msg, "403 Forbidden"), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		return failure.Infra(fmt.Errorf("pushing through BuildKit at %s: %w", addr, err))
+	case strings.Contains(msg, "process \"") && strings.Contains(msg, "did not complete successfully"):
+		return failure.User(fmt.Errorf("installing the environment failed: %w", err))
+	}
+	return failure.Infra(fmt.Errorf("building with BuildKit at %s: %w", addr, err))
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
+	"github.com/moby/buildkit/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// stepCounter counts build steps as the status stream reports them.
+type stepCounter struct {
+	seen     map[string]bool
+	vertexes int
+	cached   int
+}
+
+func (p *stepCounter) observe(s *client.SolveStatus) {
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	for _, v := range s.Vertexes {
+		if v.Completed == nil || p.seen[v.Digest.String()] {
+			continue
+		}
+		p.seen[v.Digest.String()] = true
+		p.vertexes++
+		if v.Cached {
+			p.cached++
+		}
+	}
+}
+
+
+// readBlob reads a blob from the daemon's content store.
+func (e *Engine) readBlob(ctx context.Context, dgst string) ([]byte, error) {
+	rc, err := e.c.ContentClient().Read(ctx, &contentapi.ReadContentRequest{Digest: dgst})
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	for {
+		resp, err := rc.Recv()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Data...)
+	}
+}
+
+// Blob is a blob of the exported image.
+type Blob struct {
+	Digest string
+	Size   int64
+	// Layer is set for layer blobs (not configs or manifests).
+	Layer bool
+}
+
+// imageBlobs lists the blobs of the image (or index) with digest dgst, as
+// stored in the daemon's content store after an export.
+func (e *Engine) imageBlobs(ctx context.Context, dgst string) ([]Blob, error) {
+	raw, err := e.readBlob(ctx, dgst)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s from BuildKit's content store: %w", dgst, err)
+	}
+	var probe struct {
+		MediaType string               `json:"mediaType"`
+		Manifests []ocispecs.Descriptor `json:"manifests"`
+		Config    ocispecs.Descriptor   `json:"config"`
+		Layers    []ocispecs.Descriptor `json:"layers"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", dgst, err)
+	}
+	blobs := []Blob{{Digest: dgst, Size: int64(len(raw))}}
+	for _, m := range probe.Manifests {
+		inner, err := e.imageBlobs(ctx, m.Digest.String())
+		if err != nil {
+			return nil, err
+		}
+		blobs = append(blobs, inner...)
+	}
+	if probe.Config.Digest != "" {
+		blobs = append(blobs, Blob{Digest: probe.Config.Digest.String(), Size: probe.Config.Size})
+	}
+	for _, l := range probe.Layers {
+		blobs = append(blobs, Blob{Digest: l.Digest.String(), Size: l.Size, Layer: true})
+	}
+	return blobs, nil
+}

@@ -1,0 +1,289 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
+)
+
+// DefaultLayerBudget is the most package layers one image gets; above it,
+// small packages share layers. Well below the 127-layer limit of overlay
+// file systems, leaving room for the base's own layers.
+const DefaultLayerBudget = 80
+
+// Base is one platform's base image, as resolved and inspected.
+type Base struct {
+	// Ref is the pinned per-platform reference, "repo@sha256:…".
+	Ref string
+	// ManifestDigest is the per-platform manifest digest.
+	ManifestDigest string
+	// Config is the base's own image config.
+	Config *v1.ConfigFile
+	// Interpreter is the base's Python ("/usr/bin/python3.11").
+	Interpreter string
+	// PythonVersion is the base interpreter's full version.
+	PythonVersion string
+}
+
+// Options are the install options; they enter the env id.
+type Options struct {
+	// Bytecode compiles .pyc files where the target interpreter can run.
+	Bytecode bool
+	// LayerBudget overrides DefaultLayerBudget when > 0.
+	LayerBudget int
+}
+
+// Input is everything a plan is made from.
+type Input struct {
+	EnvName string
+	Env     *lockfile.Env
+	// Platforms to build, in order; each must have a lock target and a base.
+	Platforms []string
+	Bases     map[string]Base
+	Options   Options
+	// HostPlatform is the BuildKit worker's platform ("linux/amd64"): the
+	// installer runs there, so bytecode is compiled only for that platform.
+	HostPlatform string
+	// LockDigest is the lock file's digest, recorded in a label.
+	LockDigest string
+}
+
+// Layer is one package layer (or a group of small packages).
+type Layer struct {
+	Name     string
+	Packages []lockfile.Package
+}
+
+// PlatformPlan is what is built for one platform.
+type PlatformPlan struct {
+	Platform string
+	Base     Base
+	Target   lockfile.Target
+	Layers   []Layer
+	// Bytecode says whether .pyc files are compiled for this platform.
+	Bytecode bool
+	// Notes are user-facing remarks ("bytecode not compiled for linux/arm64: …").
+	Notes []string
+}
+
+// Plan is a whole build.
+type Plan struct {
+	EnvName    string
+	EnvID      string
+	LockDigest string
+	Options    Options
+	Platforms  []PlatformPlan
+}
+
+// Tag is the image tag of CONTRACT §3: env-<first 16 hex of the id>.
+func (p *Plan) Tag() string { return "env-" + p.EnvID[:16] }
+
+// Make checks the inputs and plans the build.
+func Make(in Input) (*Plan, error) {
+	if in.Env == nil {
+		return nil, failure.User(fmt.Errorf("no locked environment %q", in.EnvName))
+	}
+	p := &Plan{EnvName: in.EnvName, LockDigest: in.LockDigest, Options: in.Options}
+	budget := in.Options.LayerBudget
+	if budget <= 0 {
+		budget = DefaultLayerBudget
+	}
+	for _, platform := range in.Platforms {
+		t := in.Env.Target(platform)
+		if t == nil {
+			return nil, failure.User(fmt.Errorf("the lock of environment %q has no target for %s; run `envbuild lock --platform %s`", in.EnvName, platform, platform))
+		}
+		base, ok := in.Bases[platform]
+		if !ok {
+			return nil, failure.User(fmt.Errorf("no base image for %s", platform))
+		}
+		pp := PlatformPlan{Platform: platform, Base: base, Target: *t}
+		pp.Layers = groupLayers(t.Packages, budget)
+		pp.Bytecode = in.Options.Bytecode
+		if pp.Bytecode && !samePlatform(platform, in.HostPlatform) {
+			pp.Bytecode = false
+			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and BuildKit runs on %s (Python compiles modules on first import instead)", platform, in.HostPlatform))
+		}
+		if t.PythonSource == "base" || t.PythonSource == "" {
+			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: a venv-style environment on the base's interpreter %s (Python %s), isolated from its site-packages", platform, base.Interpreter, base.PythonVersion))
+		}
+		for _, pk := range t.Packages {
+			if pk.Kind == "sdist" && !samePlatform(platform, in.HostPlatform) {
+				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
+			}
+		}
+		p.Platforms = append(p.Platforms, pp)
+	}
+	p.EnvID = envID(p)
+	return p, nil
+}
+
+func samePlatform(a, b string) bool {
+	return strings.TrimSuffix(a, "/v8") == strings.TrimSuffix(b, "/v8")
+}
+
+// groupLayers gives each package its own layer while the count fits the
+// budget; past it, the smallest packages are put together, in name order,
+// so that one changed pin still changes few layers.
+func groupLayers(pkgs []lockfile.Package, budget int) []Layer {
+	sorted := append([]lockfile.Package(nil), pkgs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	if len(sorted) <= budget {
+		out := make([]Layer, len(sorted))
+		for i, pk := range sorted {
+			out[i] = Layer{Name: pk.Name + " " + pk.Version, Packages: []lockfile.Package{pk}}
+		}
+		return out
+	}
+	// The biggest budget/2 packages keep their own layers; the rest are
+	// grouped into the remaining layers, consecutive in name order.
+	bySize := append([]lockfile.Package(nil), sorted...)
+	sort.SliceStable(bySize, func(i, j int) bool { return bySize[i].Size > bySize[j].Size })
+	own := map[string]bool{}
+	for _, pk := range bySize[:budget/2] {
+		own[pk.Name] = true
+	}
+	var out []Layer
+	var rest []lockfile.Package
+	for _, pk := range sorted {
+		if own[pk.Name] {
+			out = append(out, Layer{Name: pk.Name + " " + pk.Version, Packages: []lockfile.Package{pk}})
+		} else {
+			rest = append(rest, pk)
+		}
+	}
+	groups := budget - len(out)
+	per := (len(rest) + groups - 1) / groups
+	for i := 0; i < len(rest); i += per {
+		j := min(i+per, len(rest))
+		g := rest[i:j]
+		out = append(out, Layer{Name: fmt.Sprintf("%s … %s (%d packages)", g[0].Name, g[len(g)-1].Name, len(g)), Packages: g})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Packages[0].Name < out[j].Packages[0].Name })
+	return out
+}
+
+// envID hashes the canonical document of CONTRACT §3.
+func envID(p *Plan) string {
+	type pkg struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Sha256  string `json:"sha256"`
+		Source  string `json:"source"`
+		Kind    string `json:"kind"`
+	}
+	type plat struct {
+		Platform string `json:"platform"`
+		Base     string `json:"base"`
+		Python   string `json:"python_source"`
+		Packages []pkg  `json:"packages"`
+	}
+	doc := struct {
+		Layout    string `json:"layout"`
+		Bytecode  bool   `json:"bytecode"`
+		Budget    int    `json:"layer_budget"`
+		Platforms []plat `json:"platforms"`
+	}{Layout: layout.Version, Bytecode: p.Options.Bytecode, Budget: p.Options.LayerBudget}
+	for _, pp := range p.Platforms {
+		pl := plat{Platform: strings.TrimSuffix(pp.Platform, "/v8"), Base: pp.Base.ManifestDigest, Python: pp.Target.PythonSource}
+		for _, pk := range pp.Target.Packages {
+			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, pk.Source, pk.Kind})
+		}
+		sort.Slice(pl.Packages, func(i, j int) bool {
+			if pl.Packages[i].Name != pl.Packages[j].Name {
+				return pl.Packages[i].Name < pl.Packages[j].Name
+			}
+			return pl.Packages[i].Source < pl.Packages[j].Source
+		})
+		doc.Platforms = append(doc.Platforms, pl)
+	}
+	sort.Slice(doc.Platforms, func(i, j int) bool { return doc.Platforms[i].Platform < doc.Platforms[j].Platform })
+	b, _ := json.Marshal(doc)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Labels put on every image envbuild builds.
+const (
+	LabelEnvID      = "dev.envbuild.env-id"
+	LabelLockDigest = "dev.envbuild.lock-digest"
+	LabelEnvName    = "dev.envbuild.env-name"
+)
+
+// Created is the fixed creation time of envbuild's history entries and
+// images, so two builds of the same plan give the same config bytes.
+var Created = time.Unix(layout.Epoch, 0).UTC()
+
+// ImageConfig builds the image config of one platform from the base's own
+// config: its env, entrypoint, cmd, user, working directory, labels and
+// history are kept; the environment's bin directory goes first on PATH;
+// envbuild's labels and one history entry per added layer are appended.
+// The exporter fills rootfs from the layers it writes.
+func ImageConfig(p *Plan, pp PlatformPlan) ([]byte, error) {
+	if pp.Base.Config == nil {
+		return nil, fmt.Errorf("no config for the base image of %s", pp.Platform)
+	}
+	cfg := pp.Base.Config.DeepCopy()
+	osName, arch, variant := splitPlatform(pp.Platform)
+	cfg.OS, cfg.Architecture, cfg.Variant = osName, arch, variant
+	cfg.Created = v1.Time{Time: Created}
+	cfg.Config.Env = withPath(cfg.Config.Env)
+	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+		cfg.Config.Env = setEnv(cfg.Config.Env, "VIRTUAL_ENV", layout.Prefix)
+	}
+	if cfg.Config.Labels == nil {
+		cfg.Config.Labels = map[string]string{}
+	}
+	cfg.Config.Labels[LabelEnvID] = p.EnvID
+	cfg.Config.Labels[LabelLockDigest] = p.LockDigest
+	cfg.Config.Labels[LabelEnvName] = p.EnvName
+	for _, l := range pp.Layers {
+		cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: Created}, CreatedBy: "envbuild: install " + l.Name, Comment: "envbuild"})
+	}
+	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: Created}, CreatedBy: "envbuild: environment " + p.EnvName + " metadata", Comment: "envbuild"})
+	cfg.RootFS = v1.RootFS{Type: "layers"}
+	return json.Marshal(cfg)
+}
+
+func splitPlatform(p string) (string, string, string) {
+	parts := strings.SplitN(p, "/", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	if parts[1] == "arm64" && parts[2] == "" {
+		parts[2] = "v8"
+	}
+	return parts[0], parts[1], parts[2]
+}
+
+func withPath(env []string) []string {
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			out := append([]string(nil), env...)
+			out[i] = "PATH=" + layout.BinDir + ":" + v
+			return out
+		}
+	}
+	return append(append([]string(nil), env...), "PATH="+layout.BinDir+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			out := append([]string(nil), env...)
+			out[i] = k + "=" + v
+			return out
+		}
+	}
+	return append(append([]string(nil), env...), k+"="+v)
+}
