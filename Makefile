@@ -1,0 +1,70 @@
+# envbuild: `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+PREFIX ?= /usr/local
+BIN := bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/envbuild/envbuild/cmd/envbuild/app.Version=$(VERSION)
+export CGO_ENABLED := 0
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/envbuild (static: it is also the installer that runs inside BuildKit)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/envbuild ./cmd/envbuild
+
+$(BIN)/buildkitd: go.mod
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/buildkitd github.com/moby/buildkit/cmd/buildkitd
+
+.PHONY: buildkitd
+buildkitd: $(BIN)/buildkitd ## build a buildkitd of go.mod's BuildKit version
+
+.PHONY: install
+install: build buildkitd ## install envbuild and a buildkitd of the same BuildKit version side by side in $(PREFIX)/bin
+	install -d $(PREFIX)/bin
+	install -m 0755 $(BIN)/envbuild $(BIN)/buildkitd $(PREFIX)/bin/
+
+.PHONY: setup
+setup: ## install what the test bed needs (runc, registry, debootstrap; Debian packages) and build buildkitd
+	bash scripts/setup.sh
+
+.PHONY: demo
+demo: setup build ## start the test bed and build examples/quickstart onto a real Debian base, pushed to a local registry
+	bash scripts/demo.sh
+
+.PHONY: test
+test: setup ## unit tests, then integration tests on the real test bed (buildkitd, registries, base images, the index)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+.PHONY: unit
+unit: ## unit tests only (no daemon, no network)
+	ENVBUILD_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+
+.PHONY: integration
+integration: setup ## integration tests only
+	$(GO) test -count=1 -timeout 45m -v ./integration/...
+
+.PHONY: bench
+bench: setup build ## benchmarks against the peers; writes docs/BENCH-*.md
+	bash scripts/bench.sh
+
+.PHONY: conformance
+conformance: ## conformance runs against uv and py-rattler (outside CI; needs ../shared/data for conda)
+	ENVBUILD_CONFORMANCE=1 $(GO) test -count=1 -tags conformance -timeout 60m ./lock/...
+
+.PHONY: testbed-up testbed-down
+testbed-up: setup ## start the test bed and leave it running (prints its variables)
+	$(GO) run ./integration/testbed/cmd/testbed up
+testbed-down: ## stop the test bed
+	$(GO) run ./integration/testbed/cmd/testbed down
+
+.PHONY: fmt
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: clean
+clean: ## remove built binaries
+	rm -rf $(BIN)/envbuild
