@@ -34,7 +34,6 @@ func (p *stepCounter) observe(s *client.SolveStatus) {
 	}
 }
 
-
 // readBlob reads a blob from the daemon's content store.
 func (e *Engine) readBlob(ctx context.Context, dgst string) ([]byte, error) {
 	rc, err := e.c.ContentClient().Read(ctx, &contentapi.ReadContentRequest{Digest: dgst})
@@ -70,7 +69,7 @@ func (e *Engine) imageBlobs(ctx context.Context, dgst string) ([]Blob, error) {
 		return nil, fmt.Errorf("reading manifest %s from BuildKit's content store: %w", dgst, err)
 	}
 	var probe struct {
-		MediaType string               `json:"mediaType"`
+		MediaType string                `json:"mediaType"`
 		Manifests []ocispecs.Descriptor `json:"manifests"`
 		Config    ocispecs.Descriptor   `json:"config"`
 		Layers    []ocispecs.Descriptor `json:"layers"`
