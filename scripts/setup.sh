@@ -63,7 +63,11 @@ if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
 	log "bin/buildkitd is up to date"
 else
 	log "building bin/buildkitd from go.mod (takes a few minutes cold)"
-	go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
+	# cgo when a C compiler is there (as BuildKit's own builds), else a
+	# static build; a caller's CGO_ENABLED=0 (the Makefile's) must not decide.
+	cgo=0
+	if command -v gcc >/dev/null 2>&1; then cgo=1; fi
+	CGO_ENABLED=$cgo go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
 	mv bin/buildkitd.tmp bin/buildkitd
 	log "built bin/buildkitd"
 fi

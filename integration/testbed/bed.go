@@ -127,10 +127,15 @@ func Start(ctx context.Context, opts Options) (_ *Bed, err error) {
 		return nil, err
 	}
 	if opts.StateDir == "" {
-		if b.StateDir, err = os.MkdirTemp("", "envbuild-testbed-"); err != nil {
+		removeStaleStateDirs(os.TempDir(), b.logf)
+		if b.StateDir, err = os.MkdirTemp("", stateDirPattern); err != nil {
 			return nil, fmt.Errorf("creating the test bed's state directory: %w", err)
 		}
 		b.removeStateDir = true
+		if err := writeOwner(b.StateDir); err != nil {
+			os.RemoveAll(b.StateDir)
+			return nil, fmt.Errorf("recording the owner of %q: %w", b.StateDir, err)
+		}
 	} else {
 		if b.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
 			return nil, err

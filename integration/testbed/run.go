@@ -80,7 +80,7 @@ func (b *Bed) Run(ctx context.Context, imageRef, platform string, argv, env []st
 		return nil, nil, -1, fmt.Errorf("building LLB to run %q in %q: %w", argv, imageRef, err)
 	}
 
-	dir, err := os.MkdirTemp("", "envbuild-testbed-run-")
+	dir, err := os.MkdirTemp("", "envbuild-run-out-")
 	if err != nil {
 		return nil, nil, -1, err
 	}
