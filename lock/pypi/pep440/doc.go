@@ -28,11 +28,10 @@
 //     pre-release ("<1.7" excludes 1.7a1 and 1.7.dev0; "<1.7.post2"
 //     excludes 1.7.post2.dev0).
 //
-// Where the reference implementation ("packaging") goes beyond the words of
-// the standard in a way that cannot be written as intervals (it makes ">1.7a1"
-// reject 1.7.post1 and "<1.7.post2" reject 1.7a1, by comparing base
-// versions), this package follows the standard, so that Contains and Set
-// always agree.
+// These are the rules of the reference implementation ("packaging") in its
+// current form too. Earlier releases of it compared base versions, which
+// made ">1.7.post2" reject 1.7.post3+local but accept 1.7.post3 and
+// 1.7.post4: a set no finite union of intervals can express.
 //
 // This package must not do I/O, talk to an index or know about wheels,
 // markers or resolution policy beyond the pre-release rule of the standard.

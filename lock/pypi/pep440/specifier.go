@@ -43,7 +43,8 @@ type Specifiers []Specifier
 
 // ParseSpecifier reads one clause such as ">= 1.2" or "==1.4.*".
 func ParseSpecifier(s string) (Specifier, error) {
-	t := strings.TrimSpace(s)
+	s = strings.TrimSpace(s)
+	t := s
 	var op Operator
 	for _, o := range operators {
 		if strings.HasPrefix(t, string(o)) {

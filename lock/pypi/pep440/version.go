@@ -69,9 +69,11 @@ var (
 
 // Parse reads a version in any spelling PEP 440 normalises.
 func Parse(s string) (Version, error) {
+	in := s
+	s = strings.TrimSpace(s)
 	m := versionPattern.FindStringSubmatchIndex(s)
-	if m == nil {
-		return Version{}, fmt.Errorf("parsing version %q: not a PEP 440 version (want something like 1.2.3, 2.0rc1, 1.0.post1, 1!2.0 or 1.0+local)", s)
+	if m == nil || !isASCII(s) {
+		return Version{}, fmt.Errorf("parsing version %q: not a PEP 440 version (want something like 1.2.3, 2.0rc1, 1.0.post1, 1!2.0 or 1.0+local)", in)
 	}
 	group := func(i int) (string, bool) {
 		if m[2*i] < 0 {
@@ -88,7 +90,7 @@ func Parse(s string) (Version, error) {
 		var n int
 		n, err = parseNumber(text)
 		if err != nil {
-			err = fmt.Errorf("parsing version %q: %s %w", s, what, err)
+			err = fmt.Errorf("parsing version %q: %s %w", in, what, err)
 		}
 		return n
 	}
@@ -165,6 +167,18 @@ func parseNumber(s string) (int, error) {
 		return 0, fmt.Errorf("%q is too large (at most %d)", s, maxNumber)
 	}
 	return int(n), nil
+}
+
+// isASCII guards the case-insensitive pattern, which would otherwise let
+// Unicode letters that fold to ASCII (the Kelvin sign, dotted capital I)
+// through.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool {
