@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"debug/elf"
@@ -68,43 +67,62 @@ func aptMirror() (string, error) {
 	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
 	sort.Strings(files)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(strings.NewReader(string(data)))
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if rest, ok := strings.CutPrefix(line, "URIs:"); ok {
-				candidates = append(candidates, strings.Fields(rest)...)
-			}
+		if data, err := os.ReadFile(f); err == nil {
+			candidates = append(candidates, deb822URIs(string(data))...)
 		}
 	}
 	lists, _ := filepath.Glob("/etc/apt/sources.list.d/*.list")
-	lists = append([]string{"/etc/apt/sources.list"}, lists...)
-	for _, f := range lists {
-		data, err := os.ReadFile(f)
-		if err != nil {
+	sort.Strings(lists)
+	for _, f := range append([]string{"/etc/apt/sources.list"}, lists...) {
+		if data, err := os.ReadFile(f); err == nil {
+			candidates = append(candidates, sourcesListURIs(string(data))...)
+		}
+	}
+	if m, ok := debianMirror(candidates); ok {
+		return m, nil
+	}
+	return "", fmt.Errorf("finding a Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list (saw %q); pass Options.Mirror", candidates)
+}
+
+// deb822URIs returns the URIs of a deb822 .sources file.
+func deb822URIs(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "URIs:"); ok {
+			out = append(out, strings.Fields(rest)...)
+		}
+	}
+	return out
+}
+
+// sourcesListURIs returns the URIs of one-line "deb [options] URI suite
+// components" entries.
+func sourcesListURIs(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[0] != "deb" {
 			continue
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) >= 2 && fields[0] == "deb" {
-				for _, fld := range fields[1:] {
-					if strings.Contains(fld, "://") {
-						candidates = append(candidates, fld)
-						break
-					}
-				}
+		for _, f := range fields[1:] {
+			if strings.Contains(f, "://") {
+				out = append(out, f)
+				break
 			}
 		}
 	}
-	for _, c := range candidates {
-		if strings.HasSuffix(strings.TrimSuffix(c, "/"), "/debian") {
-			return strings.TrimSuffix(c, "/"), nil
+	return out
+}
+
+// debianMirror picks the first URI whose path ends in /debian.
+func debianMirror(uris []string) (string, bool) {
+	for _, u := range uris {
+		u = strings.TrimSuffix(u, "/")
+		if strings.HasSuffix(u, "/debian") {
+			return u, true
 		}
 	}
-	return "", fmt.Errorf("finding a Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list (saw %q); pass Options.Mirror", candidates)
+	return "", false
 }
 
 // debianArgs is the debootstrap command line (ROOT stands for the target
