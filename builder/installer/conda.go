@@ -597,6 +597,9 @@ func (c *condaInstall) entry(hdr *tar.Header, name string, r io.Reader) error {
 		if hdr.Linkname == "" || strings.ContainsRune(hdr.Linkname, 0) {
 			return fmt.Errorf("symlink %q has an empty or invalid target", hdr.Name)
 		}
+		if path.IsAbs(hdr.Linkname) && !within(path.Clean(hdr.Linkname), layout.Prefix) {
+			return fmt.Errorf("symlink %q points to %q, outside the prefix %s", hdr.Name, hdr.Linkname, layout.Prefix)
+		}
 		c.symlinks[dest] = hdr.Linkname
 		rec.PathType = "softlink"
 		rec.SHA256 = meta.SHA256
