@@ -95,6 +95,8 @@ func HasMetaflow(ctx context.Context, python string) bool {
 // export is the JSON printed by python/export_decorators.py.
 type export struct {
 	Error           string `json:"error"`
+	ErrorLine       int    `json:"line"`
+	ErrorCol        int    `json:"col"`
 	MetaflowVersion string `json:"metaflow_version"`
 	Flow            struct {
 		Name       string       `json:"name"`
@@ -158,7 +160,7 @@ func exportDecorators(ctx context.Context, path string, opts Options) (*export, 
 		return nil, fmt.Errorf("loading flow %q with metaflow: unreadable output from export_decorators.py: %w", path, err)
 	}
 	if exp.Error != "" {
-		return nil, &Error{Pos: Position{File: path}, Msg: "metaflow could not load the flow: " + exp.Error}
+		return nil, &Error{Pos: Position{File: path, Line: exp.ErrorLine, Col: exp.ErrorCol}, Msg: "metaflow could not load the flow: " + exp.Error}
 	}
 	if runErr != nil {
 		return nil, &Error{Pos: Position{File: path}, Msg: "loading the flow with metaflow", Err: fmt.Errorf("%w\n%s", runErr, lastLines(stderr.String(), 20))}

@@ -183,10 +183,25 @@ def _positions_for(decos, infos):
     return out
 
 
-def _fail(msg):
-    json.dump({"error": msg}, sys.stdout)
+def _fail(msg, line=0, col=0):
+    json.dump({"error": msg, "line": line, "col": col}, sys.stdout)
     sys.stdout.write("\n")
     return 1
+
+
+def _fail_exception(e, path):
+    """Report an exception raised while loading, at the flow file's line."""
+    if isinstance(e, SyntaxError) and e.filename and os.path.abspath(e.filename) == path:
+        msg = e.msg if e.msg.startswith("invalid syntax") else "invalid syntax: " + e.msg
+        return _fail(msg, e.lineno or 0, e.offset or 0)
+    line = 0
+    tb = e.__traceback__
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    headline = getattr(e, "headline", None) or type(e).__name__
+    return _fail("%s: %s" % (headline, " ".join(str(e).split())), line)
 
 
 def main(argv):
@@ -206,7 +221,10 @@ def main(argv):
     spec = importlib.util.spec_from_file_location("envbuild_flow_module", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        return _fail_exception(e, path)
     flow_cls = _find_flow_class(module)
 
     stand_in = StandInEnvironment()
@@ -272,8 +290,7 @@ def main(argv):
         pass
     except Exception as e:  # a Metaflow error while loading: report it
         sys.stdout = stdout
-        headline = getattr(e, "headline", None) or type(e).__name__
-        return _fail("%s: %s" % (headline, e))
+        return _fail_exception(e, path)
     finally:
         sys.stdout = stdout
     if "flow" not in captured:
