@@ -16,9 +16,9 @@ func TestStaticErrors(t *testing.T) {
 		computed bool
 	}{
 		{
-			name: "a name",
-			src:  "class F(FlowSpec):\n    @pypi(packages=PKGS)\n    @step\n    def start(self): pass\n",
-			want: ":2:20: @pypi(packages=…) is computed at load time (PKGS); install metaflow (pip install metaflow) so envbuild can load the flow, or write it as a literal",
+			name:     "a name",
+			src:      "class F(FlowSpec):\n    @pypi(packages=PKGS)\n    @step\n    def start(self): pass\n",
+			want:     ":2:20: @pypi(packages=…) is computed at load time (PKGS); install metaflow (pip install metaflow) so envbuild can load the flow, or write it as a literal",
 			computed: true,
 		},
 		{
