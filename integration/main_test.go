@@ -115,3 +115,5 @@ func mustBuild(t *testing.T, dir string, env []string, args ...string) result {
 	}
 	return res
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
