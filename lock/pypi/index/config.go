@@ -81,10 +81,8 @@ func FromPipConfig(env map[string]string, indexURL string, extra []string) ([]In
 	if err := add("pypi", primary, primaryFrom); err != nil {
 		return nil, err
 	}
-	n := 0
 	for _, e := range extras {
-		n++
-		if err := add(fmt.Sprintf("extra-%d", n), e, extrasFrom); err != nil {
+		if err := add(fmt.Sprintf("extra-%d", len(out)), e, extrasFrom); err != nil {
 			return nil, err
 		}
 	}

@@ -26,7 +26,8 @@ func (c *Client) Download(ctx context.Context, rawURL string, w io.Writer) (sha2
 	if err != nil {
 		return "", 0, err
 	}
-	c.logf("downloaded %s (%d bytes) to compute its sha256", Redact(rawURL), n)
+	shown, _, _ := strings.Cut(rawURL, "#")
+	c.logf("downloaded %s (%d bytes) to compute its sha256", Redact(shown), n)
 	return sum, n, nil
 }
 

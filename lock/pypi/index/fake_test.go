@@ -38,6 +38,8 @@ type fakeIndex struct {
 	auth func(r *http.Request) bool
 }
 
+var fixedTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func newFakeIndex(t *testing.T) *fakeIndex {
 	fi := &fakeIndex{t: t, pages: map[string]func(http.ResponseWriter, *http.Request){}, files: map[string][]byte{}}
 	fi.srv = httptest.NewServer(http.HandlerFunc(fi.serve))
