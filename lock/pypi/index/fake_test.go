@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +31,7 @@ type fakeIndex struct {
 	mu    sync.Mutex
 	seen  []served
 	pages map[string]func(w http.ResponseWriter, r *http.Request) // "/simple/NAME/"
-	files map[string][]byte                                      // path → content
+	files map[string][]byte                                       // path → content
 	// ignoreRange serves files with 200 whatever the Range header says.
 	ignoreRange bool
 	// auth, when set, must accept a request or it gets 401.
