@@ -17,7 +17,7 @@ import (
 func buildkitdConfig(registries ...string) string {
 	var b strings.Builder
 	b.WriteString("[worker.oci]\n  enabled = true\n\n[worker.containerd]\n  enabled = false\n")
-	for _, r := range registries[:0] {
+	for _, r := range registries {
 		fmt.Fprintf(&b, "\n[registry.%q]\n  http = true\n  insecure = true\n", r)
 	}
 	return b.String()
