@@ -1,6 +1,7 @@
 package pep508
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -242,6 +243,9 @@ func (sc *scanner) markerValue() (value string, isVar bool, err error) {
 		return "", false, sc.errorf(start, "expected a marker variable (like python_version) or a quoted string")
 	}
 	name, ok := variables[word]
+	if !ok && word[0] >= '0' && word[0] <= '9' {
+		return "", false, sc.errorf(start, "expected a marker variable or a quoted string, got %s (write it quoted: \"%s\")", word, word)
+	}
 	if !ok {
 		return "", false, sc.errorf(start, "unknown marker variable %q (known: %s)", word, strings.Join(standardVariables(), ", "))
 	}
@@ -348,9 +352,12 @@ func (m *Marker) Extras() []string {
 //
 // A comparison uses PEP 440 version semantics when the variable is
 // python_version, python_full_version or implementation_version and both
-// sides parse (the right side as a specifier with the operator); otherwise
-// strings are compared (==, !=, <, <=, >, >=, "in" and "not in" as
-// substring tests, "===" as equality); "~=" between non-versions is false.
+// sides parse (the literal as a specifier with the operator, so
+// python_full_version > "3.6.2" holds for 3.11.0a5); `python_version in
+// "3.8 3.9"` tests membership in that list of versions. Otherwise strings
+// are compared: ==, != and the ordered operators lexicographically (as uv
+// and the original PEP 508 text do), "in" and "not in" as substring tests,
+// "===" as case-insensitive equality; "~=" between non-versions is false.
 // A variable missing from env is the empty string.
 func (m *Marker) Evaluate(env Environment, extras []string) bool {
 	if m == nil {
@@ -362,6 +369,12 @@ func (m *Marker) Evaluate(env Environment, extras []string) bool {
 	norm := make([]string, len(extras))
 	for i, e := range extras {
 		norm[i] = NormalizeExtra(e)
+	}
+	// An untagged CPython build reports "3.11.1+", which is no version;
+	// read it as the local version "3.11.1+local", as packaging does.
+	if full := env[VarPythonFullVersion]; strings.HasSuffix(full, "+") {
+		env = maps.Clone(env)
+		env[VarPythonFullVersion] = full + "local"
 	}
 	return m.eval(env, norm)
 }
@@ -394,7 +407,36 @@ func (m *Marker) eval(env Environment, extras []string) bool {
 		rhs = env[m.right]
 	}
 	versionish := (m.leftVar && versionVariables[m.left]) || (m.rightVar && versionVariables[m.right])
+	if versionish && m.leftVar && !m.rightVar && (m.op == "in" || m.op == "not in") {
+		if in, ok := versionIn(lhs, rhs); ok {
+			return in == (m.op == "in")
+		}
+	}
 	return compare(lhs, m.op, rhs, versionish)
+}
+
+// versionIn tests `python_version in "3.8 3.9"` as membership in a list of
+// versions (so "3.1" is not in "3.10 3.11"), as uv does; ok is false when
+// the value or a list item is not a version, leaving the substring test.
+func versionIn(value, list string) (in, ok bool) {
+	v, err := pep440.Parse(value)
+	if err != nil {
+		return false, false
+	}
+	items := strings.Fields(list)
+	if len(items) == 0 {
+		return false, false
+	}
+	for _, it := range items {
+		w, err := pep440.Parse(it)
+		if err != nil {
+			return false, false
+		}
+		if w.Equal(v) {
+			in = true
+		}
+	}
+	return in, true
 }
 
 func (m *Marker) evalExtra(env Environment, extras []string) bool {
