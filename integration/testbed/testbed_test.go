@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,22 @@ func TestRunInBase(t *testing.T) {
 		{"swap marker", bed.BaseSwap, []string{"cat", "/etc/base-marker.txt"}, nil, "swap-base-file-ok\n", "", 0},
 		{"no python in busybox base", bed.BaseNoPython, []string{"sh", "-c", "command -v python3 || echo none"}, nil, "none\n", "", 0},
 	}
+	ref, err := name.ParseReference(bed.Base, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct {
+		name       string
+		ref        string
+		argv, env  []string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{"tag and digest reference", bed.Base + "@" + desc.Digest.String(), []string{"cat", "/etc/base-marker.txt"}, nil, "base-file-ok\n", "", 0})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code, err := bed.Run(ctx, tt.ref, "linux/amd64", tt.argv, tt.env)
@@ -209,6 +226,32 @@ func TestRunInBase(t *testing.T) {
 			if string(stdout) != tt.wantStdout || string(stderr) != tt.wantStderr || code != tt.wantCode {
 				t.Errorf("Run(%q, %q): got stdout %q, stderr %q, exit %d; want %q, %q, %d", tt.ref, tt.argv, stdout, stderr, code, tt.wantStdout, tt.wantStderr, tt.wantCode)
 			}
+		})
+	}
+}
+
+func TestRunRefusesWhatCannotRun(t *testing.T) {
+	bed := Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tests := []struct {
+		name, ref, platform string
+		wantErr             string
+	}{
+		{"missing image", bed.Registry + "/bases/none:latest", "linux/amd64", "bases/none:latest"},
+		{"platform the image lacks", bed.BaseARM64, "linux/amd64", "linux/amd64"},
+		{"arm64 binaries on this host", bed.BaseARM64, "linux/arm64", "linux/arm64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if runtime.GOARCH == "arm64" && tt.platform == "linux/arm64" {
+				t.Skip("this host runs arm64 binaries")
+			}
+			_, _, code, err := bed.Run(ctx, tt.ref, tt.platform, []string{"true"}, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Run(%q, %q): got exit %d, error %v; want an error naming %q", tt.ref, tt.platform, code, err, tt.wantErr)
+			}
+			t.Logf("error: %v", err)
 		})
 	}
 }
