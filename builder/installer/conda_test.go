@@ -229,7 +229,7 @@ func TestInstallCondaNoarchPython(t *testing.T) {
 	}
 	P := func(p string) string { return filepath.Join(root, layout.Prefix, p) }
 	for p, want := range map[string]string{
-		"lib/python3.12/site-packages/tool/__init__.py":           "X = 1\n",
+		"lib/python3.12/site-packages/tool/__init__.py":            "X = 1\n",
 		"lib/python3.12/site-packages/tool-0.1.dist-info/METADATA": "Name: tool\n",
 		"bin/tool-legacy": "#!/usr/bin/env python\n",
 		"etc/tool.conf":   "conf\n",
