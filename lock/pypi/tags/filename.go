@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
@@ -89,9 +90,11 @@ func ParseWheelFilename(fn string) (WheelName, error) {
 	return w, nil
 }
 
+// validWheelNamePart accepts the escaped name of PEP 427: word characters
+// (Unicode letters and digits, "_") and ".", as packaging does.
 func validWheelNamePart(s string) bool {
 	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.'
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '.'
 		if !ok {
 			return false
 		}
