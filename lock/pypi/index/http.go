@@ -306,11 +306,14 @@ func readBody(resp *http.Response) ([]byte, error) {
 var errOffline = errors.New("not in the HTTP cache and --offline forbids asking the index; run once without --offline first")
 
 // getCached fetches u through the on-disk cache. accept is sent as the
-// Accept header and is part of the cache key. A 404 or 410 is returned as
-// an entry with Status 404 (and remembered, for --offline); other
-// unexpected statuses are errors.
-func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept string) (*cacheEntry, error) {
-	key := "GET " + accept + " " + u.String()
+// Accept header and is part of the cache key. transform turns a 200's body
+// into what is stored and returned as Body (a parsed form, so a warm run
+// does not parse again; it is given the content type and final URL, and
+// its error is returned, nothing being stored); kind names that form in the
+// cache key. A 404 or 410 is returned as an entry with Status 404 (and
+// remembered, for --offline); other unexpected statuses are errors.
+func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string, transform func(body []byte, contentType string, final *url.URL) ([]byte, error)) (*cacheEntry, error) {
+	key := "GET " + kind + " " + accept + " " + u.String()
 	old := f.cache.get(key)
 	if f.offline {
 		if old != nil {
@@ -361,6 +364,10 @@ func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept string) (*ca
 				return err
 			}
 			final, _, _, _ := stripCredentials(resp.Request.URL)
+			body, err = transform(body, resp.Header.Get("Content-Type"), final)
+			if err != nil {
+				return err
+			}
 			got = &cacheEntry{
 				URL:          u.String(),
 				FinalURL:     final.String(),

@@ -343,32 +343,36 @@ func (c *Client) fetchProject(ctx context.Context, name string) (*Project, error
 		u.Path += "/"
 		u.RawPath = ""
 		asked = append(asked, ix.String())
-		e, err := c.f.getCached(ctx, u, acceptIndex)
+		e, err := c.f.getCached(ctx, u, acceptIndex, pageFormat, func(body []byte, contentType string, final *url.URL) ([]byte, error) {
+			files, err := parseProjectPage(body, contentType, final)
+			if err != nil {
+				return nil, &pageError{err}
+			}
+			return encodeFiles(files), nil
+		})
+		var pe *pageError
+		if errors.As(err, &pe) {
+			return nil, failure.Infra(fmt.Errorf("reading project %q from index %s: %w", name, ix, pe.err))
+		}
 		if err != nil {
 			return nil, c.indexError(ix, name, err)
 		}
 		if e.Status == http.StatusNotFound {
 			continue
 		}
-		base, err := url.Parse(e.FinalURL)
-		if err != nil || e.FinalURL == "" {
-			base = u
-		}
-		pg, err := parseProjectPage(e.Body, e.ContentType, base)
+		files, err := decodeFiles(e.Body)
 		if err != nil {
-			return nil, failure.Infra(fmt.Errorf("reading project %q from index %s: %w", name, ix, err))
+			return nil, failure.Infra(fmt.Errorf("reading project %q from the HTTP cache: %w; remove %s", name, err, c.f.cache.dir))
 		}
-		for host, cr := range pg.linkCreds {
-			c.f.credMu.Lock()
-			if _, ok := c.f.creds[host]; !ok {
-				c.f.creds[host] = cr
-			}
-			c.f.credMu.Unlock()
-		}
-		return c.project(name, ix, pg.files), nil
+		return c.project(name, ix, files), nil
 	}
 	return nil, failure.User(&noSuchProject{name: name, indexes: asked})
 }
+
+// pageError is a page that could not be read, as opposed to fetched.
+type pageError struct{ err error }
+
+func (e *pageError) Error() string { return e.err.Error() }
 
 // project applies ExcludeNewer and stamps the index name.
 func (c *Client) project(name string, ix indexRef, files []File) *Project {

@@ -22,16 +22,9 @@ const (
 	acceptIndex = mediaJSON + ", " + mediaHTML + ";q=0.2, text/html;q=0.01"
 )
 
-// page is a parsed project page before files are made absolute.
-type page struct {
-	files []File
-	// credentials found in file links, by host (see doc.go).
-	linkCreds map[string]credential
-}
-
 // parseProjectPage decodes a project page in whichever format the server
 // answered with; base is the page's own URL for resolving relative links.
-func parseProjectPage(body []byte, contentType string, base *url.URL) (*page, error) {
+func parseProjectPage(body []byte, contentType string, base *url.URL) ([]File, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case strings.HasPrefix(mt, "application/vnd.pypi.simple.") && strings.HasSuffix(mt, "+json"):
@@ -131,7 +124,7 @@ func checkAPIVersion(v string) error {
 	return nil
 }
 
-func parseJSONPage(body []byte, base *url.URL) (*page, error) {
+func parseJSONPage(body []byte, base *url.URL) ([]File, error) {
 	var jp jsonPage
 	if err := json.Unmarshal(body, &jp); err != nil {
 		return nil, fmt.Errorf("the index answered JSON that is not a PEP 691 project page: %w (starts with %q)", err, snippet(body))
@@ -142,7 +135,7 @@ func parseJSONPage(body []byte, base *url.URL) (*page, error) {
 	if jp.Files == nil {
 		return nil, fmt.Errorf("the index answered JSON without a \"files\" list; is it a PEP 691 simple index? (starts with %q)", snippet(body))
 	}
-	p := &page{}
+	files := make([]File, 0, len(*jp.Files))
 	for _, jf := range *jp.Files {
 		f := File{
 			Filename: jf.Filename,
@@ -173,15 +166,15 @@ func parseJSONPage(body []byte, base *url.URL) (*page, error) {
 			f.CoreMetadata = true
 			f.CoreMetadataHashes = lowerHashes(md.hashes)
 		}
-		if err := p.resolve(&f, jf.URL, base); err != nil {
+		if err := resolve(&f, jf.URL, base); err != nil {
 			return nil, err
 		}
 		if f.Filename == "" {
 			f.Filename = filenameOf(f.URL)
 		}
-		p.files = append(p.files, f)
+		files = append(files, f)
 	}
-	return p, nil
+	return files, nil
 }
 
 func lowerHashes(h map[string]string) map[string]string {
@@ -195,11 +188,18 @@ func lowerHashes(h map[string]string) map[string]string {
 	return out
 }
 
-// resolve makes raw absolute against base, moves a "#hash=value" fragment
-// into f.Hashes (a hash the page gave explicitly wins), and strips and
-// remembers any credentials in the link.
-func (p *page) resolve(f *File, raw string, base *url.URL) error {
-	ref, err := url.Parse(strings.TrimSpace(raw))
+// resolve makes raw absolute against base and moves a "#hash=value"
+// fragment into f.Hashes (a hash the page gave explicitly wins).
+// Credentials in a link are dropped: they are never stored or returned,
+// and a file's host gets the credentials known for it (see doc.go).
+func resolve(f *File, raw string, base *url.URL) error {
+	raw = strings.TrimSpace(raw)
+	// Fast path for what PyPI serves: absolute, no fragment, no userinfo.
+	if (strings.HasPrefix(raw, "https://") || strings.HasPrefix(raw, "http://")) && !strings.ContainsAny(raw, "#@ %\\") {
+		f.URL = raw
+		return nil
+	}
+	ref, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("file link %q is not a URL: %w", Redact(raw), err)
 	}
@@ -216,13 +216,7 @@ func (p *page) resolve(f *File, raw string, base *url.URL) error {
 		}
 	}
 	abs.Fragment, abs.RawFragment = "", ""
-	clean, user, pass, ok := stripCredentials(abs)
-	if ok {
-		if p.linkCreds == nil {
-			p.linkCreds = map[string]credential{}
-		}
-		p.linkCreds[clean.Host] = credential{user: user, pass: pass, source: "a file link of the index page"}
-	}
+	clean, _, _, _ := stripCredentials(abs)
 	f.URL = clean.String()
 	return nil
 }
@@ -239,9 +233,9 @@ func filenameOf(u string) string {
 // parseHTMLPage reads a PEP 503 page: every <a> is a file; data-* attributes
 // carry PEP 503/592/658/714 facts, HTML-unescaped by the tokenizer; a
 // <base href> changes what relative links resolve against.
-func parseHTMLPage(body []byte, base *url.URL) (*page, error) {
+func parseHTMLPage(body []byte, base *url.URL) ([]File, error) {
 	z := html.NewTokenizer(bytes.NewReader(body))
-	p := &page{}
+	var files []File
 	sawAnchor := false
 	for {
 		tt := z.Next()
@@ -278,7 +272,7 @@ func parseHTMLPage(body []byte, base *url.URL) (*page, error) {
 				continue
 			}
 			f := File{}
-			if err := p.resolve(&f, href, base); err != nil {
+			if err := resolve(&f, href, base); err != nil {
 				return nil, err
 			}
 			f.Filename = filenameOf(f.URL)
@@ -296,11 +290,11 @@ func parseHTMLPage(body []byte, base *url.URL) (*page, error) {
 					f.CoreMetadataHashes = map[string]string{strings.ToLower(name): strings.ToLower(val)}
 				}
 			}
-			p.files = append(p.files, f)
+			files = append(files, f)
 		}
 	}
 	if !sawAnchor {
 		return nil, fmt.Errorf("the index answered an HTML page without any file link; is it a PEP 503 simple index? (starts with %q)", snippet(body))
 	}
-	return p, nil
+	return files, nil
 }

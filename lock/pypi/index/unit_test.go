@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseCoreMetadata(t *testing.T) {
@@ -128,5 +129,30 @@ func TestCentralDirectoryZip64(t *testing.T) {
 	md, err := wheelMetadata(zr, "p-1.0-py3-none-any.whl")
 	if err != nil || !bytes.Contains(md, []byte("Name: p")) {
 		t.Errorf("got %q, %v", md, err)
+	}
+}
+
+func TestFilesSnapshotRoundTrip(t *testing.T) {
+	files := []File{
+		{Filename: "a-1.0-py3-none-any.whl", URL: "https://h/a-1.0-py3-none-any.whl", Hashes: map[string]string{"sha256": "ab", "md5": "cd"},
+			RequiresPython: ">=3.8", Yanked: true, YankedReason: "bad", UploadTime: time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC),
+			Size: 1 << 40, CoreMetadata: true, CoreMetadataHashes: map[string]string{"sha256": "ef"}},
+		{Filename: "a-0.1.tar.gz", URL: "https://h/a-0.1.tar.gz"},
+	}
+	data := encodeFiles(files)
+	got, err := decodeFiles(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, files) {
+		t.Errorf("got %+v\nwant %+v", got, files)
+	}
+	for cut := 0; cut < len(data); cut++ {
+		if _, err := decodeFiles(data[:cut]); err == nil {
+			t.Errorf("decoding the first %d of %d bytes gave no error", cut, len(data))
+		}
+	}
+	if got, err := decodeFiles(encodeFiles(nil)); err != nil || len(got) != 0 {
+		t.Errorf("empty list: got %v, %v", got, err)
 	}
 }
