@@ -13,6 +13,12 @@ cd "$repo_root"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# Test packages run this script concurrently (each TestMain calls it): one
+# at a time, so apt and the buildkitd build run once.
+mkdir -p bin
+exec 9>bin/.setup.lock
+flock 9
+
 # command -> Debian package that provides it.
 declare -A needs=(
 	[runc]=runc
@@ -55,10 +61,6 @@ if ! command -v go >/dev/null 2>&1; then
 	fi
 fi
 
-mkdir -p bin
-# Test packages run this script concurrently: build once.
-exec 9>bin/.setup.lock
-flock 9
 if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
 	log "bin/buildkitd is up to date"
 else

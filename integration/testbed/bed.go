@@ -316,7 +316,15 @@ func (b *Bed) writeState() error {
 	if err := os.WriteFile(path+".tmp", append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
-	return os.Rename(path+".tmp", path)
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return err
+	}
+	// The same PIDs for people and scripts: "NAME PID" lines.
+	var pids strings.Builder
+	for _, p := range st.Processes {
+		fmt.Fprintf(&pids, "%s %d\n", p.Name, p.PID)
+	}
+	return os.WriteFile(filepath.Join(b.StateDir, "pids"), []byte(pids.String()), 0o644)
 }
 
 // Attach returns the bed recorded in stateDir/bed.json (a bed started by
