@@ -1,0 +1,134 @@
+package baseimage
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSearchStreamAcrossChunks(t *testing.T) {
+	tests := []struct {
+		name string
+		at   int // offset of the version string
+	}{
+		{"at the start", 0},
+		{"inside the first chunk", 1000},
+		{"cut by the chunk boundary", chunkSize - 3},
+		{"right after the boundary", chunkSize + 1},
+		{"in the third chunk", 2*chunkSize + 17},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := bytes.Repeat([]byte{'x'}, 3*chunkSize)
+			copy(data[tt.at:], "3.11.4\x00")
+			if tt.at > 0 {
+				data[tt.at-1] = 0
+			}
+			var got []string
+			err := searchStream(bytes.NewReader(data), rePyVersion, func(m []string) bool { got = append(got, m[1]); return true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"3.11.4"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("found %q, want %q (each match once)", got, want)
+			}
+		})
+	}
+}
+
+func TestPythonVersionPattern(t *testing.T) {
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"\x003.11.2\x00", []string{"3.11.2"}},
+		{"/build/Python-3.12.7\x00", []string{"3.12.7"}},
+		{"\x003.13.0rc2\x00", []string{"3.13.0"}},
+		{"3.11.9 (main, Apr  2 2024)", []string{"3.11.9"}},
+		{"\x0013.11.2\x00", nil},  // not a Python version
+		{"\x003.11.2.1\x00", nil}, // four parts
+		{"\x003.11.2abc", nil},    // not terminated
+		{"\x001.2.13\x00", nil},   // zlib's version
+	}
+	for _, tt := range tests {
+		var got []string
+		searchStream(strings.NewReader(tt.text), rePyVersion, func(m []string) bool { got = append(got, m[1]); return true })
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("versions in %q = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestELFHeader(t *testing.T) {
+	tests := []struct {
+		name        string
+		data        []byte
+		wantMachine uint16
+		wantInterp  string
+	}{
+		{"x86_64 with interpreter", elf(x86, ldGNU, "body"), x86, ldGNU},
+		{"aarch64 with interpreter", elf(arm64, "/lib/ld-linux-aarch64.so.1", ""), arm64, "/lib/ld-linux-aarch64.so.1"},
+		{"no program headers", elf(x86, "", "body"), x86, ""},
+		{"program header cut off", elf(x86, ldGNU, "")[:80], x86, ""},
+	}
+	for _, tt := range tests {
+		m, interp := elfHeader(tt.data)
+		if m != tt.wantMachine || interp != tt.wantInterp {
+			t.Errorf("%s: elfHeader = %d %q, want %d %q", tt.name, m, interp, tt.wantMachine, tt.wantInterp)
+		}
+	}
+}
+
+func TestParseDpkg(t *testing.T) {
+	got := parseDpkg(strings.NewReader(dpkgStatus + "\nPackage: python3-yaml\nStatus: install ok installed\nVersion: 6.0-3\n\nPackage: libpython3.11-minimal\nVersion: 3.11.2-6\n"))
+	want := map[string]string{
+		"libc6":                 "2.36-9+deb12u4",
+		"python3.11-minimal":    "3.11.2-6+deb12u6",
+		"libpython3.11-minimal": "3.11.2-6", // a status.d entry has no Status field
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseDpkg = %v, want %v", got, want)
+	}
+}
+
+func TestUpstreamVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"3.11.2-6+deb12u6": "3.11.2",
+		"1:2.36-9":         "2.36",
+		"3.12.0~rc1-1":     "3.12.0",
+		"1.2.4-r2":         "1.2.4",
+		"":                 "",
+		"abc":              "",
+	} {
+		if got := upstreamVersion(in); got != want {
+			t.Errorf("upstreamVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestScannerFor(t *testing.T) {
+	tests := map[string]scanner{
+		"usr/bin/python3.11":                                   scanPython,
+		"usr/local/bin/python3.13t":                            scanPython,
+		"usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0":        scanPython,
+		"usr/bin/python3.11-config":                            scanNone,
+		"usr/lib/libpython3.11.a":                              scanNone,
+		"lib/x86_64-linux-gnu/libc.so.6":                       scanGlibc,
+		"lib/x86_64-linux-gnu/libc-2.31.so":                    scanGlibc,
+		"lib/ld-musl-aarch64.so.1":                             scanMusl,
+		"var/lib/dpkg/status":                                  scanDpkg,
+		"var/lib/dpkg/status.d/libc6":                          scanDpkg,
+		"var/lib/dpkg/status.d/libc6.md5sums":                  scanNone,
+		"var/lib/dpkg/status-old":                              scanNone,
+		"lib/apk/db/installed":                                 scanApk,
+		"opt/conda/conda-meta/python-3.11.5-h1_0.json":         scanConda,
+		"opt/conda/conda-meta/python-dateutil-2.9.0-py_0.json": scanNone,
+		"usr/share/doc/python3.11":                             scanPython,
+	}
+	for p, want := range tests {
+		if got := scannerFor(p); got != want {
+			t.Errorf("scannerFor(%q) = %d, want %d", p, got, want)
+		}
+	}
+}
