@@ -69,6 +69,9 @@ var (
 
 // Parse reads a version in any spelling PEP 440 normalises.
 func Parse(s string) (Version, error) {
+	if v, ok := parseRelease(s); ok {
+		return v, nil
+	}
 	in := s
 	s = strings.TrimSpace(s)
 	m := versionPattern.FindStringSubmatchIndex(s)
@@ -146,6 +149,42 @@ func Parse(s string) (Version, error) {
 		return Version{}, err
 	}
 	return v, nil
+}
+
+// parseRelease is the fast path for the most common spelling, a plain
+// release "1.26.4"; ok is false for anything else (left to the pattern).
+func parseRelease(s string) (Version, bool) {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return Version{}, false
+	}
+	n := 1
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if s[i-1] == '.' {
+				return Version{}, false
+			}
+			n++
+		case c < '0' || c > '9':
+			return Version{}, false
+		}
+	}
+	release := make([]int, 0, n)
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if i-start > 18 {
+				return Version{}, false // let the slow path report the size
+			}
+			x := 0
+			for _, c := range []byte(s[start:i]) {
+				x = x*10 + int(c-'0')
+			}
+			release = append(release, x)
+			start = i + 1
+		}
+	}
+	return Version{release: release}, true
 }
 
 // MustParse is Parse for constants in code and tests; it panics on error.

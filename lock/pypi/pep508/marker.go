@@ -232,8 +232,12 @@ func (sc *scanner) markerValue() (value string, isVar bool, err error) {
 		if end < 0 {
 			return "", false, sc.errorf(start, "unterminated string: no closing %c", c)
 		}
+		lit := sc.in[start+1 : start+1+end]
+		if i := strings.IndexByte(lit, '\\'); i >= 0 {
+			return "", false, sc.errorf(start+1+i, "backslash in a quoted string: the grammar has no escapes, and packaging rejects it")
+		}
 		sc.pos += end + 2
-		return sc.in[start+1 : start+1+end], false, nil
+		return lit, false, nil
 	}
 	for !sc.eof() && (isAlnum(sc.in[sc.pos]) || sc.in[sc.pos] == '_' || sc.in[sc.pos] == '.') {
 		sc.pos++

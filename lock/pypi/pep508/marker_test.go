@@ -130,6 +130,8 @@ func TestParseMarkerInvalid(t *testing.T) {
 		{``, 0, "marker variable"},
 		{`os_name == "a" or or os_name == "b"`, 18, "marker variable"},
 		{`extras == "a"`, 0, "unknown marker variable"},
+		{`os_name == "C:\"`, 14, "backslash"},
+		{`os_name == "\x"`, 12, "backslash"},
 	}
 	for _, tc := range tests {
 		_, err := ParseMarker(tc.in)

@@ -366,3 +366,29 @@ func TestBestWheel(t *testing.T) {
 		}
 	}
 }
+
+func TestNewTarget(t *testing.T) {
+	tests := []struct {
+		python, impl, platform, libc string
+		want                         Target
+	}{
+		{"3.11.2", "cpython", "linux/amd64", "glibc 2.36", Target{3, 11, "cpython", "x86_64", "glibc", 2, 36, false}},
+		{"3.13t", "", "linux/arm64", "2.28", Target{3, 13, "cpython", "aarch64", "glibc", 2, 28, true}},
+		{"3.12", "CPython", "aarch64", "musl 1.2", Target{3, 12, "cpython", "aarch64", "musl", 1, 2, false}},
+	}
+	for _, tc := range tests {
+		got, err := NewTarget(tc.python, tc.impl, tc.platform, tc.libc)
+		if err != nil || got != tc.want {
+			t.Errorf("NewTarget(%q, %q, %q, %q) = %+v, %v; want %+v", tc.python, tc.impl, tc.platform, tc.libc, got, err, tc.want)
+		}
+	}
+	for _, bad := range [][4]string{
+		{"3", "cpython", "linux/amd64", "glibc 2.28"}, {"3.x", "cpython", "linux/amd64", "glibc 2.28"},
+		{"3.11", "cpython", "linux/riscv64", "glibc 2.28"}, {"3.11", "cpython", "linux/amd64", "uclibc 1.0"},
+		{"3.11", "cpython", "linux/amd64", "glibc 2"}, {"3.11", "cpython", "linux/amd64", ""},
+	} {
+		if got, err := NewTarget(bad[0], bad[1], bad[2], bad[3]); err == nil {
+			t.Errorf("NewTarget(%q) = %+v, want an error", bad, got)
+		}
+	}
+}

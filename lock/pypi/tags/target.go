@@ -3,6 +3,7 @@ package tags
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -219,4 +220,54 @@ func (t Target) Best(ws []WheelName) (best int, ok bool) {
 		}
 	}
 	return best, best >= 0
+}
+
+// NewTarget builds a Target from the spellings of a lock target
+// (CONTRACT §2): python "3.11.2", "3.11" or "3.13t" (the "t" selects the
+// free-threaded build); implementation "cpython" (or "" for it) or another
+// name; platform "linux/amd64", "linux/arm64", "x86_64" or "aarch64"; libc
+// "glibc 2.36", "musl 1.2" (a bare "2.36" means glibc).
+func NewTarget(python, implementation, platform, libc string) (Target, error) {
+	var t Target
+	py := strings.TrimSpace(python)
+	if rest, ok := strings.CutSuffix(py, "t"); ok {
+		t.FreeThreaded, py = true, rest
+	}
+	parts := strings.Split(py, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", python)
+	}
+	var err1, err2 error
+	t.PythonMajor, err1 = strconv.Atoi(parts[0])
+	t.PythonMinor, err2 = strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || t.PythonMajor < 0 || t.PythonMinor < 0 {
+		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", python)
+	}
+	t.Implementation = strings.ToLower(strings.TrimSpace(implementation))
+	if t.Implementation == "" {
+		t.Implementation = "cpython"
+	}
+	switch strings.TrimPrefix(platform, "linux/") {
+	case "amd64", "x86_64":
+		t.Arch = "x86_64"
+	case "arm64", "aarch64", "arm64/v8":
+		t.Arch = "aarch64"
+	default:
+		return Target{}, fmt.Errorf("reading target platform %q: want linux/amd64 or linux/arm64", platform)
+	}
+	kind, ver, found := strings.Cut(strings.TrimSpace(libc), " ")
+	if !found {
+		kind, ver = "glibc", kind
+	}
+	if kind != "glibc" && kind != "musl" {
+		return Target{}, fmt.Errorf("reading target C library %q: want \"glibc X.Y\" or \"musl X.Y\"", libc)
+	}
+	t.Libc = kind
+	major, minor, ok := strings.Cut(strings.TrimSpace(ver), ".")
+	t.LibcMajor, err1 = strconv.Atoi(major)
+	t.LibcMinor, err2 = strconv.Atoi(minor)
+	if !ok || err1 != nil || err2 != nil || t.LibcMajor < 0 || t.LibcMinor < 0 {
+		return Target{}, fmt.Errorf("reading target C library %q: want \"glibc X.Y\" or \"musl X.Y\", like \"glibc 2.28\"", libc)
+	}
+	return t, nil
 }
