@@ -89,6 +89,20 @@ func FromPipConfig(env map[string]string, indexURL string, extra []string) ([]In
 	return out, nil
 }
 
+// PipCert returns the CA bundle pip is configured to use (PIP_CERT, else
+// `cert` from pip's configuration files, read as FromPipConfig reads them),
+// or "" for the system's; pass it as Options.CertFile.
+func PipCert(env map[string]string) (string, error) {
+	if v := strings.TrimSpace(env["PIP_CERT"]); v != "" {
+		return v, nil
+	}
+	conf, err := readPipConfig(env)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(conf.get("cert")), nil
+}
+
 func checkIndexURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {

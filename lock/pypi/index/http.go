@@ -42,7 +42,6 @@ type fetcher struct {
 	creds     map[string]credential // host → credentials from index URLs
 	netrcPath string
 	netrc     *netrc
-	netrcErr  error
 	netrcOnce sync.Once
 }
 
@@ -55,11 +54,12 @@ func (f *fetcher) credentialsFor(host string) (credential, bool) {
 	if ok {
 		return c, true
 	}
-	f.netrcOnce.Do(func() { f.netrc, f.netrcErr = readNetrc(f.netrcPath) })
-	if f.netrcErr != nil {
-		f.log("ignoring netrc: %v", f.netrcErr)
-		f.netrcErr = nil
-	}
+	f.netrcOnce.Do(func() {
+		var err error
+		if f.netrc, err = readNetrc(f.netrcPath); err != nil {
+			f.log("ignoring netrc: %v", err)
+		}
+	})
 	if e, ok := f.netrc.lookup(host); ok {
 		return credential{user: e.login, pass: e.password, source: "netrc"}, true
 	}

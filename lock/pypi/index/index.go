@@ -2,12 +2,15 @@ package index
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +59,10 @@ type Options struct {
 	// Netrc is the netrc file to read credentials from. Default $NETRC,
 	// else ~/.netrc; a missing file is no error.
 	Netrc string
+	// CertFile is a PEM bundle of certificate authorities to trust instead
+	// of the system's, as pip's `cert` setting (see PipCert). Default: the
+	// system's.
+	CertFile string
 	// Log receives one line per notable event (a fallback taken, a file
 	// downloaded to hash it, a retry). Credentials are never written.
 	// Default: discard.
@@ -170,10 +177,23 @@ func New(opts Options) (*Client, error) {
 		c.indexes = append(c.indexes, indexRef{name: name, root: clean})
 	}
 
+	var tlsConfig *tls.Config
+	if opts.CertFile != "" {
+		pem, err := os.ReadFile(opts.CertFile)
+		if err != nil {
+			return nil, failure.User(fmt.Errorf("reading the CA bundle %q: %w", opts.CertFile, err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, failure.User(fmt.Errorf("reading the CA bundle %q: no PEM certificate in it", opts.CertFile))
+		}
+		tlsConfig = &tls.Config{RootCAs: pool}
+	}
 	transport := opts.transport
 	if transport == nil {
 		transport = &http.Transport{
-			Proxy: http.ProxyFromEnvironment,
+			TLSClientConfig: tlsConfig,
+			Proxy:           http.ProxyFromEnvironment,
 			DialContext: (&net.Dialer{
 				Timeout:   opts.Timeout,
 				KeepAlive: 30 * time.Second,
@@ -315,7 +335,8 @@ func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if cl.err != nil && errors.Is(cl.err, context.Canceled) {
+	if cl.err != nil && ctx.Err() == nil && (errors.Is(cl.err, context.Canceled) || errors.Is(cl.err, context.DeadlineExceeded)) {
+		// The first caller gave up; this one has not.
 		return c.Project(ctx, name)
 	}
 	return cl.val, cl.err
@@ -426,8 +447,11 @@ func (c *Client) hostFlag(m map[string]bool, host string) bool {
 	return m[host]
 }
 
-func (c *Client) setHostFlag(m map[string]bool, host string) {
+// setHostFlag sets the flag and reports whether it was unset before.
+func (c *Client) setHostFlag(m map[string]bool, host string) bool {
 	c.hostMu.Lock()
 	defer c.hostMu.Unlock()
+	was := m[host]
 	m[host] = true
+	return !was
 }

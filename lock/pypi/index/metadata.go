@@ -62,7 +62,8 @@ func (c *Client) Metadata(ctx context.Context, f File) (*Metadata, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if cl.err != nil && errors.Is(cl.err, context.Canceled) {
+	if cl.err != nil && ctx.Err() == nil && (errors.Is(cl.err, context.Canceled) || errors.Is(cl.err, context.DeadlineExceeded)) {
+		// The first caller gave up; this one has not.
 		return c.Metadata(ctx, f)
 	}
 	return cl.val, cl.err
@@ -205,14 +206,14 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 		if advertised {
 			c.logf("index lists a metadata file for %s but answered %d for it; reading the wheel instead", f.Filename, status)
 		} else {
-			c.setHostFlag(c.noMetaProbe, host)
+			c.noMetadataFiles(host, fmt.Sprintf("answered %d", status))
 		}
 		return nil, nil
 	}
 	if !advertised {
 		md, err := parseCoreMetadata(body)
 		if err != nil || checkIdentity(f, md) != nil {
-			c.setHostFlag(c.noMetaProbe, host)
+			c.noMetadataFiles(host, "answered something else than core metadata")
 			return nil, nil
 		}
 		return body, nil
@@ -225,6 +226,15 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 		c.logf("cannot check the metadata file of %s: no supported hash among those the index gave", f.Filename)
 	}
 	return body, nil
+}
+
+// noMetadataFiles turns probing for unadvertised metadata files off for
+// host, and says so once.
+func (c *Client) noMetadataFiles(host, why string) {
+	if !c.setHostFlag(c.noMetaProbe, host) {
+		return
+	}
+	c.logf("%s has no metadata files for wheels the index does not list them for (a probe %s); reading wheel metadata with range requests", host, why)
 }
 
 func hostOf(raw string) string {
@@ -389,8 +399,9 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 	}
 	tail, start, total, err := c.fetchRange(ctx, f.URL, rng)
 	if errors.Is(err, errRangeIgnored) {
-		c.setHostFlag(c.noRangeHosts, host)
-		c.logf("%s ignores range requests; downloading whole wheels to read their metadata", host)
+		if c.setHostFlag(c.noRangeHosts, host) {
+			c.logf("%s ignores range requests; downloading whole wheels to read their metadata", host)
+		}
 		return nil, nil
 	}
 	if err != nil {
