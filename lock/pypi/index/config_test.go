@@ -166,21 +166,6 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func TestNormalizeName(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Django", "django"},
-		{"zope.interface", "zope-interface"},
-		{"Foo__Bar--baz..qux", "foo-bar-baz-qux"},
-		{"a-_.b", "a-b"},
-		{"ruamel.yaml.clib", "ruamel-yaml-clib"},
-	}
-	for _, tt := range tests {
-		if got := NormalizeName(tt.in); got != tt.want {
-			t.Errorf("NormalizeName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestParseINIErrors(t *testing.T) {
 	for _, text := range []string{"  continued\n", "[global\n", "[global]\nnovalue\n"} {
 		if err := parseINI([]byte(text), func(string, string, string) {}); err == nil {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/envbuild/envbuild/lock/pypi/pep440"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"strings"
 )
 
@@ -132,7 +134,7 @@ func distInfo(filename string) (name, version string, ok bool) {
 		if len(parts) != 5 && len(parts) != 6 {
 			return "", "", false
 		}
-		return NormalizeName(parts[0]), parts[1], true
+		return pep508.NormalizeName(parts[0]), parts[1], true
 	case strings.HasSuffix(base, ".tar.gz"):
 		base = strings.TrimSuffix(base, ".tar.gz")
 	case strings.HasSuffix(base, ".zip"):
@@ -144,75 +146,17 @@ func distInfo(filename string) (name, version string, ok bool) {
 	if i <= 0 {
 		return "", "", false
 	}
-	return NormalizeName(base[:i]), base[i+1:], true
+	return pep508.NormalizeName(base[:i]), base[i+1:], true
 }
 
-// sameVersion compares two version strings the way PEP 440 normalisation
-// would for the spellings found in filenames and metadata: case,
-// separators, a leading "v", trailing ".0" release segments and the
-// alternative spellings of pre-, post- and dev-release markers.
+// sameVersion reports whether two version strings are the same PEP 440
+// version ("1.0" and "1.0.0", "1.0rc1" and "1.0-RC1"); strings that are
+// not PEP 440 versions must be equal as written.
 func sameVersion(a, b string) bool {
-	return versionKey(a) == versionKey(b)
-}
-
-func versionKey(v string) string {
-	v = strings.ToLower(strings.TrimSpace(v))
-	v = strings.TrimPrefix(v, "v")
-	local := ""
-	if i := strings.IndexByte(v, '+'); i >= 0 {
-		v, local = v[:i], strings.NewReplacer("-", ".", "_", ".").Replace(v[i+1:])
+	va, errA := pep440.Parse(a)
+	vb, errB := pep440.Parse(b)
+	if errA != nil || errB != nil {
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
 	}
-	i := 0
-	for i < len(v) && (v[i] == '.' || ('0' <= v[i] && v[i] <= '9') || v[i] == '!') {
-		i++
-	}
-	release, rest := strings.TrimRight(v[:i], "."), v[i:]
-	segs := strings.Split(release, ".")
-	for j := range segs {
-		segs[j] = strings.TrimLeft(segs[j], "0")
-		if segs[j] == "" {
-			segs[j] = "0"
-		}
-	}
-	for len(segs) > 1 && segs[len(segs)-1] == "0" {
-		segs = segs[:len(segs)-1]
-	}
-	rest = strings.NewReplacer("-", "", "_", "", ".", "").Replace(rest)
-	// Rewrite the suffix run by run: letters to their normal spelling,
-	// an omitted number to 0, a bare number (the "1.0-1" form) to post.
-	var b strings.Builder
-	for k := 0; k < len(rest); {
-		start := k
-		isDigit := '0' <= rest[k] && rest[k] <= '9'
-		for k < len(rest) && ('0' <= rest[k] && rest[k] <= '9') == isDigit {
-			k++
-		}
-		run := rest[start:k]
-		if isDigit {
-			if start == 0 {
-				b.WriteString("post")
-			}
-			if run = strings.TrimLeft(run, "0"); run == "" {
-				run = "0"
-			}
-			b.WriteString(run)
-			continue
-		}
-		switch run {
-		case "alpha":
-			run = "a"
-		case "beta":
-			run = "b"
-		case "c", "pre", "preview":
-			run = "rc"
-		case "rev", "r":
-			run = "post"
-		}
-		b.WriteString(run)
-		if k == len(rest) {
-			b.WriteString("0")
-		}
-	}
-	rest = b.String()
-	return strings.Join(segs, ".") + rest + "+" + local
+	return va.Compare(vb) == 0
 }

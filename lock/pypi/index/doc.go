@@ -86,6 +86,6 @@
 //
 // Write credentials into errors, logs, the cache or returned URLs; merge
 // files of two indexes for one project; fall back to a lower-priority index
-// when a higher one fails; depend on the resolver or the PEP 440/508
-// packages (names are normalised here by PEP 503's rule).
+// when a higher one fails; depend on the resolver (it uses only the PEP
+// 440/508 primitives: name normalisation, version equality).
 package index

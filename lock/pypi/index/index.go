@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"io"
 	"net"
 	"net/http"
@@ -309,7 +310,7 @@ func (e *noSuchProject) Is(target error) bool { return target == ErrNoSuchProjec
 // ErrNoSuchProject); an index that fails, refuses credentials or answers
 // garbage is an infrastructure error.
 func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
-	key := NormalizeName(name)
+	key := pep508.NormalizeName(name)
 	if key == "" {
 		return nil, failure.User(fmt.Errorf("looking up project %q: the name is empty", name))
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"hash"
 	"io"
 	"net/http"
@@ -127,7 +128,7 @@ func checkIdentity(f File, md coreMetadata) error {
 		return nil
 	}
 	gotName, gotVersion := md.first("name"), md.first("version")
-	if NormalizeName(gotName) != name || !sameVersion(gotVersion, version) {
+	if pep508.NormalizeName(gotName) != name || !sameVersion(gotVersion, version) {
 		return fmt.Errorf("the metadata of %s says it is %s %s, which contradicts the file name; the index serves inconsistent files", f.Filename, gotName, gotVersion)
 	}
 	return nil
@@ -494,7 +495,7 @@ func wheelMetadata(zr *zip.Reader, filename string) ([]byte, error) {
 	var pick *zip.File
 	for _, zf := range candidates {
 		dirName := strings.TrimSuffix(path.Dir(zf.Name), ".dist-info")
-		if i := strings.LastIndexByte(dirName, '-'); i > 0 && NormalizeName(dirName[:i]) == name {
+		if i := strings.LastIndexByte(dirName, '-'); i > 0 && pep508.NormalizeName(dirName[:i]) == name {
 			pick = zf
 			break
 		}

@@ -38,27 +38,3 @@ func stripCredentials(u *url.URL) (clean *url.URL, user, pass string, ok bool) {
 	c.User = nil
 	return &c, user, pass, true
 }
-
-// NormalizeName is the PEP 503 normal form of a project name: lowercase,
-// with every run of "-", "_" and "." replaced by one "-".
-func NormalizeName(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	inRun := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' || c == '.' {
-			if !inRun {
-				b.WriteByte('-')
-			}
-			inRun = true
-			continue
-		}
-		inRun = false
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
