@@ -142,3 +142,36 @@ func TestCacheKeyHasNoCredentials(t *testing.T) {
 		t.Errorf("the password is written in the cache: %s", hit)
 	}
 }
+
+func TestLastModifiedRevalidation(t *testing.T) {
+	fi := newFakeIndex(t)
+	const stamp = "Mon, 01 Jan 2024 00:00:00 GMT"
+	var ims []string
+	fi.pages["/simple/pkg/"] = func(w http.ResponseWriter, r *http.Request) {
+		ims = append(ims, r.Header.Get("If-Modified-Since"))
+		w.Header().Set("Last-Modified", stamp)
+		w.Header().Set("Cache-Control", "max-age=600")
+		// A CDN held this copy for 600 seconds already: it is stale.
+		w.Header().Set("Age", "600")
+		if r.Header.Get("If-Modified-Since") == stamp {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", mediaJSON)
+		w.Write([]byte(pkgPage))
+	}
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		c, _ := newTestClient(t, Options{CacheDir: dir, Indexes: []Index{{URL: fi.url("/simple")}}})
+		p, err := c.Project(ctx, "pkg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Files) != 1 {
+			t.Errorf("round %d: got %d files, want 1", i, len(p.Files))
+		}
+	}
+	if want := []string{"", stamp}; strings.Join(ims, "|") != strings.Join(want, "|") {
+		t.Errorf("got If-Modified-Since %q, want %q", ims, want)
+	}
+}

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/envbuild/envbuild/lock/failure"
 )
 
 // credential is a user name and password for one host, and where it came
@@ -350,7 +348,7 @@ func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string
 				return &statusError{url: u.String(), status: resp.StatusCode, tries: 1}
 			}
 			e := *old
-			e.Stored = time.Now().UTC()
+			e.Stored = receivedAt(resp)
 			if v := resp.Header.Get("Cache-Control"); v != "" {
 				e.CacheControl = v
 			}
@@ -376,7 +374,7 @@ func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string
 				ETag:         resp.Header.Get("ETag"),
 				LastModified: resp.Header.Get("Last-Modified"),
 				CacheControl: resp.Header.Get("Cache-Control"),
-				Stored:       time.Now().UTC(),
+				Stored:       receivedAt(resp),
 				Body:         body,
 			}
 		case http.StatusNotFound, http.StatusGone:
@@ -404,25 +402,12 @@ func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string
 	return got, nil
 }
 
-// classify turns a fetch error into the failure kind of CONTRACT §6:
-// everything that went wrong talking to an index is infrastructure.
-func classify(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return err
+// receivedAt is when the response was generated, as far as freshness is
+// concerned: now, minus the Age a shared cache (PyPI's CDN) says it held it.
+func receivedAt(resp *http.Response) time.Time {
+	now := time.Now().UTC()
+	if age, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Age"))); err == nil && age > 0 {
+		return now.Add(-time.Duration(age) * time.Second)
 	}
-	return failure.Infra(err)
-}
-
-// totalFromContentRange returns the total size from a Content-Range header
-// ("bytes 0-99/1234"), or -1.
-func totalFromContentRange(h string) int64 {
-	_, total, ok := strings.Cut(h, "/")
-	if !ok {
-		return -1
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(total), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
+	return now
 }
