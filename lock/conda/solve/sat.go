@@ -18,6 +18,7 @@ type clause struct {
 	lits    []lit
 	learned bool
 	ante    []int32 // for learned clauses: the clauses resolved into it
+	tag     int32   // for input clauses: the caller's note about it
 }
 
 type sat struct {
@@ -31,16 +32,23 @@ type sat struct {
 	qhead    int
 	seen     []bool
 
+	// expand, when set, is called once for each variable the first time it
+	// is propagated true; it may add clauses (addDuring) and returns a
+	// conflicting clause id or -1.
+	expand   func(v int32) int32
+	expanded []bool
+
 	conflicts int
 }
 
 func newSAT(nvars int) *sat {
 	s := &sat{
-		watches: make([][]int32, 2*(nvars+1)),
-		assign:  make([]int8, nvars+1),
-		level:   make([]int32, nvars+1),
-		reason:  make([]int32, nvars+1),
-		seen:    make([]bool, nvars+1),
+		watches:  make([][]int32, 2*(nvars+1)),
+		assign:   make([]int8, nvars+1),
+		level:    make([]int32, nvars+1),
+		reason:   make([]int32, nvars+1),
+		seen:     make([]bool, nvars+1),
+		expanded: make([]bool, nvars+1),
 	}
 	for i := range s.reason {
 		s.reason[i] = -1
@@ -56,15 +64,54 @@ func (s *sat) value(l lit) int8 {
 	return a
 }
 
-// addClause adds an input clause before solving starts and returns its id.
-func (s *sat) addClause(lits []lit) int32 {
+// addDuring adds an input clause while solving: it watches its two best
+// literals (true, then unassigned, then false of the highest level),
+// propagates it when it is unit and returns its id when it is in conflict
+// (else -1). A clause in conflict has a literal of the current level,
+// since clauses are added when one of their variables is assigned.
+func (s *sat) addDuring(lits []lit, tag int32) int32 {
 	id := int32(len(s.clauses))
-	s.clauses = append(s.clauses, clause{lits: lits})
-	if len(lits) >= 2 {
-		s.watches[lits[0]] = append(s.watches[lits[0]], id)
-		s.watches[lits[1]] = append(s.watches[lits[1]], id)
+	s.clauses = append(s.clauses, clause{lits: lits, tag: tag})
+	switch len(lits) {
+	case 0:
+		return id
+	case 1:
+		switch s.value(lits[0]) {
+		case -1:
+			return id
+		case 0:
+			s.enqueue(lits[0], id)
+		}
+		return -1
 	}
-	return id
+	rank := func(l lit) int32 {
+		switch s.value(l) {
+		case 1:
+			return -2
+		case 0:
+			return -1
+		}
+		return 1<<30 - s.level[l.v()]
+	}
+	for w := 0; w < 2; w++ {
+		best := w
+		for i := w + 1; i < len(lits); i++ {
+			if rank(lits[i]) < rank(lits[best]) {
+				best = i
+			}
+		}
+		lits[w], lits[best] = lits[best], lits[w]
+	}
+	s.watches[lits[0]] = append(s.watches[lits[0]], id)
+	s.watches[lits[1]] = append(s.watches[lits[1]], id)
+	v0, v1 := s.value(lits[0]), s.value(lits[1])
+	switch {
+	case v0 == -1:
+		return id
+	case v0 == 0 && v1 == -1:
+		s.enqueue(lits[0], id)
+	}
+	return -1
 }
 
 func (s *sat) decisionLevel() int { return len(s.trailLim) }
@@ -104,6 +151,13 @@ func (s *sat) propagate() int32 {
 	for s.qhead < len(s.trail) {
 		p := s.trail[s.qhead]
 		s.qhead++
+		if p&1 == 0 && s.expand != nil && !s.expanded[p.v()] {
+			s.expanded[p.v()] = true
+			if confl := s.expand(p.v()); confl >= 0 {
+				s.qhead = len(s.trail)
+				return confl
+			}
+		}
 		falseLit := p.not()
 		ws := s.watches[falseLit]
 		i, j := 0, 0
@@ -265,7 +319,8 @@ func (s *sat) solve(next func() (lit, bool), stop func() bool) (int32, bool) {
 	}
 }
 
-// core returns the input clauses a level-0 conflict was derived from.
+// core returns the tags of the input clauses a level-0 conflict was
+// derived from.
 func (s *sat) core(confl int32) []int32 {
 	type item struct {
 		id     int32
@@ -310,7 +365,7 @@ func (s *sat) core(confl int32) []int32 {
 	var out []int32
 	for id := range visited {
 		if !s.clauses[id].learned {
-			out = append(out, id)
+			out = append(out, s.clauses[id].tag)
 		}
 	}
 	return out

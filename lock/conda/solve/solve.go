@@ -72,9 +72,59 @@ type problem struct {
 	reqs  []requirement
 }
 
-func (pr *problem) add(lits []lit, in info) {
-	pr.s.addClause(lits)
+func (pr *problem) add(lits []lit, in info) int32 {
 	pr.infos = append(pr.infos, in)
+	return pr.s.addDuring(lits, int32(len(pr.infos)-1))
+}
+
+// expand adds the clauses of a record that has just become true; it
+// returns a clause in conflict or -1.
+func (pr *problem) expand(v int32) int32 {
+	p := pr.p
+	id := v - 1
+	rec := p.solvables[id].rec
+	conflict := int32(-1)
+	note := func(c int32) {
+		if c >= 0 && conflict < 0 {
+			conflict = c
+		}
+	}
+	for _, other := range p.candidatesOf(rec.Name) {
+		if other != id {
+			note(pr.add([]lit{negLit(v), negLit(other + 1)}, info{kind: kindOne, parent: id, other: other}))
+		}
+	}
+	for _, dep := range rec.Depends {
+		ps := p.spec(dep)
+		if ps.err != nil {
+			note(pr.add([]lit{negLit(v)}, info{kind: kindBadDep, parent: id, spec: dep}))
+			continue
+		}
+		var cands []int32
+		if ps.m.IsExactName() {
+			cands = p.matching(dep, &ps.m)
+		}
+		lits := make([]lit, 0, len(cands)+1)
+		lits = append(lits, negLit(v))
+		for _, c := range cands {
+			lits = append(lits, posLit(c+1))
+		}
+		note(pr.add(lits, info{kind: kindRequires, parent: id, spec: dep}))
+		pr.reqs = append(pr.reqs, requirement{parent: id, cands: cands})
+	}
+	for _, con := range rec.Constrains {
+		ps := p.spec(con)
+		if ps.err != nil {
+			note(pr.add([]lit{negLit(v)}, info{kind: kindBadDep, parent: id, spec: con}))
+			continue
+		}
+		for _, other := range p.candidatesOf(ps.m.Name) {
+			if other != id && !ps.m.Match(p.solvables[other].rec) {
+				note(pr.add([]lit{negLit(v), negLit(other + 1)}, info{kind: kindConstrains, parent: id, other: other, spec: con}))
+			}
+		}
+	}
+	return conflict
 }
 
 // Solve returns one record per installed package name, sorted by name
@@ -83,6 +133,9 @@ func (pr *problem) add(lits []lit, in info) {
 func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 	if len(req.Specs) == 0 {
 		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("solving the conda environment: %w", err)
 	}
 	p := newPool(&req)
 	var reasons []string
@@ -107,89 +160,19 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 	}
 
 	pr := &problem{p: p, s: newSAT(len(p.solvables))}
-	// Discover what the request can reach, breadth first.
-	reach := make([]bool, len(p.solvables))
-	var order []int32
-	push := func(ids []int32) {
-		for _, id := range ids {
-			if !reach[id] {
-				reach[id] = true
-				order = append(order, id)
-			}
-		}
-	}
 	for i, ids := range rootCands {
 		lits := make([]lit, len(ids))
 		for j, id := range ids {
 			lits[j] = posLit(id + 1)
 		}
-		pr.add(lits, info{kind: kindRoot, parent: -1, spec: req.Specs[i].String()})
 		pr.reqs = append(pr.reqs, requirement{parent: -1, cands: ids})
-		push(ids)
-	}
-	for k := 0; k < len(order); k++ {
-		id := order[k]
-		rec := p.solvables[id].rec
-		for _, dep := range rec.Depends {
-			ps := p.spec(dep)
-			if ps.err != nil {
-				pr.add([]lit{negLit(id + 1)}, info{kind: kindBadDep, parent: id, spec: dep})
-				continue
-			}
-			var cands []int32
-			if ps.m.IsExactName() {
-				cands = p.matching(dep, &ps.m)
-			}
-			lits := make([]lit, 0, len(cands)+1)
-			lits = append(lits, negLit(id+1))
-			for _, c := range cands {
-				lits = append(lits, posLit(c+1))
-			}
-			pr.add(lits, info{kind: kindRequires, parent: id, spec: dep})
-			pr.reqs = append(pr.reqs, requirement{parent: id, cands: cands})
-			push(cands)
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("solving the conda environment: %w", ctx.Err())
+		if confl := pr.add(lits, info{kind: kindRoot, parent: -1, spec: req.Specs[i].String()}); confl >= 0 {
+			return nil, &UnsatisfiableError{Reasons: pr.explain(pr.s.core(confl), req.Specs)}
 		}
 	}
-
-	// At most one record per name, among those reachable.
-	names := make(map[string][]int32)
-	var nameOrder []string
-	for _, id := range order {
-		n := p.solvables[id].rec.Name
-		if _, ok := names[n]; !ok {
-			nameOrder = append(nameOrder, n)
-		}
-		names[n] = append(names[n], id)
-	}
-	for _, n := range nameOrder {
-		ids := names[n]
-		for i := 0; i < len(ids); i++ {
-			for j := i + 1; j < len(ids); j++ {
-				pr.add([]lit{negLit(ids[i] + 1), negLit(ids[j] + 1)}, info{kind: kindOne, parent: ids[i], other: ids[j]})
-			}
-		}
-	}
-	// Constrains: a reachable record forbids the reachable records of the
-	// constrained name that do not match.
-	for _, id := range order {
-		for _, con := range p.solvables[id].rec.Constrains {
-			ps := p.spec(con)
-			if ps.err != nil {
-				pr.add([]lit{negLit(id + 1)}, info{kind: kindBadDep, parent: id, spec: con})
-				continue
-			}
-			for _, other := range names[ps.m.Name] {
-				if other == id || ps.m.Match(p.solvables[other].rec) {
-					continue
-				}
-				pr.add([]lit{negLit(id + 1), negLit(other + 1)}, info{kind: kindConstrains, parent: id, other: other, spec: con})
-			}
-		}
-	}
-
+	// Clauses of a record are made the first time it is propagated true:
+	// its requirements, one of its name at a time, its constrains.
+	pr.s.expand = pr.expand
 	s := pr.s
 	next := func() (lit, bool) {
 		for _, r := range pr.reqs {
@@ -222,7 +205,7 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 		return nil, &UnsatisfiableError{Reasons: pr.explain(s.core(confl), req.Specs)}
 	}
 	var out []repodata.Record
-	for _, id := range order {
+	for id := range p.solvables {
 		if s.assign[id+1] == 1 && p.solvables[id].channel >= 0 {
 			out = append(out, *p.solvables[id].rec)
 		}
