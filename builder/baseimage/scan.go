@@ -53,7 +53,7 @@ var (
 	reGlibcFile  = regexp.MustCompile(`^libc-(\d+\.\d+)\.so$`)
 	reMuslFile   = regexp.MustCompile(`^(ld-musl-[a-z0-9_]+\.so\.1|libc\.musl-[a-z0-9_]+\.so\.1)$`)
 	reCondaMeta  = regexp.MustCompile(`^python-3\.\d+.*\.json$`)
-	rePyVersion  = regexp.MustCompile(`[^0-9.](3\.\d{1,2}\.\d{1,2})(?:(?:a|b|rc)\d{1,2})?\+?(?:\x00| \()`)
+	rePyVersion  = regexp.MustCompile(`(3\.\d{1,2}\.\d{1,2})(?:(?:a|b|rc)\d{1,2})?\+?(?:\x00| \()`)
 	reGlibcBytes = regexp.MustCompile(`release version (\d+\.\d+)`)
 	reMuslBytes  = regexp.MustCompile(`\x00(1\.\d+\.\d+)\x00`)
 )
@@ -98,12 +98,13 @@ func readFacts(s scanner, r io.Reader) (*facts, error) {
 		}
 		switch s {
 		case scanPython:
-			f.PyVersions = map[string]int{}
-			return f, searchStream(br, rePyVersion, func(m []string) bool { f.PyVersions[m[1]]++; return true })
+			var err error
+			f.PyVersions, err = pythonVersions(br)
+			return f, err
 		case scanGlibc:
-			return f, searchStream(br, reGlibcBytes, func(m []string) bool { f.Glibc = m[1]; return false })
+			return f, searchStream(br, reGlibcBytes, func(m []string, _ byte) bool { f.Glibc = m[1]; return false })
 		default:
-			return f, searchStream(br, reMuslBytes, func(m []string) bool { f.Musl = m[1]; return false })
+			return f, searchStream(br, reMuslBytes, func(m []string, _ byte) bool { f.Musl = m[1]; return false })
 		}
 	case scanDpkg:
 		f.Dpkg = parseDpkg(r)
@@ -121,10 +122,28 @@ func readFacts(s scanner, r io.Reader) (*facts, error) {
 	return f, nil
 }
 
+// pythonVersions counts the Python versions ("3.11.2") written in r as
+// strings of their own: CPython's PY_VERSION, NUL-terminated (possibly the
+// tail of a longer string the linker merged it into), or sys.version's
+// "3.11.2 (main, ...)".
+func pythonVersions(r io.Reader) (map[string]int, error) {
+	out := map[string]int{}
+	err := searchStream(r, rePyVersion, func(m []string, before byte) bool {
+		// "13.11.2" or "1.3.11.2" is not a Python version.
+		if before != '.' && (before < '0' || before > '9') {
+			out[m[1]]++
+		}
+		return true
+	})
+	return out, err
+}
+
 // searchStream runs re over r chunk by chunk and calls found with each
-// match's submatches until found returns false. The text before the file
-// counts as a NUL, so a string at offset 0 can match.
-func searchStream(r io.Reader, re *regexp.Regexp, found func([]string) bool) error {
+// match's submatches and the byte before the match, until found returns
+// false. The text before the file counts as a NUL. Patterns that start
+// with a literal run fast: Go's regexp then jumps from one occurrence of
+// the literal to the next.
+func searchStream(r io.Reader, re *regexp.Regexp, found func(sub []string, before byte) bool) error {
 	buf := make([]byte, 0, chunkSize+overlap)
 	buf = append(buf, 0)
 	carried := 0 // bytes at the start of buf already searched
@@ -133,8 +152,8 @@ func searchStream(r io.Reader, re *regexp.Regexp, found func([]string) bool) err
 		n, err := io.ReadFull(r, chunk)
 		buf = append(buf, chunk[:n]...)
 		for _, m := range re.FindAllSubmatchIndex(buf, -1) {
-			if m[1] <= carried {
-				continue // wholly inside the carried bytes: seen before
+			if m[1] <= carried || m[0] == 0 {
+				continue // wholly inside the carried bytes (seen before), or without the byte before it
 			}
 			sub := make([]string, len(m)/2)
 			for i := range sub {
@@ -142,7 +161,7 @@ func searchStream(r io.Reader, re *regexp.Regexp, found func([]string) bool) err
 					sub[i] = string(buf[m[2*i]:m[2*i+1]])
 				}
 			}
-			if !found(sub) {
+			if !found(sub, buf[m[0]-1]) {
 				return nil
 			}
 		}

@@ -25,13 +25,12 @@ func TestSearchStreamAcrossChunks(t *testing.T) {
 			if tt.at > 0 {
 				data[tt.at-1] = 0
 			}
-			var got []string
-			err := searchStream(bytes.NewReader(data), rePyVersion, func(m []string) bool { got = append(got, m[1]); return true })
+			got, err := pythonVersions(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"3.11.4"}; !reflect.DeepEqual(got, want) {
-				t.Errorf("found %q, want %q (each match once)", got, want)
+			if want := map[string]int{"3.11.4": 1}; !reflect.DeepEqual(got, want) {
+				t.Errorf("found %v, want %v (each match once)", got, want)
 			}
 		})
 	}
@@ -40,22 +39,23 @@ func TestSearchStreamAcrossChunks(t *testing.T) {
 func TestPythonVersionPattern(t *testing.T) {
 	tests := []struct {
 		text string
-		want []string
+		want map[string]int
 	}{
-		{"\x003.11.2\x00", []string{"3.11.2"}},
-		{"/build/Python-3.12.7\x00", []string{"3.12.7"}},
-		{"\x003.13.0rc2\x00", []string{"3.13.0"}},
-		{"3.11.9 (main, Apr  2 2024)", []string{"3.11.9"}},
-		{"\x0013.11.2\x00", nil},  // not a Python version
-		{"\x003.11.2.1\x00", nil}, // four parts
-		{"\x003.11.2abc", nil},    // not terminated
-		{"\x001.2.13\x00", nil},   // zlib's version
+		{"\x003.11.2\x00", map[string]int{"3.11.2": 1}},
+		{"3.11.2\x00 at the very start", map[string]int{"3.11.2": 1}},
+		{"/build/Python-3.12.7\x00", map[string]int{"3.12.7": 1}},
+		{"\x003.13.0rc2\x00", map[string]int{"3.13.0": 1}},
+		{"3.11.9 (main, Apr  2 2024)\x00x\x003.11.9\x00", map[string]int{"3.11.9": 2}},
+		{"\x0013.11.2\x00", map[string]int{}},  // not a Python version
+		{"\x001.3.11.2\x00", map[string]int{}}, // nor this
+		{"\x003.11.2.1\x00", map[string]int{}}, // four parts
+		{"\x003.11.2abc", map[string]int{}},    // not terminated
+		{"\x001.2.13\x00", map[string]int{}},   // zlib's version
 	}
 	for _, tt := range tests {
-		var got []string
-		searchStream(strings.NewReader(tt.text), rePyVersion, func(m []string) bool { got = append(got, m[1]); return true })
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("versions in %q = %q, want %q", tt.text, got, tt.want)
+		got, err := pythonVersions(strings.NewReader(tt.text))
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("versions in %q = %v, want %v", tt.text, got, tt.want)
 		}
 	}
 }
