@@ -95,6 +95,13 @@ func (c *diskCache) put(key string, e *cacheEntry) error {
 	return nil
 }
 
+// remove forgets key.
+func (c *diskCache) remove(key string) {
+	if c != nil && c.dir != "" {
+		os.Remove(c.path(key))
+	}
+}
+
 // getBlob and putBlob store derived data (parsed metadata) by key.
 func (c *diskCache) getBlob(key string) ([]byte, bool) {
 	if c == nil || c.dir == "" {

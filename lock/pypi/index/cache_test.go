@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -173,5 +174,37 @@ func TestLastModifiedRevalidation(t *testing.T) {
 	}
 	if want := []string{"", stamp}; strings.Join(ims, "|") != strings.Join(want, "|") {
 		t.Errorf("got If-Modified-Since %q, want %q", ims, want)
+	}
+}
+
+func TestDamagedCacheEntryIsFetchedAgain(t *testing.T) {
+	fi := newFakeIndex(t)
+	fi.json("pkg", pkgPage, "Cache-Control", "max-age=600")
+	dir := t.TempDir()
+	opts := Options{CacheDir: dir, Indexes: []Index{{URL: fi.url("/simple")}}}
+	c1, _ := newTestClient(t, opts)
+	if _, err := c1.Project(ctx, "pkg"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(fi.url("/simple/pkg/"))
+	dc := &diskCache{dir: dir}
+	key := cacheKey(u, acceptIndex, pageFormat)
+	e := dc.get(key)
+	if e == nil {
+		t.Fatal("the page is not in the cache")
+	}
+	e.Body = []byte{0xff, 0xff, 0xff}
+	dc.put(key, e)
+	fi.requests()
+	c2, log := newTestClient(t, opts)
+	p, err := c2.Project(ctx, "pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Files) != 1 || len(fi.requests()) != 1 {
+		t.Errorf("got %d files, want 1 from one new request", len(p.Files))
+	}
+	if !strings.Contains(log.String(), "is damaged") {
+		t.Errorf("log %q does not mention the damaged entry", log.String())
 	}
 }

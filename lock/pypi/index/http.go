@@ -303,6 +303,10 @@ func readBody(resp *http.Response) ([]byte, error) {
 // errOffline is returned for a cache miss with Options.Offline.
 var errOffline = errors.New("not in the HTTP cache and --offline forbids asking the index; run once without --offline first")
 
+func cacheKey(u *url.URL, accept, kind string) string {
+	return "GET " + kind + " " + accept + " " + u.String()
+}
+
 // getCached fetches u through the on-disk cache. accept is sent as the
 // Accept header and is part of the cache key. transform turns a 200's body
 // into what is stored and returned as Body (a parsed form, so a warm run
@@ -311,7 +315,7 @@ var errOffline = errors.New("not in the HTTP cache and --offline forbids asking 
 // cache key. A 404 or 410 is returned as an entry with Status 404 (and
 // remembered, for --offline); other unexpected statuses are errors.
 func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string, transform func(body []byte, contentType string, final *url.URL) ([]byte, error)) (*cacheEntry, error) {
-	key := "GET " + kind + " " + accept + " " + u.String()
+	key := cacheKey(u, accept, kind)
 	old := f.cache.get(key)
 	if f.offline {
 		if old != nil {

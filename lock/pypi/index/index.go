@@ -365,13 +365,7 @@ func (c *Client) fetchProject(ctx context.Context, name string) (*Project, error
 		u.Path += "/"
 		u.RawPath = ""
 		asked = append(asked, ix.String())
-		e, err := c.f.getCached(ctx, u, acceptIndex, pageFormat, func(body []byte, contentType string, final *url.URL) ([]byte, error) {
-			files, err := parseProjectPage(body, contentType, final)
-			if err != nil {
-				return nil, &pageError{err}
-			}
-			return encodeFiles(files), nil
-		})
+		e, files, err := c.fetchPage(ctx, u)
 		var pe *pageError
 		if errors.As(err, &pe) {
 			return nil, failure.Infra(fmt.Errorf("reading project %q from index %s: %w", name, ix, pe.err))
@@ -382,13 +376,37 @@ func (c *Client) fetchProject(ctx context.Context, name string) (*Project, error
 		if e.Status == http.StatusNotFound {
 			continue
 		}
-		files, err := decodeFiles(e.Body)
-		if err != nil {
-			return nil, failure.Infra(fmt.Errorf("reading project %q from the HTTP cache: %w; remove %s", name, err, c.f.cache.dir))
-		}
 		return c.project(name, ix, files), nil
 	}
 	return nil, failure.User(&noSuchProject{name: name, indexes: asked})
+}
+
+// fetchPage gets one project page through the cache, stored parsed. An
+// entry that does not decode (written by another version, damaged) is
+// dropped and fetched again.
+func (c *Client) fetchPage(ctx context.Context, u *url.URL) (*cacheEntry, []File, error) {
+	parse := func(body []byte, contentType string, final *url.URL) ([]byte, error) {
+		files, err := parseProjectPage(body, contentType, final)
+		if err != nil {
+			return nil, &pageError{err}
+		}
+		return encodeFiles(files), nil
+	}
+	for try := 0; ; try++ {
+		e, err := c.f.getCached(ctx, u, acceptIndex, pageFormat, parse)
+		if err != nil || e.Status == http.StatusNotFound {
+			return e, nil, err
+		}
+		files, err := decodeFiles(e.Body)
+		if err == nil {
+			return e, files, nil
+		}
+		c.f.cache.remove(cacheKey(u, acceptIndex, pageFormat))
+		if try > 0 || c.f.offline {
+			return nil, nil, fmt.Errorf("the cached copy of %s is damaged (%v) and was removed", u, err)
+		}
+		c.logf("the cached copy of %s is damaged (%v); fetching it again", u, err)
+	}
 }
 
 // pageError is a page that could not be read, as opposed to fetched.

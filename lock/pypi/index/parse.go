@@ -232,20 +232,32 @@ func filenameOf(u string) string {
 
 // parseHTMLPage reads a PEP 503 page: every <a> is a file; data-* attributes
 // carry PEP 503/592/658/714 facts, HTML-unescaped by the tokenizer; a
-// <base href> changes what relative links resolve against.
+// <base href> changes what relative links resolve against. A page without
+// links is a project without files only when it looks like a simple page
+// (a pypi:repository-version meta tag, or a "Links for …" title or
+// heading); otherwise it is taken for something else (a proxy's login
+// page, say) and is an error.
 func parseHTMLPage(body []byte, base *url.URL) ([]File, error) {
 	z := html.NewTokenizer(bytes.NewReader(body))
 	var files []File
-	sawAnchor := false
+	sawAnchor, simplePage := false, false
+	inTitle := false
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			break
 		}
+		if tt == html.TextToken && inTitle && strings.HasPrefix(strings.TrimSpace(string(z.Text())), "Links for ") {
+			simplePage = true
+		}
+		if tt == html.EndTagToken {
+			inTitle = false
+		}
 		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
 			continue
 		}
 		name, hasAttr := z.TagName()
+		inTitle = string(name) == "title" || string(name) == "h1"
 		attrs := map[string]string{}
 		for hasAttr {
 			var k, v []byte
@@ -261,6 +273,7 @@ func parseHTMLPage(body []byte, base *url.URL) ([]File, error) {
 			}
 		case "meta":
 			if attrs["name"] == "pypi:repository-version" {
+				simplePage = true
 				if err := checkAPIVersion(attrs["content"]); err != nil {
 					return nil, err
 				}
@@ -293,7 +306,7 @@ func parseHTMLPage(body []byte, base *url.URL) ([]File, error) {
 			files = append(files, f)
 		}
 	}
-	if !sawAnchor {
+	if !sawAnchor && !simplePage {
 		return nil, fmt.Errorf("the index answered an HTML page without any file link; is it a PEP 503 simple index? (starts with %q)", snippet(body))
 	}
 	return files, nil

@@ -86,6 +86,21 @@ func TestProjectHTML(t *testing.T) {
 	}
 }
 
+func TestProjectHTMLWithoutFiles(t *testing.T) {
+	for _, page := range []string{
+		`<html><head><title>Links for empty</title></head><body><h1>Links for empty</h1></body></html>`,
+		`<html><head><meta name="pypi:repository-version" content="1.1"></head><body></body></html>`,
+	} {
+		fi := newFakeIndex(t)
+		fi.html("empty", page)
+		c, _ := newTestClient(t, Options{Indexes: []Index{{URL: fi.url("/simple")}}})
+		p, err := c.Project(ctx, "empty")
+		if err != nil || len(p.Files) != 0 {
+			t.Errorf("page %q: got %v, %v; want a project without files", page, p, err)
+		}
+	}
+}
+
 func TestProjectHTMLBaseHref(t *testing.T) {
 	fi := newFakeIndex(t)
 	fi.html("demo", `<html><head><base href="/mirror/"></head><body><a href="demo-1.0.tar.gz">x</a></body></html>`)
