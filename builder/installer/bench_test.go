@@ -85,3 +85,53 @@ func BenchmarkInstallWheel(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkInstallConda installs a .conda package of the same shape as
+// bigWheel's (20 incompressible 2.5 MB libraries, 1,500 text files, a
+// placeholder in every tenth).
+func BenchmarkInstallConda(b *testing.B) {
+	dir := b.TempDir()
+	rng := rand.New(rand.NewSource(1))
+	fx := condaFixture{stem: "big-1.0-h0_0"}
+	var paths []string
+	for i := 0; i < 20; i++ {
+		body := make([]byte, 2_500_000)
+		rng.Read(body)
+		name := fmt.Sprintf("lib/libbig%02d.so", i)
+		fx.payload = append(fx.payload, tarEntry{name: name, body: string(body), mode: 0o755})
+		paths = append(paths, `{"_path": "`+name+`", "path_type": "hardlink"}`)
+	}
+	for i := 0; i < 1500; i++ {
+		var s strings.Builder
+		if i%10 == 0 {
+			s.WriteString("PREFIX = '" + placeholder + "'\n")
+		}
+		for s.Len() < 40_000 {
+			fmt.Fprintf(&s, "def f_%d_%d(x):\n    return x * %d\n\n", i, s.Len(), rng.Intn(1000))
+		}
+		name := fmt.Sprintf("lib/python3.11/site-packages/big/sub%02d/mod%04d.py", i%30, i)
+		fx.payload = append(fx.payload, tarEntry{name: name, body: s.String()})
+		p := `{"_path": "` + name + `", "path_type": "hardlink"`
+		if i%10 == 0 {
+			p += `, "file_mode": "text", "prefix_placeholder": "` + placeholder + `"`
+		}
+		paths = append(paths, p+"}")
+	}
+	fx.info = []tarEntry{indexJSON("big", "1.0", "h0_0", ""), pathsJSON(paths...)}
+	src := fx.writeDotConda(b, dir)
+	st, _ := os.Stat(src)
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		root := filepath.Join(dir, fmt.Sprintf("root%d", i))
+		os.Mkdir(root, 0o755)
+		b.StartTimer()
+		if _, err := InstallConda(src, root, CondaOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.RemoveAll(root)
+		b.StartTimer()
+	}
+}

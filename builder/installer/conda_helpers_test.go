@@ -20,7 +20,7 @@ type condaFixture struct {
 	payload []tarEntry
 }
 
-func zstdBytes(t *testing.T, b []byte) []byte {
+func zstdBytes(t testing.TB, b []byte) []byte {
 	t.Helper()
 	enc, err := zstd.NewWriter(nil)
 	if err != nil {
@@ -30,7 +30,7 @@ func zstdBytes(t *testing.T, b []byte) []byte {
 }
 
 // writeDotConda writes the fixture as a .conda file in dir.
-func (f condaFixture) writeDotConda(t *testing.T, dir string) string {
+func (f condaFixture) writeDotConda(t testing.TB, dir string) string {
 	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)

@@ -79,7 +79,7 @@ type tarEntry struct {
 	link     string
 }
 
-func tarBytes(t *testing.T, entries []tarEntry) []byte {
+func tarBytes(t testing.TB, entries []tarEntry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
