@@ -398,12 +398,74 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 	if f.Size > 0 && f.Size <= tailSize {
 		rng = "bytes=0-"
 	}
-	tail, start, total, err := c.fetchRange(ctx, f.URL, rng)
+	var tail []byte
+	var start, total int64
+	// A server that ignores Range sends the whole file: keep it, rather
+	// than asking again.
+	var whole *os.File
+	var wholeSum string
+	var wholeSize int64
+	defer func() {
+		if whole != nil {
+			whole.Close()
+			os.Remove(whole.Name())
+		}
+	}()
+	err := c.f.send(ctx, f.URL, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Range", rng)
+		return req, nil
+	}, func(resp *http.Response) error {
+		switch resp.StatusCode {
+		case http.StatusPartialContent:
+			cr := resp.Header.Get("Content-Range")
+			s, t, ok := parseContentRange(cr)
+			if !ok {
+				return fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(f.URL), cr)
+			}
+			b, err := readBody(resp)
+			if err != nil {
+				return err
+			}
+			tail, start, total = b, s, t
+			return nil
+		case http.StatusOK:
+			if whole == nil {
+				tmp, err := c.tempFile(f)
+				if err != nil {
+					return err
+				}
+				whole = tmp
+			}
+			if err := whole.Truncate(0); err != nil {
+				return err
+			}
+			if _, err := whole.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			h := sha256.New()
+			n, err := io.Copy(io.MultiWriter(whole, h), resp.Body)
+			if err != nil {
+				return retryable{fmt.Errorf("reading %s: %w", Redact(f.URL), err)}
+			}
+			wholeSum, wholeSize = hex.EncodeToString(h.Sum(nil)), n
+			return errRangeIgnored
+		case http.StatusRequestedRangeNotSatisfiable:
+			return errRangeIgnored
+		}
+		return &statusError{url: f.URL, status: resp.StatusCode, tries: 1}
+	})
 	if errors.Is(err, errRangeIgnored) {
 		if c.setHostFlag(c.noRangeHosts, host) {
 			c.logf("%s ignores range requests; downloading whole wheels to read their metadata", host)
 		}
-		return nil, nil
+		if whole == nil {
+			return nil, nil
+		}
+		return c.metadataFromFile(f, whole, wholeSize, wholeSum)
 	}
 	if err != nil {
 		return nil, c.fileError(f, err)
@@ -522,13 +584,9 @@ func wheelMetadata(zr *zip.Reader, filename string) ([]byte, error) {
 // index gave one) and reads the metadata from it: a wheel's METADATA, or
 // an sdist's PKG-INFO when that pins the dependencies.
 func (c *Client) metadataByDownload(ctx context.Context, f File) ([]byte, error) {
-	tmpDir := filepath.Join(c.f.cache.dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
-	}
-	tmp, err := os.CreateTemp(tmpDir, "download-*")
+	tmp, err := c.tempFile(f)
 	if err != nil {
-		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
+		return nil, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
@@ -537,6 +595,25 @@ func (c *Client) metadataByDownload(ctx context.Context, f File) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	return c.metadataFromFile(f, tmp, size, sum)
+}
+
+// tempFile is a scratch file in the cache directory for a download.
+func (c *Client) tempFile(f File) (*os.File, error) {
+	tmpDir := filepath.Join(c.f.cache.dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
+	}
+	tmp, err := os.CreateTemp(tmpDir, "download-*")
+	if err != nil {
+		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
+	}
+	return tmp, nil
+}
+
+// metadataFromFile checks a downloaded file against the sha256 the index
+// published and reads its metadata.
+func (c *Client) metadataFromFile(f File, tmp *os.File, size int64, sum string) ([]byte, error) {
 	if want := f.Hashes["sha256"]; want != "" && want != sum {
 		return nil, failure.Infra(fmt.Errorf("the sha256 of %s from %s is %s, the index published %s; the file changed or was corrupted", f.Filename, Redact(f.URL), sum, want))
 	}

@@ -166,9 +166,27 @@ func TestMetadataServerIgnoresRange(t *testing.T) {
 	if md.Name != "Demo_Pkg" {
 		t.Errorf("got name %q, want Demo_Pkg", md.Name)
 	}
-	for _, want := range []string{"ignores range requests", "downloading all of " + w.filename} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, log.String())
+	if want := "ignores range requests"; !strings.Contains(log.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, log.String())
+	}
+	wheelGets := 0
+	for _, r := range fi.requests() {
+		if r.path == "/files/"+w.filename {
+			wheelGets++
+		}
+	}
+	if wheelGets != 1 {
+		t.Errorf("the wheel was fetched %d times, want once (the answer to the range request is the whole file)", wheelGets)
+	}
+	// The next wheel on that host is downloaded without trying ranges.
+	w2 := makeWheel(t, "demo-pkg", "2.0", simpleMetadata("demo-pkg", "2.0"), 0)
+	publish(fi, "demo-pkg2", "", w2)
+	if _, err := c.Metadata(ctx, fileNamed(t, c, "demo-pkg2", w2.filename)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range fi.requests() {
+		if r.rng != "" {
+			t.Errorf("asked for a range (%s) again from a server that ignores them", r.rng)
 		}
 	}
 }
