@@ -2,7 +2,6 @@ package pep440
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -41,152 +40,6 @@ type localPart struct {
 	isNum bool
 }
 
-// versionPattern is the standard's regular expression for a version, as
-// given in the "Version specifiers" specification (appendix "Parsing version
-// strings with regular expressions"), anchored and case-insensitive.
-var versionPattern = regexp.MustCompile(`(?i)^\s*v?` +
-	`(?:(?P<epoch>[0-9]+)!)?` +
-	`(?P<release>[0-9]+(?:\.[0-9]+)*)` +
-	`(?P<pre>[-_\.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_\.]?(?P<pre_n>[0-9]+)?)?` +
-	`(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_\.]?(?P<post_l>post|rev|r)[-_\.]?(?P<post_n2>[0-9]+)?))?` +
-	`(?P<dev>[-_\.]?(?P<dev_l>dev)[-_\.]?(?P<dev_n>[0-9]+)?)?` +
-	`(?:\+(?P<local>[a-z0-9]+(?:[-_\.][a-z0-9]+)*))?` +
-	`\s*$`)
-
-var (
-	gEpoch   = versionPattern.SubexpIndex("epoch")
-	gRelease = versionPattern.SubexpIndex("release")
-	gPre     = versionPattern.SubexpIndex("pre")
-	gPreL    = versionPattern.SubexpIndex("pre_l")
-	gPreN    = versionPattern.SubexpIndex("pre_n")
-	gPost    = versionPattern.SubexpIndex("post")
-	gPostN1  = versionPattern.SubexpIndex("post_n1")
-	gPostN2  = versionPattern.SubexpIndex("post_n2")
-	gDev     = versionPattern.SubexpIndex("dev")
-	gDevN    = versionPattern.SubexpIndex("dev_n")
-	gLocal   = versionPattern.SubexpIndex("local")
-)
-
-// Parse reads a version in any spelling PEP 440 normalises.
-func Parse(s string) (Version, error) {
-	if v, ok := parseRelease(s); ok {
-		return v, nil
-	}
-	in := s
-	s = strings.TrimSpace(s)
-	m := versionPattern.FindStringSubmatchIndex(s)
-	if m == nil || !isASCII(s) {
-		return Version{}, fmt.Errorf("parsing version %q: not a PEP 440 version (want something like 1.2.3, 2.0rc1, 1.0.post1, 1!2.0 or 1.0+local)", in)
-	}
-	group := func(i int) (string, bool) {
-		if m[2*i] < 0 {
-			return "", false
-		}
-		return s[m[2*i]:m[2*i+1]], true
-	}
-	var v Version
-	var err error
-	num := func(text, what string) int {
-		if err != nil {
-			return 0
-		}
-		var n int
-		n, err = parseNumber(text)
-		if err != nil {
-			err = fmt.Errorf("parsing version %q: %s %w", in, what, err)
-		}
-		return n
-	}
-	if e, ok := group(gEpoch); ok {
-		v.epoch = num(e, "epoch")
-	}
-	rel, _ := group(gRelease)
-	parts := strings.Split(rel, ".")
-	v.release = make([]int, len(parts))
-	for i, p := range parts {
-		v.release[i] = num(p, "release segment")
-	}
-	if _, ok := group(gPre); ok {
-		l, _ := group(gPreL)
-		switch strings.ToLower(l) {
-		case "a", "alpha":
-			v.preKind = preAlpha
-		case "b", "beta":
-			v.preKind = preBeta
-		default: // c, rc, pre, preview
-			v.preKind = preRC
-		}
-		if n, ok := group(gPreN); ok {
-			v.preNum = num(n, "pre-release number")
-		}
-	}
-	if _, ok := group(gPost); ok {
-		v.hasPost = true
-		if n, ok := group(gPostN1); ok {
-			v.post = num(n, "post-release number")
-		} else if n, ok := group(gPostN2); ok {
-			v.post = num(n, "post-release number")
-		}
-	}
-	if _, ok := group(gDev); ok {
-		v.hasDev = true
-		if n, ok := group(gDevN); ok {
-			v.dev = num(n, "dev-release number")
-		}
-	}
-	if l, ok := group(gLocal); ok {
-		segs := strings.FieldsFunc(strings.ToLower(l), func(r rune) bool { return r == '-' || r == '_' || r == '.' })
-		v.local = make([]localPart, len(segs))
-		for i, seg := range segs {
-			if isDigits(seg) {
-				v.local[i] = localPart{num: num(seg, "local segment"), isNum: true}
-			} else {
-				v.local[i] = localPart{str: seg}
-			}
-		}
-	}
-	if err != nil {
-		return Version{}, err
-	}
-	return v, nil
-}
-
-// parseRelease is the fast path for the most common spelling, a plain
-// release "1.26.4"; ok is false for anything else (left to the pattern).
-func parseRelease(s string) (Version, bool) {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
-		return Version{}, false
-	}
-	n := 1
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '.':
-			if s[i-1] == '.' {
-				return Version{}, false
-			}
-			n++
-		case c < '0' || c > '9':
-			return Version{}, false
-		}
-	}
-	release := make([]int, 0, n)
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if i-start > 18 {
-				return Version{}, false // let the slow path report the size
-			}
-			x := 0
-			for _, c := range []byte(s[start:i]) {
-				x = x*10 + int(c-'0')
-			}
-			release = append(release, x)
-			start = i + 1
-		}
-	}
-	return Version{release: release}, true
-}
-
 // MustParse is Parse for constants in code and tests; it panics on error.
 func MustParse(s string) Version {
 	v, err := Parse(s)
@@ -206,18 +59,6 @@ func parseNumber(s string) (int, error) {
 		return 0, fmt.Errorf("%q is too large (at most %d)", s, maxNumber)
 	}
 	return int(n), nil
-}
-
-// isASCII guards the case-insensitive pattern, which would otherwise let
-// Unicode letters that fold to ASCII (the Kelvin sign, dotted capital I)
-// through.
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 func isDigits(s string) bool {
