@@ -24,7 +24,8 @@ const (
 // tree writes files below root, at on-image absolute paths. It never follows
 // a symlink: files are created with O_EXCL|O_NOFOLLOW and every directory it
 // walks through was created by mkdirAll, which refuses anything but a real
-// directory. It is safe for concurrent use.
+// directory. A file or symlink already at a path (left by an earlier package
+// installed into the same root) is replaced. It is safe for concurrent use.
 type tree struct {
 	root string
 
@@ -77,7 +78,7 @@ func (t *tree) mkdirAll(p string) error {
 			return fmt.Errorf("creating directory %q: %w", p, lerr)
 		}
 		if !st.IsDir() {
-			return fmt.Errorf("creating directory %q: a file or symlink of the same package is in the way", p)
+			return fmt.Errorf("creating directory %q: a file or symlink is in the way", p)
 		}
 	} else if err := os.Chmod(h, modeDir); err != nil {
 		return fmt.Errorf("setting the mode of directory %q: %w", p, err)
@@ -94,11 +95,15 @@ func (t *tree) create(p string, perm os.FileMode) (*os.File, error) {
 	if err := t.mkdirAll(path.Dir(p)); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(t.host(p), os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, perm)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("writing %q: the package has this path twice", p)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | noFollow
+	f, err := os.OpenFile(t.host(p), flags, perm)
+	if errors.Is(err, fs.ErrExist) {
+		if err = t.replace(p); err != nil {
+			return nil, err
 		}
+		f, err = os.OpenFile(t.host(p), flags, perm)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("writing %q: %w", p, err)
 	}
 	// The umask may have taken bits away; set the mode we mean.
@@ -157,10 +162,14 @@ func (t *tree) symlink(target, p string) error {
 	if err := t.mkdirAll(path.Dir(p)); err != nil {
 		return err
 	}
-	if err := os.Symlink(target, t.host(p)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("creating symlink %q: the package has this path twice", p)
+	err := os.Symlink(target, t.host(p))
+	if errors.Is(err, fs.ErrExist) {
+		if err = t.replace(p); err != nil {
+			return err
 		}
+		err = os.Symlink(target, t.host(p))
+	}
+	if err != nil {
 		return fmt.Errorf("creating symlink %q: %w", p, err)
 	}
 	return nil
@@ -172,10 +181,14 @@ func (t *tree) link(target, p string) error {
 	if err := t.mkdirAll(path.Dir(p)); err != nil {
 		return err
 	}
-	if err := os.Link(t.host(target), t.host(p)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("creating hard link %q: the package has this path twice", p)
+	err := os.Link(t.host(target), t.host(p))
+	if errors.Is(err, fs.ErrExist) {
+		if err = t.replace(p); err != nil {
+			return err
 		}
+		err = os.Link(t.host(target), t.host(p))
+	}
+	if err != nil {
 		return fmt.Errorf("creating hard link %q to %q: %w", p, target, err)
 	}
 	return nil
@@ -196,6 +209,25 @@ func (s sourceReader) Read(p []byte) (int, error) {
 		err = &sourceError{err}
 	}
 	return n, err
+}
+
+// replace removes the file or symlink at p that an earlier install into the
+// same root left there, so that the package being installed wins, as a later
+// layer would. Paths a package holds twice are caught before anything is
+// written, so this is never the same package's file. A directory in the way
+// is an error.
+func (t *tree) replace(p string) error {
+	st, err := os.Lstat(t.host(p))
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", p, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("writing %q: a directory of an earlier package is in the way", p)
+	}
+	if err := os.Remove(t.host(p)); err != nil {
+		return fmt.Errorf("writing %q over an earlier package's file: %w", p, err)
+	}
+	return nil
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

@@ -131,9 +131,11 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		return nil, fmt.Errorf("directory %q is not NAME-VERSION.dist-info", distInfo)
 	}
 	name, version := stem[:i], stem[i+1:]
-	if base := filepath.Base(src); strings.HasSuffix(base, ".whl") {
-		if fileName, _, _ := strings.Cut(base, "-"); normalizeName(fileName) != normalizeName(name) {
-			return nil, fmt.Errorf("the file name says %q but the wheel holds %q", fileName, distInfo)
+	// A source named like a wheel (NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl)
+	// must hold that project.
+	if parts := strings.Split(strings.TrimSuffix(filepath.Base(src), ".whl"), "-"); strings.HasSuffix(src, ".whl") && (len(parts) == 5 || len(parts) == 6) {
+		if normalizeName(parts[0]) != normalizeName(name) {
+			return nil, fmt.Errorf("the file name says %q but the wheel holds %q", parts[0], distInfo)
 		}
 	}
 	dataDir := stem + ".data"
