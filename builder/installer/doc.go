@@ -66,9 +66,21 @@
 //
 // # Clobbering
 //
-// Each package is installed into its own empty layer, so two packages never
-// see each other's files here. When two packages ship the same path, the
-// layer that comes later in the merge wins, whole file for whole file; the
-// builder orders layers (and so decides clobbering) deterministically. Within
-// one package a path written twice is an error.
+// Each package is normally installed into its own empty layer, so two
+// packages never see each other's files here. When two packages ship the same
+// path, the layer that comes later in the merge wins, whole file for whole
+// file; the builder orders layers (and so decides clobbering)
+// deterministically. Packages grouped into one layer are installed into the
+// same ROOT one after the other and stack the same way: a later package's
+// file or symlink replaces an earlier one's (never writing through it); a
+// directory in the way is an error. Within one package a path written twice
+// is an error. conda-meta records are not rewritten when a later package
+// clobbers a file, as conda does not either.
+//
+// # Source file names
+//
+// conda chooses the archive format from the --src name (.conda or .tar.bz2),
+// so the builder must save downloads under a name with that suffix. A wheel's
+// name is checked against its .dist-info directory only when it is a full
+// wheel file name (NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl).
 package installer
