@@ -274,6 +274,12 @@ func (p *exprParser) unary() value {
 		p.err = errorf(p.toks[len(p.toks)-1].pos, "invalid syntax: expression expected")
 		return value{}
 	}
+	if t.kind == tokOp && t.text == "~" {
+		start := p.i
+		p.i++
+		p.unary()
+		return p.computed(start)
+	}
 	if t.kind == tokOp && (t.text == "-" || t.text == "+") {
 		start := p.i
 		p.i++
@@ -337,9 +343,30 @@ func (p *exprParser) atom() value {
 			return value{kind: valBool, b: t.text == "True", pos: t.pos}
 		case "None":
 			return value{kind: valNone, pos: t.pos}
-		case "lambda", "not", "await", "yield":
+		case "lambda":
+			// lambda ARGS: BODY: the ':' ends the parameters, not the expression.
+			start := p.i - 1
+			for depth := 0; p.i < len(p.toks); p.i++ {
+				x := p.toks[p.i].text
+				if depth == 0 && x == ":" {
+					break
+				}
+				switch x {
+				case "(", "[", "{":
+					depth++
+				case ")", "]", "}":
+					depth--
+				}
+			}
+			if p.i < len(p.toks) {
+				p.i++
+				p.expr()
+			}
+			return p.computed(start)
+		case "not", "await", "yield":
+			start := p.i - 1
 			p.skipToEnd()
-			return p.computed(p.i - 1)
+			return p.computed(start)
 		}
 		return value{kind: valComputed, pos: t.pos, src: t.text}
 	case tokNumber:

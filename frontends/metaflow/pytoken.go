@@ -1,6 +1,7 @@
 package metaflow
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,6 +37,9 @@ type logicalLine struct {
 // all a flow file's structure and its decorator arguments need.
 func tokenize(file string, src []byte) ([]logicalLine, error) {
 	t := &tokenizer{file: file, src: src, line: 1, lineStart: 0}
+	if bytes.HasPrefix(src, []byte("\ufeff")) { // a UTF-8 byte order mark
+		t.i, t.lineStart = 3, 3
+	}
 	return t.run()
 }
 
@@ -147,8 +151,16 @@ func (t *tokenizer) run() ([]logicalLine, error) {
 	return lines, nil
 }
 
-func isIdentStart(r rune) bool { return r == '_' || unicode.IsLetter(r) }
-func isIdentPart(r rune) bool  { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+// Python identifiers (PEP 3131): XID_Start then XID_Continue characters,
+// approximated with the Unicode categories they are made of.
+func isIdentStart(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.Is(unicode.Nl, r) || unicode.Is(unicode.Other_ID_Start, r)
+}
+
+func isIdentPart(r rune) bool {
+	return isIdentStart(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Nd, unicode.Pc) || unicode.Is(unicode.Other_ID_Continue, r) ||
+		r >= 0xE0100 && r <= 0xE01EF // variation selectors
+}
 
 // next reads one token at t.i (not whitespace, comment or newline).
 func (t *tokenizer) next() (token, error) {
@@ -231,7 +243,6 @@ func isStringPrefix(w string) bool {
 // str reads a string literal whose prefix starts at start and quote at q.
 func (t *tokenizer) str(start, q int, pos Position) (token, error) {
 	prefix := strings.ToLower(string(t.src[start:q]))
-	raw := strings.Contains(prefix, "r")
 	formatted := strings.ContainsAny(prefix, "ft")
 	quote := t.src[q]
 	triple := q+2 < len(t.src) && t.src[q+1] == quote && t.src[q+2] == quote
@@ -250,11 +261,16 @@ func (t *tokenizer) str(start, q int, pos Position) (token, error) {
 		c := t.src[j]
 		switch {
 		case c == '\\':
+			if formatted && j+1 < len(t.src) && (t.src[j+1] == '{' || t.src[j+1] == '}') {
+				j++ // a backslash does not escape an f-string's braces
+				continue
+			}
 			if j+1 < len(t.src) && t.src[j+1] == '\n' {
 				t.newline(j + 2)
 			}
+			// A backslash keeps the next character in the literal, raw
+			// strings included (r"\"" is one quote).
 			j += 2
-			_ = raw // a backslash keeps the next character in raw strings too
 			continue
 		case c == '\n':
 			if !triple && depth == 0 {
