@@ -22,6 +22,13 @@ type incompat[V any, S VersionSet[V, S]] struct {
 	kind        causeKind
 	reason      string // causeNoVersions, causeUnavailable
 	left, right *incompat[V, S]
+	cache       []cachedRelation // per term, see partial.relationOf
+}
+
+type cachedRelation struct {
+	gen   uint64
+	rel   relation
+	valid bool
 }
 
 func (ic *incompat[V, S]) derived() bool { return ic.kind == causeDerived }

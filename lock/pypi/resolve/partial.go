@@ -15,6 +15,7 @@ type pkgState[V any, S VersionSet[V, S]] struct {
 	idx     []int      // indices of its assignments, in order
 	acc     term[V, S] // the intersection of their terms; valid when len(idx) > 0
 	decided bool
+	gen     uint64 // changes whenever acc changes; never reused
 }
 
 // partial is the partial solution: an ordered list of assignments with
@@ -23,6 +24,7 @@ type partial[V any, S VersionSet[V, S]] struct {
 	list  []assignment[V, S]
 	pkgs  map[string]*pkgState[V, S]
 	level int
+	gen   uint64
 }
 
 func (ps *partial[V, S]) state(pkg string) *pkgState[V, S] {
@@ -48,6 +50,8 @@ func (ps *partial[V, S]) add(a assignment[V, S]) (newlyRequired bool) {
 	if a.decision {
 		st.decided = true
 	}
+	ps.gen++
+	st.gen = ps.gen
 	ps.list = append(ps.list, a)
 	return !wasPositive && st.acc.pos
 }
@@ -87,6 +91,8 @@ func (ps *partial[V, S]) backtrack(level int) {
 		}
 		st.idx = keep
 		st.decided = false
+		ps.gen++
+		st.gen = ps.gen
 		for n, i := range st.idx {
 			a := ps.list[i]
 			if a.decision {
@@ -121,17 +127,48 @@ func (ps *partial[V, S]) relation(t term[V, S]) relation {
 
 // relationOf an incompatibility: satisfied, contradicted, almost satisfied
 // (all terms but one satisfied; that one is returned), or inconclusive.
-func (ps *partial[V, S]) relationOf(ic *incompat[V, S]) (relation, int) {
+// Terms about other packages than focus are looked at first, through a
+// cache keyed by their package's generation: during propagation of focus
+// they have not changed, and one contradicted term settles the answer
+// without any set arithmetic.
+func (ps *partial[V, S]) relationOf(ic *incompat[V, S], focus string) (relation, int) {
+	if ic.cache == nil {
+		ic.cache = make([]cachedRelation, len(ic.terms))
+	}
 	unsatisfied := -1
-	for i, t := range ic.terms {
-		switch ps.relation(t) {
+	check := func(i int) (relation, bool) {
+		t := ic.terms[i]
+		var gen uint64
+		if st := ps.pkgs[t.pkg]; st != nil {
+			gen = st.gen
+		}
+		c := &ic.cache[i]
+		if !c.valid || c.gen != gen {
+			c.rel, c.gen, c.valid = ps.relation(t), gen, true
+		}
+		switch c.rel {
 		case contradicted:
-			return contradicted, -1
+			return contradicted, true
 		case inconclusive:
 			if unsatisfied >= 0 {
-				return inconclusive, -1
+				return inconclusive, true
 			}
 			unsatisfied = i
+		}
+		return 0, false
+	}
+	for i, t := range ic.terms {
+		if t.pkg != focus {
+			if r, done := check(i); done {
+				return r, -1
+			}
+		}
+	}
+	for i, t := range ic.terms {
+		if t.pkg == focus {
+			if r, done := check(i); done {
+				return r, -1
+			}
 		}
 	}
 	if unsatisfied >= 0 {

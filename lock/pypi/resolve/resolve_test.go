@@ -33,10 +33,8 @@ func (m *memProvider) Dependencies(_ context.Context, pkg string, v pep440.Versi
 	if r, ok := m.unavailable[pkg+" "+v.String()]; ok {
 		return nil, &UnavailableError{Reason: r}
 	}
-	for s, reqs := range m.pkgs[pkg] {
-		if pep440.MustParse(s).Equal(v) {
-			return parseDeps(reqs)
-		}
+	if reqs, ok := m.pkgs[pkg][v.String()]; ok {
+		return parseDeps(reqs)
 	}
 	return nil, fmt.Errorf("no version %s of %s", v, pkg)
 }

@@ -64,7 +64,9 @@ type solver[V any, S VersionSet[V, S]] struct {
 	sorted    map[string][]V                 // candidates in ascending version order
 	deps      map[string]map[string][]Dep[S] // pkg → version string → deps
 	attempts  map[string]int
-	fetched   map[string]bool // pkg@version whose dependencies were prefetched
+	fetched   map[string]bool      // pkg@version whose dependencies were prefetched
+	added     map[string]bool      // pkg@version whose incompatibilities were added
+	counts    map[string][2]uint64 // pkg → {generation, allowed candidates (at most 2)}
 	rootDeps  []Dep[S]
 
 	prefetchCandidates   func(ctx context.Context, pkg string)
@@ -82,6 +84,8 @@ func (s *solver[V, S]) solve(ctx context.Context) ([]Picked[V], error) {
 	s.deps = map[string]map[string][]Dep[S]{}
 	s.attempts = map[string]int{}
 	s.fetched = map[string]bool{}
+	s.added = map[string]bool{}
+	s.counts = map[string][2]uint64{}
 
 	s.addIncompat(newIncompat([]term[V, S]{{pkg: rootName, set: s.alg.full(), pos: false}}, causeRoot, rootName))
 	next := rootName
@@ -130,14 +134,14 @@ func (s *solver[V, S]) propagate(ctx context.Context, pkg string) error {
 		incs := s.incs[p]
 		for i := len(incs) - 1; i >= 0; i-- {
 			ic := incs[i]
-			rel, k := s.ps.relationOf(ic)
+			rel, k := s.ps.relationOf(ic, p)
 			switch rel {
 			case satisfied:
 				rootCause, err := s.resolveConflict(ic)
 				if err != nil {
 					return err
 				}
-				rel, k = s.ps.relationOf(rootCause)
+				rel, k = s.ps.relationOf(rootCause, "\x00")
 				if rel != almostSatisfied {
 					return fmt.Errorf("resolver bug: the learned incompatibility is not almost satisfied after backtracking")
 				}
@@ -245,13 +249,18 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 			return "", false, err
 		}
 		n := 0
-		for _, v := range cands {
-			if st.acc.set.Contains(v) {
-				n++
-				if n == 2 {
-					break
+		if c, ok := s.counts[name]; ok && c[0] == st.gen {
+			n = int(c[1])
+		} else {
+			for _, v := range cands {
+				if st.acc.set.Contains(v) {
+					n++
+					if n == 2 {
+						break
+					}
 				}
 			}
+			s.counts[name] = [2]uint64{st.gen, uint64(n)}
 		}
 		if n < bestCount {
 			best, bestCount, bestCands = name, n, cands
@@ -308,6 +317,16 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 	}
 	exact := s.alg.exactly(pick)
 	span := s.span(best, pick)
+	key := best + "@" + s.alg.str(pick)
+	if s.added[key] {
+		// Decided before and backtracked: its incompatibilities are known.
+		if s.decisionConflicts(best, pick, deps) {
+			return best, false, nil
+		}
+		s.ps.decide(best, pick, exact)
+		return best, false, nil
+	}
+	s.added[key] = true
 	conflict := false
 	for _, d := range deps {
 		if d.Name == best {
@@ -331,6 +350,23 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 		s.ps.decide(best, pick, exact)
 	}
 	return best, false, nil
+}
+
+// decisionConflicts reports whether deciding pkg v would at once satisfy
+// one of its (already added) dependency incompatibilities.
+func (s *solver[V, S]) decisionConflicts(pkg string, v V, deps []Dep[S]) bool {
+	for _, d := range deps {
+		if d.Name == pkg {
+			if !d.Set.Contains(v) {
+				return true
+			}
+			continue
+		}
+		if s.ps.relation(term[V, S]{pkg: d.Name, set: d.Set, pos: false}) == satisfied {
+			return true
+		}
+	}
+	return false
 }
 
 // span is the widest set of versions around v that holds no other

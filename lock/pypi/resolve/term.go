@@ -8,6 +8,8 @@ type VersionSet[V any, S any] interface {
 	Complement() S
 	Contains(V) bool
 	IsEmpty() bool
+	IsSubsetOf(S) bool
+	IsDisjoint(S) bool
 	String() string
 }
 
@@ -57,12 +59,30 @@ func intersect[V any, S VersionSet[V, S]](a, b term[V, S]) term[V, S] {
 
 // satisfies reports whether every outcome of a is an outcome of b.
 func satisfies[V any, S VersionSet[V, S]](a, b term[V, S]) bool {
-	return intersect(a, b.negate()).empty()
+	switch {
+	case a.pos && b.pos:
+		return a.set.IsSubsetOf(b.set)
+	case a.pos:
+		return a.set.IsDisjoint(b.set)
+	case b.pos:
+		return false // a leaves the package out, b does not
+	default:
+		return b.set.IsSubsetOf(a.set)
+	}
 }
 
 // disjoint reports whether a and b share no outcome.
 func disjoint[V any, S VersionSet[V, S]](a, b term[V, S]) bool {
-	return intersect(a, b).empty()
+	switch {
+	case a.pos && b.pos:
+		return a.set.IsDisjoint(b.set)
+	case a.pos:
+		return a.set.IsSubsetOf(b.set)
+	case b.pos:
+		return b.set.IsSubsetOf(a.set)
+	default:
+		return false // both allow the package to be left out
+	}
 }
 
 type relation int
