@@ -130,3 +130,30 @@ func TestNoSuchProjectRedactsCredentials(t *testing.T) {
 		t.Errorf("got %v, want an error without the password", err)
 	}
 }
+
+func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
+	a, b := newFakeIndex(t), newFakeIndex(t)
+	a.pages["/simple/pkg/"] = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, b.url("/mirror/pkg/"), http.StatusFound)
+	}
+	b.pages["/mirror/pkg/"] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", mediaJSON)
+		w.Write([]byte(`{"meta":{"api-version":"1.0"},"files":[{"filename":"pkg-1.0.tar.gz","url":"pkg-1.0.tar.gz","hashes":{}}]}`))
+	}
+	c, _ := newTestClient(t, Options{Indexes: []Index{{URL: withUserinfo(a.url("/simple"), "alice:s3cret")}}})
+	p, err := c.Project(ctx, "pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Files[0].URL, b.url("/mirror/pkg/pkg-1.0.tar.gz"); got != want {
+		t.Errorf("relative link resolved to %q, want %q (against the page's final URL)", got, want)
+	}
+	if reqs := a.requests(); len(reqs) != 1 || reqs[0].auth != "alice:s3cret" {
+		t.Errorf("the index got %+v, want one request with alice's credentials", reqs)
+	}
+	for _, r := range b.requests() {
+		if r.auth != "" {
+			t.Errorf("the redirect target got credentials %q", r.auth)
+		}
+	}
+}

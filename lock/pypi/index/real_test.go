@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -65,6 +66,35 @@ func TestRealIndex(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), "Requires-Dist: charset-normalizer") {
 		t.Errorf("range-read METADATA lacks charset-normalizer:\n%s", raw)
+	}
+	// The HTML form of the same page lists the same files with the same
+	// hashes and requires-python.
+	u, _ := url.Parse(strings.TrimSuffix(indexes[0].URL, "/") + "/requests/")
+	e, err := c.f.getCached(ctx, u, "text/html", "raw", func(body []byte, _ string, _ *url.URL) ([]byte, error) { return body, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	htmlFiles, err := parseHTMLPage(e.Body, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := New(Options{Indexes: indexes, CacheDir: t.TempDir()})
+	all, err := c2.Project(ctx, "requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(htmlFiles) != len(all.Files) {
+		t.Fatalf("HTML lists %d files, JSON %d", len(htmlFiles), len(all.Files))
+	}
+	byName := map[string]File{}
+	for _, f := range all.Files {
+		byName[f.Filename] = f
+	}
+	for i, h := range htmlFiles {
+		j := byName[h.Filename]
+		if h.Filename != j.Filename || h.URL != j.URL || h.Hashes["sha256"] != j.Hashes["sha256"] || h.RequiresPython != j.RequiresPython || h.Yanked != j.Yanked || h.CoreMetadata != j.CoreMetadata {
+			t.Errorf("file %d differs:\nHTML %+v\nJSON %+v", i, h, j)
+		}
 	}
 	t.Logf("log:\n%s", log.String())
 }
