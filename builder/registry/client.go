@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -87,7 +88,7 @@ func New(opts Options) *Client {
 		c.retries = 0
 	}
 	if c.transport == nil {
-		c.transport = &http.Transport{
+		secure := &http.Transport{
 			Proxy: http.ProxyFromEnvironment,
 			DialContext: (&net.Dialer{
 				Timeout:   c.timeout,
@@ -101,8 +102,26 @@ func New(opts Options) *Client {
 			ResponseHeaderTimeout: c.timeout,
 			ExpectContinueTimeout: time.Second,
 		}
+		insecure := secure.Clone()
+		insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		c.transport = &hostSwitch{secure: secure, insecure: insecure, isInsecure: c.IsInsecure}
 	}
 	return c
+}
+
+// hostSwitch sends requests for insecure hosts through a transport that
+// does not verify TLS certificates, as Docker does for
+// --insecure-registry (and loopback) hosts that speak HTTPS.
+type hostSwitch struct {
+	secure, insecure http.RoundTripper
+	isInsecure       func(host string) bool
+}
+
+func (h *hostSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if h.isInsecure(req.URL.Host) {
+		return h.insecure.RoundTrip(req)
+	}
+	return h.secure.RoundTrip(req)
 }
 
 // IsLoopback reports whether a registry host (with or without a port) is

@@ -36,15 +36,14 @@ func isNotFound(err error) bool {
 	if !errors.As(err, &te) {
 		return false
 	}
-	if te.StatusCode == http.StatusNotFound {
-		return true
-	}
 	for _, d := range te.Errors {
 		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
 			return true
 		}
 	}
-	return false
+	// A bare 404 counts only for the manifest itself: a 404 for /v2/ means
+	// the host is not a registry, which is not an answer.
+	return te.StatusCode == http.StatusNotFound && te.Request != nil && strings.Contains(te.Request.URL.Path, "/manifests/")
 }
 
 // classify turns a failure of go-containerregistry into an error a user
@@ -74,6 +73,8 @@ func (c *Client) classify(doing, ref, host string, err error) error {
 			return infra("%s %q: registry %s is rate-limiting requests (%s); try again later or log in for a higher limit", doing, ref, host, status)
 		case te.StatusCode >= 500:
 			return infra("%s %q: registry %s failed (%s)%s; try again later or check the registry's logs", doing, ref, host, status, diagnostics(te))
+		case te.Request != nil && te.Request.URL.Path == "/v2/":
+			return infra("%s %q: %s does not answer as a registry (GET /v2/: %s); is %s an OCI registry?", doing, ref, host, status, host)
 		default:
 			return infra("%s %q: registry %s answered %s%s", doing, ref, host, status, diagnostics(te))
 		}

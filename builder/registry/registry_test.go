@@ -199,6 +199,21 @@ func answer(status int, header map[string]string, count *atomic.Int32) func(http
 	}
 }
 
+// onManifests lets the registry answer everything but manifest requests,
+// which get status.
+func onManifests(status int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		fail := answer(status, nil, nil)(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				fail.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // hang never answers until the client goes away.
 func hang(http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +248,9 @@ func TestCheckAndResolveFailuresAreInfra(t *testing.T) {
 		{"403", testRegistry(t, answer(403, nil, nil)), []string{"denied access (403 Forbidden)", "config.json"}},
 		{"500", testRegistry(t, answer(500, nil, nil)), []string{"failed (500 Internal Server Error)"}},
 		{"502", testRegistry(t, answer(502, nil, nil)), []string{"failed (502 Bad Gateway)"}},
+		{"500 on the manifest only", testRegistry(t, onManifests(500)), []string{"failed (500 Internal Server Error)"}},
+		{"403 on the manifest only", testRegistry(t, onManifests(403)), []string{"denied access (403 Forbidden)"}},
+		{"400 on the manifest", testRegistry(t, onManifests(400)), []string{"answered 400 Bad Request"}},
 		{"timeout", testRegistry(t, hang), []string{"did not answer within 300ms"}},
 		{"connection refused", refusedHost(t), []string{"connection refused", "is the registry running at"}},
 	}
@@ -581,4 +599,39 @@ func TestPickFallsBackToVariant(t *testing.T) {
 	if _, ok := pick(entries, "linux/arm/v6"); ok {
 		t.Error("pick(linux/arm/v6) matched another variant")
 	}
+}
+
+// A loopback registry speaking HTTPS with a certificate nobody signed is
+// used as Docker uses it: without verifying the certificate.
+func TestLoopbackTLSWithoutVerification(t *testing.T) {
+	isolateCredentials(t)
+	s := httptest.NewTLSServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(s.Close)
+	ref := strings.TrimPrefix(s.URL, "https://") + "/envs:tls"
+	c := New(Options{Retries: -1})
+	img := platformImage(t, "linux/amd64")
+	r, err := c.Parse(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img, remote.WithTransport(s.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Check(context.Background(), ref, nil)
+	if err != nil || !got.Cached || got.Digest != digestOf(t, img) {
+		t.Errorf("Check(%q) = %+v, %v; want cached with %s", ref, got, err, digestOf(t, img))
+	}
+}
+
+// A server that answers 404 to everything is not a registry saying "no
+// such tag": that is not an answer, so it is an error.
+func TestNotARegistryIsNotAbsence(t *testing.T) {
+	isolateCredentials(t)
+	host := testRegistry(t, func(http.Handler) http.Handler { return http.NotFoundHandler() })
+	ref := host + "/envs:env-1"
+	got, err := New(Options{Retries: -1}).Check(context.Background(), ref, nil)
+	if err == nil {
+		t.Fatalf("Check(%q) = %+v, want an error", ref, got)
+	}
+	checkInfra(t, err, []string{"does not answer as a registry", "GET /v2/: 404 Not Found", ref})
 }
