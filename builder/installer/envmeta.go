@@ -166,7 +166,11 @@ func writeVenv(t *tree, v *Venv, py pyVersion) error {
 	if err := t.writeBytes(layout.Prefix+"/pyvenv.cfg", modeFile, []byte(cfg)); err != nil {
 		return err
 	}
-	for _, name := range []string{"python", "python3", fmt.Sprintf("python%d.%d", py.major, py.minor)} {
+	names := []string{"python", "python3", fmt.Sprintf("python%d.%d", py.major, py.minor)}
+	if py.freeThreaded {
+		names = append(names, fmt.Sprintf("python%d.%dt", py.major, py.minor))
+	}
+	for _, name := range names {
 		if err := t.symlink(v.Executable, layout.BinDir+"/"+name); err != nil {
 			return err
 		}

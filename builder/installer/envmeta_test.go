@@ -102,3 +102,19 @@ func TestWriteEnvMetaErrors(t *testing.T) {
 		t.Errorf("got %q, want it to say what was being read", err)
 	}
 }
+
+func TestWriteEnvMetaFreeThreaded(t *testing.T) {
+	root := t.TempDir()
+	m := &EnvMeta{EnvID: "1", LockDigest: "sha256:1", Python: "3.13t", Venv: &Venv{Home: "/usr/bin", Executable: "/usr/bin/python3.13t", Version: "3.13.1"}}
+	if err := WriteEnvMeta(root, m, EnvMetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"python", "python3", "python3.13", "python3.13t"} {
+		if got, _ := os.Readlink(filepath.Join(root, layout.BinDir, name)); got != "/usr/bin/python3.13t" {
+			t.Errorf("bin/%s: got symlink to %q, want /usr/bin/python3.13t", name, got)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(root, layout.SitePackages(3, 13, true))); err != nil || !st.IsDir() {
+		t.Errorf("free-threaded site-packages: %v", err)
+	}
+}
