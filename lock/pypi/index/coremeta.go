@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"strings"
+
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
-	"strings"
 )
 
 // Metadata is the part of a distribution's core metadata a resolver needs.

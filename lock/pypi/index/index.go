@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 )
 
 // Index is one package index, as a PEP 503/691 "simple" root URL.
@@ -71,8 +71,6 @@ type Options struct {
 
 	// backoff is the first retry delay (default 250ms); tests shorten it.
 	backoff time.Duration
-	// transport replaces the HTTP transport (tests).
-	transport http.RoundTripper
 }
 
 // heuristicFreshness is how long a page that carries no Cache-Control is
@@ -190,22 +188,19 @@ func New(opts Options) (*Client, error) {
 		}
 		tlsConfig = &tls.Config{RootCAs: pool}
 	}
-	transport := opts.transport
-	if transport == nil {
-		transport = &http.Transport{
-			TLSClientConfig: tlsConfig,
-			Proxy:           http.ProxyFromEnvironment,
-			DialContext: (&net.Dialer{
-				Timeout:   opts.Timeout,
-				KeepAlive: 30 * time.Second,
-			}).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          4 * opts.Concurrency,
-			MaxIdleConnsPerHost:   opts.Concurrency,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   opts.Timeout,
-			ExpectContinueTimeout: time.Second,
-		}
+	transport := &http.Transport{
+		TLSClientConfig: tlsConfig,
+		Proxy:           http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   opts.Timeout,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4 * opts.Concurrency,
+		MaxIdleConnsPerHost:   opts.Concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   opts.Timeout,
+		ExpectContinueTimeout: time.Second,
 	}
 	f := &fetcher{
 		cache:     &diskCache{dir: opts.CacheDir},

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"hash"
 	"io"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 )
 
 // ErrDynamicMetadata is matched (errors.Is) by the error of Metadata for
