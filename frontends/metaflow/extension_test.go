@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -167,5 +168,27 @@ func TestExtensionImagesBesideFlow(t *testing.T) {
 		if s := got[name]; s.Image == nil || *s.Image != img {
 			t.Errorf("step %s: image %v, want %s", name, s.Image, img)
 		}
+	}
+}
+
+// With metaflow-envbuild installed (its decorators replace Metaflow's),
+// envbuild still reads flows the same way.
+func TestLoadWithExtensionInstalled(t *testing.T) {
+	requireMetaflow(t)
+	ext, err := filepath.Abs("extension")
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := LoadStatic(literalFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", ext)
+	withExt, err := LoadWithMetaflow(t.Context(), "python3", literalFlow)
+	if err != nil {
+		t.Fatalf("LoadWithMetaflow with the extension: %v", err)
+	}
+	if !reflect.DeepEqual(static, withExt) {
+		t.Fatalf("with the extension installed, metaflow's view differs:\n%+v\n%+v", static, withExt)
 	}
 }
