@@ -176,6 +176,10 @@ func (sc *scanner) specifiers(start, end int) (pep440.Specifiers, error) {
 	return out, nil
 }
 
+// NormalizedName is the PEP 503 form of Name, the key to compare projects
+// by.
+func (r Requirement) NormalizedName() string { return NormalizeName(r.Name) }
+
 // String returns the canonical form: the name as written, the sorted
 // extras, the specifiers or " @ url", then "; marker"
 // (`requests[socks]>=2.8.1,==2.8.*; python_version < "3.12"`).

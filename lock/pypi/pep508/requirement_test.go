@@ -56,6 +56,9 @@ func TestParseRequirement(t *testing.T) {
 			t.Errorf("ParseRequirement(%q) = name %q extras %q specs %q url %q marker %q; want %q %q %q %q %q",
 				tc.in, r.Name, r.Extras, r.Specifiers, r.URL, r.Marker, tc.name, tc.extras, tc.specs, tc.url, tc.marker)
 		}
+		if r.NormalizedName() != NormalizeName(tc.name) {
+			t.Errorf("ParseRequirement(%q).NormalizedName() = %q", tc.in, r.NormalizedName())
+		}
 		if tc.canonical != "" && r.String() != tc.canonical {
 			t.Errorf("ParseRequirement(%q).String() = %q, want %q", tc.in, r.String(), tc.canonical)
 		}
@@ -124,6 +127,24 @@ func TestRequirementMarkerEvaluation(t *testing.T) {
 		{`pysocks!=1.5.7,>=1.5.6; extra == "socks"`, []string{"socks"}, true},
 		{`pysocks!=1.5.7,>=1.5.6; extra == "socks"`, nil, false},
 		{`numpy`, nil, true},
+		// Requires-Dist lines as published on PyPI.
+		{`importlib-metadata>=4.6; python_version < "3.10"`, nil, false},
+		{`typing-extensions>=4.0.0; python_version < "3.12"`, nil, true},
+		{`colorama; platform_system == "Windows"`, nil, false},
+		{`pytest (>=6) ; extra == 'testing'`, []string{"testing"}, true},
+		{`sphinx<7,>=4.3; extra == "docs"`, []string{"tests"}, false},
+		{`nvidia-cublas-cu12==12.1.3.1; platform_system == "Linux" and platform_machine == "x86_64"`, nil, true},
+		{`triton==3.0.0; platform_system == "Linux" and platform_machine == "x86_64" and python_version < "3.13"`, nil, true},
+		{`dataclasses; python_version == "3.6"`, nil, false},
+		{`pywin32>=226; sys_platform == "win32" and platform_python_implementation != "PyPy"`, nil, false},
+		{`cffi>=1.12; platform_python_implementation != "PyPy"`, nil, true},
+		{`backports.tarfile; python_version < "3.12"`, nil, true},
+		{`requests[socks]!=2.32.0,>=2.31; extra == "all"`, []string{"all"}, true},
+		{`foo; python_version >= "3.8" and python_version < "4.0"`, nil, true},
+		{`uvloop!=0.15.0,!=0.15.1,>=0.14.0; (sys_platform != "win32" and (sys_platform != "cygwin" and platform_python_implementation != "PyPy")) and extra == "standard"`, []string{"standard"}, true},
+		{`tomli>=1.1.0; python_full_version <= "3.11.0a6"`, nil, false},
+		{`exceptiongroup>=1.0.0rc8; python_version < "3.11"`, nil, false},
+		{`async-timeout<5.0,>=4.0; python_version < "3.11"`, nil, false},
 	}
 	for _, tc := range tests {
 		r := MustParseRequirement(tc.in)
