@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
@@ -112,8 +113,10 @@ func (md coreMetadata) metadata() *Metadata {
 // computed at build time; from 2.2 on, only those named in Dynamic.
 func (md coreMetadata) dynamic() (bool, string) {
 	v := md.first("metadata-version")
-	major, minor, _ := strings.Cut(v, ".")
-	if major < "2" || (major == "2" && len(minor) == 1 && minor < "2") || v == "" {
+	majorText, minorText, _ := strings.Cut(v, ".")
+	major, err1 := strconv.Atoi(majorText)
+	minor, err2 := strconv.Atoi(minorText)
+	if err1 != nil || err2 != nil || major < 2 || (major == 2 && minor < 2) {
 		return true, fmt.Sprintf("its Metadata-Version is %q, older than 2.2", v)
 	}
 	for _, d := range md.all("dynamic") {

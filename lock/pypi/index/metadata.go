@@ -114,6 +114,13 @@ func (c *Client) fetchMetadata(ctx context.Context, f File, key string) (*Metada
 	if err := checkIdentity(f, md); err != nil {
 		return nil, failure.Infra(err)
 	}
+	if !isWheel {
+		// An sdist's metadata, from PKG-INFO or a PEP 658 file, is only
+		// what a build would produce when it says its fields are static.
+		if dyn, why := md.dynamic(); dyn {
+			return nil, failure.User(fmt.Errorf("reading the dependencies of %s: %s, so only a build would tell: %w; pick a version with a wheel", f.Filename, why, ErrDynamicMetadata))
+		}
+	}
 	if err := c.f.cache.putBlob(key, raw); err != nil {
 		c.logf("not caching the metadata of %s: %v", f.Filename, err)
 	}
@@ -636,13 +643,6 @@ func (c *Client) metadataFromFile(f File, tmp *os.File, size int64, sum string) 
 		data, err := sdistPKGInfo(tmp, size, lower)
 		if err != nil {
 			return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
-		}
-		md, err := parseCoreMetadata(data)
-		if err != nil {
-			return nil, failure.Infra(fmt.Errorf("reading the PKG-INFO of %s: %w", f.Filename, err))
-		}
-		if dyn, why := md.dynamic(); dyn {
-			return nil, failure.User(fmt.Errorf("reading the dependencies of %s: %s, so only a build would tell: %w; pick a version with a wheel", f.Filename, why, ErrDynamicMetadata))
 		}
 		return data, nil
 	}
