@@ -8,7 +8,7 @@ import (
 // FlowSpec (directly or through another class of the file) that no other
 // flow class of the file derives from. Steps inherited from flow classes of
 // the same file are included; a subclass's method overrides its base's.
-func pickFlow(file string, classes []*pyClass) (*rawFlow, error) {
+func pickFlow(file string, classes []*pyClass, aliases map[string]string) (*rawFlow, error) {
 	byName := map[string]*pyClass{}
 	for _, c := range classes {
 		byName[c.name] = c
@@ -21,7 +21,7 @@ func pickFlow(file string, classes []*pyClass) (*rawFlow, error) {
 		seen[c.name] = true
 		for _, b := range c.bases {
 			name := baseName(b)
-			if name == "FlowSpec" {
+			if name == "FlowSpec" || aliases[name] == "FlowSpec" {
 				return true
 			}
 			if bc, ok := byName[name]; ok && isFlow(bc, seen) {

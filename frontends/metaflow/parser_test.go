@@ -65,3 +65,24 @@ b'`, "ab"},
 		t.Errorf("unquote(F'{x}') is not formatted")
 	}
 }
+
+func TestStaticImportAliases(t *testing.T) {
+	src := `from metaflow import FlowSpec as FS, step as s, pypi as p
+from metaflow import (
+    kubernetes as k8s,
+)
+
+class F(FS):
+    @k8s(image="img:1")
+    @p(packages={"six": ""})
+    @s
+    def start(self): pass
+`
+	f, err := LoadStatic(writeFlow(t, src))
+	if err != nil {
+		t.Fatalf("LoadStatic: %v", err)
+	}
+	if len(f.Steps) != 1 || f.Steps[0].Pypi == nil || f.Steps[0].Image != "img:1" {
+		t.Fatalf("got %+v, want start with @pypi and image img:1 through the aliases", f.Steps)
+	}
+}

@@ -59,6 +59,7 @@ func parseFlowSource(file string, src []byte) (*rawFlow, error) {
 		stack   []block
 		pending []rawDecorator
 		pendAt  Position
+		aliases = map[string]string{} // from metaflow import pypi as p: p -> pypi
 	)
 	for _, ln := range lines {
 		if len(ln.toks) == 0 {
@@ -121,12 +122,40 @@ func parseFlowSource(file string, src []byte) (*rawFlow, error) {
 			if len(pending) > 0 {
 				return nil, errorf(pendAt, "invalid syntax: a decorator must be followed by def or class")
 			}
+			importAliases(toks, aliases)
 		}
 	}
 	if len(pending) > 0 {
 		return nil, errorf(pendAt, "invalid syntax: a decorator must be followed by def or class")
 	}
-	return pickFlow(file, classes)
+	rename := func(ds []rawDecorator) {
+		for i := range ds {
+			if real, ok := aliases[ds[i].name]; ok {
+				ds[i].name = real
+			}
+		}
+	}
+	for _, c := range classes {
+		rename(c.decorators)
+		for _, m := range c.methods {
+			rename(m.decorators)
+		}
+	}
+	return pickFlow(file, classes, aliases)
+}
+
+// importAliases records the names a `from metaflow import a as b, …` line
+// gives to Metaflow's decorators and FlowSpec.
+func importAliases(toks []token, aliases map[string]string) {
+	if len(toks) < 4 || toks[0].text != "from" || toks[1].text != "metaflow" || toks[2].text != "import" {
+		return
+	}
+	for i := 3; i < len(toks); i++ {
+		if toks[i].kind == tokName && i+2 < len(toks) && toks[i+1].text == "as" && toks[i+2].kind == tokName {
+			aliases[toks[i+2].text] = toks[i].text
+			i += 2
+		}
+	}
 }
 
 // parseDecorator parses the expression after '@'.
