@@ -410,6 +410,9 @@ func (c *condaInstall) prepare() error {
 			c.eps = append(c.eps, ep)
 		}
 	}
+	if !c.noarch {
+		c.eps = nil // entry points are a noarch: python feature
+	}
 	if c.noarch {
 		py, err := parsePython(c.opt.Python, c.opt.FreeThreaded)
 		if err != nil {
@@ -746,9 +749,9 @@ func (c *condaInstall) finish() error {
 			return err
 		}
 	}
-	for dest, p := range c.dests {
+	for _, dest := range sortedKeys(c.dests) {
 		if link := c.underSymlink(dest); link != "" {
-			return fmt.Errorf("entry %q would be written through symlink %q of the same package", p, link)
+			return fmt.Errorf("entry %q would be written through symlink %q of the same package", c.dests[dest], link)
 		}
 	}
 	for _, dest := range links {

@@ -96,7 +96,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	names := make([]string, len(zr.File))
 	distInfos := map[string]bool{}
 	for i, zf := range zr.File {
-		if strings.HasSuffix(zf.Name, "/") && zf.Mode().IsDir() {
+		if zf.Mode().IsDir() {
 			// Directory entries carry nothing: directories are made as
 			// parents of files.
 			if _, err := cleanEntry(zf.Name); err != nil {
@@ -217,7 +217,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		if m&fs.ModeSymlink != 0 {
 			return nil, fmt.Errorf("entry %q is a symlink; wheels hold regular files only", zf.Name)
 		}
-		if !m.IsRegular() && !m.IsDir() {
+		if !m.IsRegular() {
 			return nil, fmt.Errorf("entry %q is not a regular file (mode %s)", zf.Name, m)
 		}
 		wf := wheelFile{zf: zf, mode: modeFile}
