@@ -70,6 +70,15 @@ type CondaMeta struct {
 	// URL and Channel say where the package was fetched from.
 	URL     string `json:"url,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Link is conda's record of how the package was linked into the
+	// prefix; nil leaves it out.
+	Link *CondaLink `json:"link,omitempty"`
+}
+
+// CondaLink is the "link" field of a conda-meta record.
+type CondaLink struct {
+	Source string `json:"source"` // the extracted package directory conda linked from
+	Type   int    `json:"type"`   // 1 hard link, 2 soft link, 3 copy
 }
 
 // EnvMetaOptions say where WriteEnvMeta finds the installed packages.
@@ -230,7 +239,12 @@ func writeCondaMeta(t *tree, packages string, cm CondaMeta) error {
 	if err := dec.Decode(&rec); err != nil {
 		return fmt.Errorf("reading %s: %w", p, err)
 	}
-	rec["requested_spec"] = cm.RequestedSpec
+	if cm.RequestedSpec != "" {
+		rec["requested_spec"] = cm.RequestedSpec
+	}
+	if cm.Link != nil {
+		rec["link"] = cm.Link
+	}
 	if cm.URL != "" {
 		rec["url"] = cm.URL
 	}

@@ -27,7 +27,7 @@ func TestWriteEnvMeta(t *testing.T) {
 		EnvID: "0123abcd", LockDigest: "sha256:feed", Python: "3.11",
 		Venv:      &Venv{Home: "/usr/bin", Executable: "/usr/bin/python3.11", Version: "3.11.2"},
 		Requested: []RequestedDist{{Name: "py-yaml", Version: "6.0"}},
-		Conda:     []CondaMeta{{Name: "demo", Version: "1.2.3", Build: "h123_0", RequestedSpec: "demo>=1", URL: "https://conda.example/linux-64/demo-1.2.3-h123_0.conda", Channel: "https://conda.example"}},
+		Conda:     []CondaMeta{{Name: "demo", Version: "1.2.3", Build: "h123_0", RequestedSpec: "demo>=1", URL: "https://conda.example/linux-64/demo-1.2.3-h123_0.conda", Channel: "https://conda.example", Link: &CondaLink{Source: "/pkgs/demo-1.2.3-h123_0", Type: 3}}},
 	}
 	root := mkroot(t, dir, "root")
 	if err := WriteEnvMeta(root, m, EnvMetaOptions{Packages: pkgs}); err != nil {
@@ -57,6 +57,9 @@ func TestWriteEnvMeta(t *testing.T) {
 	}
 	var rec map[string]any
 	json.Unmarshal([]byte(readFile(t, P(layout.CondaMeta+"/demo-1.2.3-h123_0.json"))), &rec)
+	if link, _ := rec["link"].(map[string]any); link["source"] != "/pkgs/demo-1.2.3-h123_0" || link["type"] != 3.0 {
+		t.Errorf("conda-meta link: got %v, want source /pkgs/demo-1.2.3-h123_0 type 3", rec["link"])
+	}
 	if rec["requested_spec"] != "demo>=1" || rec["url"] != m.Conda[0].URL || rec["channel"] != m.Conda[0].Channel || rec["name"] != "demo" || rec["files"] == nil {
 		t.Errorf("conda-meta record: got requested_spec %v url %v channel %v name %v, want the package's record completed", rec["requested_spec"], rec["url"], rec["channel"], rec["name"])
 	}
