@@ -3,6 +3,12 @@
 // "packages.conda"), plain or zstd-compressed (repodata.json.zst), from a
 // file, a reader or a channel over HTTP.
 //
+// Read decodes every record; ReadIndex makes an Index that finds each
+// record's name in one pass and decodes the records of a name only when
+// asked for them (what a solver touching a few hundred of a channel's
+// records wants). Both use a small JSON scanner written for repodata's
+// shape, checked against encoding/json on real repodata.
+//
 // Channels: a name such as "conda-forge" or "pkgs/main" resolves against a
 // channel alias (default https://conda.anaconda.org/); a URL (http, https
 // or file) is used as given. Channels are read from a spec, the

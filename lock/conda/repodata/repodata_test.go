@@ -362,3 +362,57 @@ func TestFetchFileChannel(t *testing.T) {
 		t.Errorf("Fetch(noarch only) err = %v, want ErrChannelNotFound", err)
 	}
 }
+
+func TestIndex(t *testing.T) {
+	x, err := ReadIndex(bytes.NewReader(zstdBytes(t, []byte(sampleRepodata))), Source{Channel: "example", BaseURL: "https://example.test/ch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(x.Names(), " "); got != "mkl numpy oldpkg tzdata" || x.Len() != 4 {
+		t.Errorf("Names = %s, Len = %d; want mkl numpy oldpkg tzdata, 4 (the .tar.bz2 twin of numpy dropped)", got, x.Len())
+	}
+	if len(x.decoded) != 0 {
+		t.Errorf("records were decoded before being asked for")
+	}
+	recs, err := x.Records("numpy")
+	if err != nil || len(recs) != 1 || recs[0].Fn != "numpy-1.26.4-py311h_0.conda" || recs[0].Constrains[0] != "numpy-base <0a0" {
+		t.Errorf("Records(numpy) = %+v, %v", recs, err)
+	}
+	if len(x.decoded) != 1 {
+		t.Errorf("asking for numpy decoded %d names, want 1", len(x.decoded))
+	}
+	if recs, err := x.Records("absent"); recs != nil || err != nil {
+		t.Errorf("Records(absent) = %v, %v; want nothing", recs, err)
+	}
+	all, err := x.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSample(t, all)
+}
+
+func TestDecodeRecordShapes(t *testing.T) {
+	raw := `{"name": "odd", "version": 2, "build": "a\"b\u00e9", "build_number": null, "depends": null,
+	  "track_features": ["x", "y"], "features": "f1,f2", "license": null, "timestamp": 1.7e12,
+	  "noarch": false, "extra": {"nested": [1, "]", {"a": null}]}, "md5": "m"}`
+	var r Record
+	if err := decodeRecord([]byte(raw), &r); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s|%s|%s|%d|%v|%v|%v|%d|%q|%s", r.Name, r.Version, r.Build, r.BuildNumber, r.Depends, []string(r.TrackFeatures), []string(r.Features), r.Timestamp, r.Noarch, r.MD5)
+	want := `odd|2|a"bé|0|[]|[x y]|[f1 f2]|1700000000000|""|m`
+	if got != want {
+		t.Errorf("decodeRecord = %s, want %s", got, want)
+	}
+	for _, bad := range []string{`{"name": "a", "depends": "x"}`, `{"name": "a" "b": 1}`, `{"name": "a", "size": "big"}`, `{"name": "a", "noarch": 3}`, `{"name": "a"`} {
+		var r Record
+		if err := decodeRecord([]byte(bad), &r); err == nil {
+			t.Errorf("decodeRecord(%s) succeeded, want an error", bad)
+		}
+	}
+	for _, bad := range []string{`{"packages": {"a-1-0.tar.bz2": {"version": "1"}}}`, `{"packages": [}`, `{"packages": {"a": {"name": "a",}}}`} {
+		if _, err := ReadIndex(strings.NewReader(bad), Source{}); err == nil {
+			t.Errorf("ReadIndex(%s) succeeded, want an error", bad)
+		}
+	}
+}
