@@ -305,10 +305,10 @@ func (e *noSuchProject) Is(target error) bool { return target == ErrNoSuchProjec
 // ErrNoSuchProject); an index that fails, refuses credentials or answers
 // garbage is an infrastructure error.
 func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
-	key := pep508.NormalizeName(name)
-	if key == "" {
-		return nil, failure.User(fmt.Errorf("looking up project %q: the name is empty", name))
+	if !pep508.ValidName(name) {
+		return nil, failure.User(fmt.Errorf("looking up project %q: not a valid project name (letters, digits, \".\", \"_\" and \"-\", starting and ending with a letter or digit)", name))
 	}
+	key := pep508.NormalizeName(name)
 	c.projMu.Lock()
 	cl, ok := c.projects[key]
 	if !ok {

@@ -132,6 +132,20 @@ func TestProjectNameIsNormalised(t *testing.T) {
 	}
 }
 
+func TestInvalidProjectName(t *testing.T) {
+	fi := newFakeIndex(t)
+	c, _ := newTestClient(t, Options{Indexes: []Index{{URL: fi.url("/simple")}}})
+	for _, name := range []string{"", "../admin", "a/b", "-lead", "sp ace"} {
+		_, err := c.Project(ctx, name)
+		if err == nil || failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), "not a valid project name") {
+			t.Errorf("Project(%q) = %v, want a user error about the name", name, err)
+		}
+	}
+	if n := len(fi.requests()); n != 0 {
+		t.Errorf("invalid names made %d requests", n)
+	}
+}
+
 func TestFirstIndexWins(t *testing.T) {
 	private, public := newFakeIndex(t), newFakeIndex(t)
 	private.json("internal-tool", `{"meta":{"api-version":"1.0"},"files":[{"filename":"internal_tool-1.0.tar.gz","url":"/f/internal_tool-1.0.tar.gz","hashes":{}}]}`)
