@@ -29,6 +29,9 @@ func (e *SyntaxError) Error() string {
 type scanner struct {
 	in  string
 	pos int
+	// lenient lets version specifiers be repaired
+	// (pep440.ParseSpecifiersLenient); repaired records that one was.
+	lenient, repaired bool
 }
 
 func (s *scanner) errorf(pos int, format string, args ...any) error {

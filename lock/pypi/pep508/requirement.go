@@ -27,18 +27,36 @@ type Requirement struct {
 // `requests[socks, security] >= 2.8.1, == 2.8.* ; python_version < "3.12"`,
 // `name (>=1.0)` or `pip @ https://example.com/pip-24.0.whl ; os_name == "posix"`.
 func ParseRequirement(s string) (Requirement, error) {
-	sc := &scanner{in: s}
+	r, _, err := parseRequirement(s, false)
+	return r, err
+}
+
+// ParseRequirementLenient is ParseRequirement that also accepts the broken
+// version specifiers pep440.ParseSpecifiersLenient repairs (">=1.9.*",
+// "!=3.0*", ">=7.2.0<8.0.0"), as found in the Requires-Dist of old uploads;
+// repaired reports that a repair was needed. Use it for metadata read from
+// an index, never for what the user wrote.
+func ParseRequirementLenient(s string) (r Requirement, repaired bool, err error) {
+	return parseRequirement(s, true)
+}
+
+func parseRequirement(s string, lenient bool) (Requirement, bool, error) {
+	r, sc, err := parseRequirementWith(&scanner{in: s, lenient: lenient})
+	return r, sc.repaired, err
+}
+
+func parseRequirementWith(sc *scanner) (Requirement, *scanner, error) {
 	var r Requirement
 	sc.skipSpace()
 	name, err := sc.name("a project name")
 	if err != nil {
-		return Requirement{}, err
+		return Requirement{}, sc, err
 	}
 	r.Name = name
 	sc.skipSpace()
 	if sc.peek() == '[' {
 		if r.Extras, err = sc.extras(); err != nil {
-			return Requirement{}, err
+			return Requirement{}, sc, err
 		}
 		sc.skipSpace()
 	}
@@ -51,29 +69,29 @@ func ParseRequirement(s string) (Requirement, error) {
 			sc.pos++
 		}
 		if start == sc.pos {
-			return Requirement{}, sc.errorf(start, "expected a URL after \"@\"")
+			return Requirement{}, sc, sc.errorf(start, "expected a URL after \"@\"")
 		}
 		r.URL = sc.in[start:sc.pos]
 		if !strings.Contains(r.URL, ":") {
-			return Requirement{}, sc.errorf(start, "expected a URL with a scheme (like https://…/x.whl or file:///…) after \"@\", got %q", r.URL)
+			return Requirement{}, sc, sc.errorf(start, "expected a URL with a scheme (like https://…/x.whl or file:///…) after \"@\", got %q", r.URL)
 		}
 		// A marker after a URL must be separated by whitespace, otherwise
 		// the ";" would belong to the URL.
 		if !sc.skipSpace() && !sc.eof() {
-			return Requirement{}, sc.errorf(sc.pos, "expected whitespace after the URL")
+			return Requirement{}, sc, sc.errorf(sc.pos, "expected whitespace after the URL")
 		}
 		if !sc.eof() && sc.peek() != ';' {
-			return Requirement{}, sc.errorf(sc.pos, "expected \";\" and a marker, or the end, after the URL")
+			return Requirement{}, sc, sc.errorf(sc.pos, "expected \";\" and a marker, or the end, after the URL")
 		}
 	case c == '(':
 		open := sc.pos
 		sc.pos++
 		end := strings.IndexByte(sc.in[sc.pos:], ')')
 		if end < 0 {
-			return Requirement{}, sc.errorf(open, "expected \")\" to close the version specifier")
+			return Requirement{}, sc, sc.errorf(open, "expected \")\" to close the version specifier")
 		}
 		if r.Specifiers, err = sc.specifiers(sc.pos, sc.pos+end); err != nil {
-			return Requirement{}, err
+			return Requirement{}, sc, err
 		}
 		sc.pos += end + 1
 		sc.skipSpace()
@@ -83,7 +101,7 @@ func ParseRequirement(s string) (Requirement, error) {
 			end = len(sc.in) - sc.pos
 		}
 		if r.Specifiers, err = sc.specifiers(sc.pos, sc.pos+end); err != nil {
-			return Requirement{}, err
+			return Requirement{}, sc, err
 		}
 		sc.pos += end
 	}
@@ -92,23 +110,23 @@ func ParseRequirement(s string) (Requirement, error) {
 		sc.pos++
 		sc.skipSpace()
 		if sc.eof() {
-			return Requirement{}, sc.errorf(semi+1, "expected a marker after \";\"")
+			return Requirement{}, sc, sc.errorf(semi+1, "expected a marker after \";\"")
 		}
 		m, err := sc.markerOr()
 		if err != nil {
-			return Requirement{}, err
+			return Requirement{}, sc, err
 		}
 		sc.skipSpace()
 		if !sc.eof() {
-			return Requirement{}, sc.errorf(sc.pos, "expected \"and\", \"or\" or the end of the marker")
+			return Requirement{}, sc, sc.errorf(sc.pos, "expected \"and\", \"or\" or the end of the marker")
 		}
 		r.Marker = m
 	}
 	sc.skipSpace()
 	if !sc.eof() {
-		return Requirement{}, sc.errorf(sc.pos, "expected \";\" and a marker, or the end")
+		return Requirement{}, sc, sc.errorf(sc.pos, "expected \";\" and a marker, or the end")
 	}
-	return r, nil
+	return r, sc, nil
 }
 
 // MustParseRequirement is ParseRequirement for constants; it panics on
@@ -168,6 +186,12 @@ func (sc *scanner) specifiers(start, end int) (pep440.Specifiers, error) {
 		lead := len(clause) - len(strings.TrimLeft(clause, " \t"))
 		sp, err := pep440.ParseSpecifier(clause)
 		if err != nil {
+			if sc.lenient {
+				if ss, repaired, lerr := pep440.ParseSpecifiersLenient(text); lerr == nil && repaired {
+					sc.repaired = true
+					return ss, nil
+				}
+			}
 			return nil, sc.errorf(off+lead, "%s", err.Error())
 		}
 		out = append(out, sp)

@@ -153,3 +153,30 @@ func TestRequirementMarkerEvaluation(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRequirementLenient(t *testing.T) {
+	tests := []struct {
+		in, specs string
+		repaired  bool
+	}{
+		{`foo>=1.0`, ">=1.0", false},
+		{`foo (>=1.9.*) ; python_version < "3"`, ">=1.9", true},
+		{`pyzmq>=2.7,!=3.0*,!=3.1*`, ">=2.7,!=3.0.*,!=3.1.*", true},
+		{`bar>=7.2.0<8.0.0; extra == "x"`, ">=7.2.0,<8.0.0", true},
+	}
+	for _, tc := range tests {
+		r, repaired, err := ParseRequirementLenient(tc.in)
+		if err != nil || r.Specifiers.String() != tc.specs || repaired != tc.repaired {
+			t.Errorf("ParseRequirementLenient(%q) = %q, repaired %v, %v; want %q, %v", tc.in, r.Specifiers, repaired, err, tc.specs, tc.repaired)
+		}
+		if tc.repaired {
+			if _, err := ParseRequirement(tc.in); err == nil {
+				t.Errorf("ParseRequirement(%q) accepted a broken specifier", tc.in)
+			}
+		}
+	}
+	var se *SyntaxError
+	if _, _, err := ParseRequirementLenient("foo>=lol"); !errors.As(err, &se) || se.Pos != 3 {
+		t.Errorf("ParseRequirementLenient(foo>=lol) error = %v, want a SyntaxError at 3", err)
+	}
+}
