@@ -40,6 +40,16 @@ func whiteout(p string) entry {
 
 func layer(t *testing.T, entries ...entry) v1.Layer {
 	t.Helper()
+	data := tarBytes(t, entries...)
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func tarBytes(t *testing.T, entries ...entry) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
@@ -57,12 +67,7 @@ func layer(t *testing.T, entries ...entry) v1.Layer {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return buf.Bytes()
 }
 
 // image stacks layers, bottom first, under a config for linux/arch.

@@ -2,6 +2,8 @@ package baseimage
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +14,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/target"
@@ -187,7 +191,7 @@ func checkPlatform(ref, platform string, cfg *v1.ConfigFile) (string, error) {
 // can tell something.
 func walkLayer(ctx context.Context, v *view, l v1.Layer) error {
 	d, _ := l.Digest()
-	rc, err := l.Uncompressed()
+	rc, err := openLayer(l)
 	if err != nil {
 		return failure.Infra(fmt.Errorf("reading layer %s: %w", d, err))
 	}
@@ -290,4 +294,43 @@ func saveCache(p string, info *Info) error {
 		return err
 	}
 	return os.Rename(f.Name(), p)
+}
+
+// openLayer returns the layer's tar stream. A gzip layer is decompressed
+// with klauspost/compress, markedly faster than compress/gzip on the
+// hundreds of megabytes of a base image; anything else is left to the
+// layer's own Uncompressed.
+func openLayer(l v1.Layer) (io.ReadCloser, error) {
+	mt, err := l.MediaType()
+	if err != nil || (mt != types.DockerLayer && mt != types.OCILayer) {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(rc, 1<<20)
+	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		rc.Close()
+		return l.Uncompressed()
+	}
+	z, err := kgzip.NewReader(br)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return &gzipLayer{Reader: z, blob: rc}, nil
+}
+
+type gzipLayer struct {
+	*kgzip.Reader
+	blob io.Closer
+}
+
+func (g *gzipLayer) Close() error {
+	zerr := g.Reader.Close()
+	if err := g.blob.Close(); err != nil {
+		return err
+	}
+	return zerr
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/target"
@@ -442,5 +444,20 @@ func TestInspectCancelled(t *testing.T) {
 	img := image(t, "amd64", nil, layer(t, debianRoot("")...))
 	if _, err := Inspect(ctx, img, "", ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("Inspect with a cancelled context: err = %v, want context.Canceled", err)
+	}
+}
+
+// Layers that are not gzip, whatever their media type says, are read too.
+func TestInspectUncompressedLayers(t *testing.T) {
+	root := tarBytes(t, append(debianRoot("\x003.11.2\x00"), sym("usr/bin/python3", "python3.11"))...)
+	for _, mt := range []types.MediaType{types.OCIUncompressedLayer, types.DockerLayer} {
+		img := image(t, "amd64", []string{debianPath}, static.NewLayer(root, mt))
+		info, err := Inspect(context.Background(), img, "linux/amd64", "")
+		if err != nil {
+			t.Fatalf("%s: %v", mt, err)
+		}
+		if info.Target.Python != "3.11.2" {
+			t.Errorf("%s: Python = %q, want 3.11.2", mt, info.Target.Python)
+		}
 	}
 }
