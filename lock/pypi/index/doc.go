@@ -29,12 +29,26 @@
 // removed from every URL this package returns (File.URL never has them)
 // and sent, as HTTP basic auth, only to that URL's host: files served from
 // another host (files.pythonhosted.org behind a private proxy, say) get
-// credentials only when that host has its own, from netrc. Credentials
-// embedded by the index in its own file links are used for those links'
-// host. A redirect to another host drops the Authorization header (and
-// adds that host's own credentials, if any). Without credentials in the
+// credentials only when that host has its own, from netrc. Credentials an
+// index embeds in its own file links are dropped (they would otherwise end
+// up in the cache and the lock): give that host's in netrc. A redirect to
+// another host drops the Authorization header (and adds that host's own
+// credentials, if any). Without credentials in the
 // URL, the netrc file (Options.Netrc, $NETRC, ~/.netrc) is read for the
 // host. Errors and log lines pass through Redact: a password shows as ****.
+//
+// # Failures
+//
+// Every request is retried (Options.Retries times after the first try,
+// jittered exponential backoff, a server's Retry-After honoured up to 10s)
+// on 5xx, 429, 408, connection errors and timeouts; Options.Timeout bounds
+// each wait for headers or for the next bytes of a body, so a big download
+// is not cut off while it progresses. Errors name the index and the
+// project ("index https://…/simple/ answered 500 for "requests" after 4
+// tries"). 401/403 are not retried: "the index refused the credentials for
+// HOST (from the index URL|netrc|the URL)", or, when none were sent, how to
+// give some. A page that is neither PEP 691 JSON nor PEP 503 HTML, or HTML
+// without links that does not look like a simple page, is an error too.
 //
 // # Caching
 //
@@ -61,8 +75,9 @@
 //  3. For a wheel, HTTP range requests: the last 64 KiB, then the rest of
 //     the zip central directory if larger (zip64 understood), then the
 //     METADATA member — usually two or three small requests. A server that
-//     answers a range request with the whole file (200) is remembered, and
-//     its wheels are downloaded instead.
+//     answers a range request with the whole file (200) has that answer
+//     used as the download, and is remembered: its next wheels are
+//     downloaded without trying ranges.
 //  4. A full download, checked against the file's sha256. For an sdist the
 //     PKG-INFO is used only when it pins the dependencies (Metadata-Version
 //     2.2 or later, Requires-Dist not Dynamic); otherwise ErrDynamicMetadata.
