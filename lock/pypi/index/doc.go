@@ -53,7 +53,9 @@
 // # Caching
 //
 // Project pages are kept on disk under Options.CacheDir, keyed by the sha256
-// of the URL (without credentials) and the Accept header. A page is used
+// of the URL (without credentials) and the Accept header, already parsed
+// (a compact binary list of files), so a warm run neither downloads nor
+// parses them: about 4 ms for a 5000-file page (BenchmarkProjectWarm). A page is used
 // without asking while it is fresh (Cache-Control max-age; pages without
 // Cache-Control count as fresh for 10 minutes, PyPI's own max-age), then
 // revalidated with If-None-Match/If-Modified-Since when the server gave an
