@@ -106,6 +106,40 @@ func (v Version) String() string {
 	return b.String()
 }
 
+// Key returns a string that two versions share exactly when they compare
+// equal: the normalised form with trailing zero release segments removed
+// ("1.0.0" and "1" both give "1"). Use it for map keys; use String for
+// display.
+func (v Version) Key() string {
+	r := v.rel()
+	n := len(r)
+	for n > 1 && r[n-1] == 0 {
+		n--
+	}
+	if n == len(r) {
+		return v.String()
+	}
+	v.release = r[:n]
+	return v.String()
+}
+
+// Major, Minor and Micro return the first three release segments, 0 when
+// absent ("3.11" has Micro 0).
+func (v Version) Major() int { return v.segment(0) }
+
+// Minor returns the second release segment; see Major.
+func (v Version) Minor() int { return v.segment(1) }
+
+// Micro returns the third release segment; see Major.
+func (v Version) Micro() int { return v.segment(2) }
+
+func (v Version) segment(i int) int {
+	if i < len(v.release) {
+		return v.release[i]
+	}
+	return 0
+}
+
 // MarshalText writes the normalised form.
 func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 

@@ -220,3 +220,39 @@ func FuzzParseRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestKey(t *testing.T) {
+	vs := make([]Version, 0, len(orderedVersions))
+	for _, s := range orderedVersions {
+		vs = append(vs, MustParse(s))
+	}
+	for _, tc := range [][2]string{{"1.0.0", "1"}, {"1.0.0+a.0", "1+a.0"}, {"1!2.0.0rc1.post0.dev0", "1!2rc1.post0.dev0"}, {"0.0", "0"}, {"1.0.1", "1.0.1"}, {"1.01.0+01", "1.1+1"}} {
+		if got := MustParse(tc[0]).Key(); got != tc[1] {
+			t.Errorf("Key(%q) = %q, want %q", tc[0], got, tc[1])
+		}
+		vs = append(vs, MustParse(tc[0]))
+	}
+	for _, a := range vs {
+		for _, b := range vs {
+			if (a.Key() == b.Key()) != (a.Compare(b) == 0) {
+				t.Errorf("%s and %s: keys %q, %q but Compare %d", a, b, a.Key(), b.Key(), a.Compare(b))
+			}
+		}
+	}
+	v := MustParse("1.0.0")
+	if v.Key(); v.String() != "1.0.0" {
+		t.Errorf("Key changed the version to %s", v)
+	}
+}
+
+func TestMajorMinorMicro(t *testing.T) {
+	for _, tc := range []struct {
+		in                  string
+		major, minor, micro int
+	}{{"3.11.4", 3, 11, 4}, {"3.11", 3, 11, 0}, {"3", 3, 0, 0}, {"1!2.3.4.5rc1", 2, 3, 4}} {
+		v := MustParse(tc.in)
+		if v.Major() != tc.major || v.Minor() != tc.minor || v.Micro() != tc.micro {
+			t.Errorf("%s: %d.%d.%d, want %d.%d.%d", tc.in, v.Major(), v.Minor(), v.Micro(), tc.major, tc.minor, tc.micro)
+		}
+	}
+}
