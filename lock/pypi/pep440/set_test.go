@@ -279,3 +279,54 @@ func TestExactExcludesLocals(t *testing.T) {
 		t.Errorf("Exact(1.0) is not a subset of ==1.0")
 	}
 }
+
+// TestRandomSpecifiersAgree draws specifier sets of one to three clauses
+// from every operator and a pool of tricky versions, and checks that the
+// Set of each holds exactly the grid versions Contains accepts.
+func TestRandomSpecifiersAgree(t *testing.T) {
+	grid := gridVersions(t)
+	pool := []string{"0", "1", "1.0", "1.0.0", "1.7", "1.7.0", "1.7a1", "1.7a1.post1", "1.7b2.dev3", "1.7rc1",
+		"1.7.dev0", "1.7.dev3", "1.7.post0", "1.7.post2", "1.7.post2.dev1", "1.7.1", "2", "2.0a2", "1!1.0",
+		"1.4.2", "1.4.5a4", "2.2.post3", "1.0.post1", "1.2.3.4"}
+	locals := []string{"1.7+local", "1.0+local", "1.7.post2+x.1"}
+	wild := []string{"1", "1.7", "1.0.0", "2", "1!1", "1.4"}
+	ops := []Operator{OpEqual, OpNotEqual, OpLess, OpLessEq, OpGreater, OpGreaterEq, OpCompatible}
+	rng := rand.New(rand.NewPCG(3, 5))
+	clause := func() string {
+		op := ops[rng.IntN(len(ops))]
+		switch {
+		case (op == OpEqual || op == OpNotEqual) && rng.IntN(3) == 0:
+			return string(op) + wild[rng.IntN(len(wild))] + ".*"
+		case (op == OpEqual || op == OpNotEqual) && rng.IntN(4) == 0:
+			return string(op) + locals[rng.IntN(len(locals))]
+		}
+		for {
+			v := pool[rng.IntN(len(pool))]
+			if op == OpCompatible && len(MustParse(v).Release()) < 2 {
+				continue
+			}
+			return string(op) + v
+		}
+	}
+	for range 1500 {
+		parts := []string{clause()}
+		for rng.IntN(2) == 0 && len(parts) < 3 {
+			parts = append(parts, clause())
+		}
+		spec := strings.Join(parts, ",")
+		ss, err := ParseSpecifiers(spec)
+		if err != nil {
+			t.Fatalf("ParseSpecifiers(%q): %v", spec, err)
+		}
+		set, err := ss.Set()
+		if err != nil {
+			t.Fatalf("%q.Set(): %v", spec, err)
+		}
+		checkCanonical(t, set)
+		for _, v := range grid {
+			if got, want := set.Contains(v), ss.Contains(v, true); got != want {
+				t.Fatalf("Set of %q (%s) contains %s = %v, specifier says %v", spec, set, v, got, want)
+			}
+		}
+	}
+}
