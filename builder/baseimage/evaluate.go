@@ -121,7 +121,7 @@ func (e *evaluation) examine(p string) (interpreter, bool) {
 }
 
 // dirs lists where to look for interpreters: the image's PATH, then the
-// usual places, then /opt/python*/bin.
+// usual places (findPython tries /opt/python*/bin after them).
 func (e *evaluation) dirs() []string {
 	var out []string
 	seen := map[string]bool{}
@@ -163,7 +163,6 @@ func (e *evaluation) findPython() (interpreter, []string, []string) {
 		}
 		return in, true
 	}
-	dirs := e.dirs()
 	look := func(dir string) (interpreter, bool) {
 		if in, ok := try(dir + "/python3"); ok {
 			return in, true
@@ -182,16 +181,14 @@ func (e *evaluation) findPython() (interpreter, []string, []string) {
 		}
 		return interpreter{}, false
 	}
-	for _, d := range dirs {
+	for _, d := range e.dirs() {
 		if in, ok := look(d); ok {
 			return in, seen, problems
 		}
 	}
 	for _, n := range e.list("/opt") {
 		if strings.HasPrefix(n, "python") {
-			d := "/opt/" + n + "/bin"
-			dirs = append(dirs, d)
-			if in, ok := look(d); ok {
+			if in, ok := look("/opt/" + n + "/bin"); ok {
 				return in, seen, problems
 			}
 		}

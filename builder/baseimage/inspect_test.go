@@ -281,6 +281,32 @@ func TestInspect(t *testing.T) {
 			},
 		},
 		{
+			name: "/opt/python*/bin is searched last",
+			img: image(t, "amd64", nil, layer(t,
+				reg("lib/x86_64-linux-gnu/libc.so.6", elf(x86, "", glibcBody)),
+				reg("opt/python-3.12/bin/python3.12", elf(x86, ldGNU, "\x003.12.4\x00")), txt("opt/python-3.12/lib/python3.12/os.py", ""))),
+			want: &Info{
+				Target:           target.Target{Platform: "linux/amd64", Python: "3.12.4", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/opt/python-3.12/bin/python3.12"},
+				StdlibDir:        "/opt/python-3.12/lib/python3.12",
+				PythonCandidates: []string{"/opt/python-3.12/bin/python3.12"},
+				PythonSource:     "the version string in /opt/python-3.12/bin/python3.12",
+				LibcSource:       "the version string in /lib/x86_64-linux-gnu/libc.so.6",
+			},
+		},
+		{
+			name: "the image's PATH order wins over the system python",
+			img: image(t, "amd64", []string{"PATH=/opt/conda/bin:/usr/bin:/bin"}, layer(t, append(debian(sym("usr/bin/python3", "python3.11")),
+				reg("opt/conda/bin/python3.12", elf(x86, ldGNU, "\x003.12.2\x00")), sym("opt/conda/bin/python3", "python3.12"),
+				txt("opt/conda/lib/python3.12/os.py", ""))...)),
+			want: &Info{
+				Target:           target.Target{Platform: "linux/amd64", Python: "3.12.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/opt/conda/bin/python3.12"},
+				StdlibDir:        "/opt/conda/lib/python3.12",
+				PythonCandidates: []string{"/opt/conda/bin/python3.12"},
+				PythonSource:     "the version string in /opt/conda/bin/python3.12",
+				LibcSource:       "the version string in /usr/lib/x86_64-linux-gnu/libc.so.6",
+			},
+		},
+		{
 			name:     "arm64 base read on any host",
 			platform: "linux/arm64/v8",
 			img: image(t, "arm64", nil, layer(t,
