@@ -31,6 +31,9 @@ func loadStatic(path string, opts Options) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkKnownDecorators(raw); err != nil {
+		return nil, err
+	}
 	return buildFlow(path, raw, opts)
 }
 

@@ -255,3 +255,42 @@ func TestMetaflowErrors(t *testing.T) {
 		})
 	}
 }
+
+// A FlowMutator adds @pypi when the flow loads: Metaflow sees it, the static
+// reader refuses the flow instead of missing it.
+func TestMutatorFlow(t *testing.T) {
+	src := `from metaflow import FlowSpec, FlowMutator, step, pypi
+
+
+class WithSix(FlowMutator):
+    def mutate(self, mutable_flow):
+        for name, s in mutable_flow.steps:
+            if name == "end":
+                s.add_decorator(pypi, deco_kwargs={"packages": {"six": "1.16.0"}})
+
+
+@WithSix
+class MutFlow(FlowSpec):
+    @pypi(packages={"requests": ""})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+`
+	path := writeFlow(t, src)
+	_, err := LoadStatic(path)
+	if err == nil || !errors.Is(err, ErrComputed) || !strings.HasPrefix(err.Error(), path+":11:2: @WithSix on flow MutFlow") {
+		t.Fatalf("LoadStatic: got %v, want @WithSix refused at 11:2", err)
+	}
+	requireMetaflow(t)
+	f, err := LoadWithMetaflow(context.Background(), "python3", path)
+	if err != nil {
+		t.Fatalf("LoadWithMetaflow: %v", err)
+	}
+	if len(f.Steps) != 2 || f.Steps[1].Name != "end" || f.Steps[1].Pypi == nil || !reflect.DeepEqual(f.Steps[1].Pypi.Packages, map[string]string{"six": "1.16.0"}) {
+		t.Fatalf("got %+v, want end with @pypi six 1.16.0 added by the mutator", f.Steps)
+	}
+}

@@ -95,14 +95,22 @@ def _written(deco):
 def _find_flow_class(module):
     from metaflow import FlowSpec
 
-    flows = [
-        c
-        for c in vars(module).values()
-        if inspect.isclass(c)
-        and issubclass(c, FlowSpec)
-        and c is not FlowSpec
-        and c.__module__ == module.__name__
-    ]
+    def unwrap(v):
+        # A class decorated with a FlowMutator is bound to the mutator.
+        inner = getattr(v, "_flow_cls", None)
+        return inner if inspect.isclass(inner) else v
+
+    flows = []
+    for v in vars(module).values():
+        c = unwrap(v)
+        if (
+            inspect.isclass(c)
+            and issubclass(c, FlowSpec)
+            and c is not FlowSpec
+            and c.__module__ == module.__name__
+            and c not in flows
+        ):
+            flows.append(c)
     leaves = [c for c in flows if not any(o is not c and issubclass(o, c) for o in flows)]
     if not leaves:
         raise SystemExit(
