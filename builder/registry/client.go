@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -104,25 +105,77 @@ func New(opts Options) *Client {
 		}
 		insecure := secure.Clone()
 		insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		c.transport = &hostSwitch{secure: secure, insecure: insecure, isInsecure: c.IsInsecure}
+		c.transport = &hostSwitch{secure: secure, insecure: insecure, isInsecure: c.IsInsecure, idle: c.timeout}
 	}
 	return c
 }
 
 // hostSwitch sends requests for insecure hosts through a transport that
 // does not verify TLS certificates, as Docker does for
-// --insecure-registry (and loopback) hosts that speak HTTPS.
+// --insecure-registry (and loopback) hosts that speak HTTPS, and gives up
+// on an answer whose body stops flowing for longer than idle.
 type hostSwitch struct {
 	secure, insecure http.RoundTripper
 	isInsecure       func(host string) bool
+	idle             time.Duration
 }
 
 func (h *hostSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
+	t := h.secure
 	if h.isInsecure(req.URL.Host) {
-		return h.insecure.RoundTrip(req)
+		t = h.insecure
 	}
-	return h.secure.RoundTrip(req)
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := t.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = newIdleBody(resp.Body, h.idle, cancel)
+	return resp, nil
 }
+
+// idleBody fails a read that waits longer than timeout for data: a
+// registry that sent headers and then stalled must not hang a build.
+type idleBody struct {
+	body    io.ReadCloser
+	timeout time.Duration
+	timer   *time.Timer
+	cancel  context.CancelFunc
+	fired   atomic.Bool
+}
+
+func newIdleBody(body io.ReadCloser, timeout time.Duration, cancel context.CancelFunc) *idleBody {
+	b := &idleBody{body: body, timeout: timeout, cancel: cancel}
+	b.timer = time.AfterFunc(timeout, func() {
+		b.fired.Store(true)
+		cancel()
+	})
+	return b
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if b.fired.Load() {
+		return n, idleTimeout{b.timeout}
+	}
+	b.timer.Reset(b.timeout)
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.body.Close()
+	b.cancel()
+	return err
+}
+
+// idleTimeout is a net.Error whose Timeout is true.
+type idleTimeout struct{ d time.Duration }
+
+func (e idleTimeout) Error() string   { return fmt.Sprintf("no data from the registry for %s", e.d) }
+func (e idleTimeout) Timeout() bool   { return true }
+func (e idleTimeout) Temporary() bool { return false }
 
 // IsLoopback reports whether a registry host (with or without a port) is
 // this machine: localhost, 127.0.0.0/8 or ::1. Docker speaks plain HTTP to

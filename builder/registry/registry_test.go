@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/envbuild/envbuild/lock/failure"
 )
@@ -224,6 +225,26 @@ func hang(http.Handler) http.Handler {
 	})
 }
 
+// stallManifests answers manifest requests with headers and a few bytes,
+// then stops sending.
+func stallManifests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "/manifests/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"schemaVersion": 2,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
+}
+
 // refusedHost is an address on which nothing listens.
 func refusedHost(t *testing.T) string {
 	t.Helper()
@@ -252,6 +273,7 @@ func TestCheckAndResolveFailuresAreInfra(t *testing.T) {
 		{"403 on the manifest only", testRegistry(t, onManifests(403)), []string{"denied access (403 Forbidden)"}},
 		{"400 on the manifest", testRegistry(t, onManifests(400)), []string{"answered 400 Bad Request"}},
 		{"timeout", testRegistry(t, hang), []string{"did not answer within 300ms"}},
+		{"stalled body", testRegistry(t, stallManifests), []string{"did not answer within 300ms"}},
 		{"connection refused", refusedHost(t), []string{"connection refused", "is the registry running at"}},
 	}
 	c := New(Options{Retries: -1, Timeout: 300 * time.Millisecond})
