@@ -45,12 +45,17 @@ func parseSpecs(tb testing.TB, specs []string) []matchspec.MatchSpec {
 	return ms
 }
 
+// readAndSolve indexes repodata.json lazily (as py-rattler's SparseRepoData
+// does) and solves.
 func readAndSolve(tb testing.TB, path string, specs []matchspec.MatchSpec) {
-	recs, err := repodata.ReadFile(path, repodata.Source{Channel: "defaults"})
+	x, err := repodata.ReadIndexFile(path, repodata.Source{Channel: "defaults"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	solveOnly(tb, recs, specs)
+	_, err = solve.Solve(context.Background(), solve.Request{Specs: specs, Channels: []solve.ChannelRepodata{{Channel: "defaults", Sources: []solve.RecordSource{x}}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func solveOnly(tb testing.TB, recs []repodata.Record, specs []matchspec.MatchSpec) {

@@ -1,6 +1,7 @@
 package repodata
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -43,8 +44,9 @@ func (s *scanner) expect(c byte) error {
 }
 
 // object reads an object, calling fn for each key with the scanner at the
-// value; fn must consume the value.
-func (s *scanner) object(fn func(key string) error) error {
+// value; fn must consume the value. The key's bytes are only valid during
+// the call.
+func (s *scanner) object(fn func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func (s *scanner) object(fn func(key string) error) error {
 	}
 	for {
 		s.ws()
-		key, err := s.str()
+		key, err := s.strBytes()
 		if err != nil {
 			return err
 		}
@@ -88,17 +90,41 @@ func (s *scanner) stringEnd() (int, bool, error) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return 0, false, s.errorf("want a string")
 	}
-	escaped := false
+	k := bytes.IndexByte(s.b[s.i+1:], '"')
+	if k < 0 {
+		return 0, false, s.errorf("unterminated string")
+	}
+	if bytes.IndexByte(s.b[s.i+1:s.i+1+k], '\\') < 0 {
+		return s.i + 2 + k, false, nil
+	}
 	for j := s.i + 1; j < len(s.b); j++ {
 		switch s.b[j] {
 		case '\\':
-			escaped = true
 			j++
 		case '"':
-			return j + 1, escaped, nil
+			return j + 1, true, nil
 		}
 	}
 	return 0, false, s.errorf("unterminated string")
+}
+
+// strBytes reads a string without copying it when it has no escapes.
+func (s *scanner) strBytes() ([]byte, error) {
+	s.ws()
+	end, escaped, err := s.stringEnd()
+	if err != nil {
+		return nil, err
+	}
+	raw := s.b[s.i:end]
+	s.i = end
+	if !escaped {
+		return raw[1 : len(raw)-1], nil
+	}
+	var out string
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, s.errorf("bad string: %v", err)
+	}
+	return []byte(out), nil
 }
 
 func (s *scanner) str() (string, error) {
@@ -263,8 +289,8 @@ func (s *scanner) skip() error {
 // recordName consumes a record object and returns its "name".
 func (s *scanner) recordName() (string, error) {
 	name := ""
-	err := s.object(func(key string) error {
-		if key == "name" {
+	err := s.object(func(key []byte) error {
+		if string(key) == "name" {
 			var err error
 			name, err = s.str()
 			return err
@@ -283,9 +309,9 @@ func (s *scanner) recordName() (string, error) {
 // decodeRecord fills r from one record object of repodata.json.
 func decodeRecord(raw []byte, r *Record) error {
 	s := scanner{b: raw}
-	return s.object(func(key string) error {
+	return s.object(func(key []byte) error {
 		var err error
-		switch key {
+		switch string(key) {
 		case "name":
 			r.Name, err = s.str()
 		case "version":
@@ -344,7 +370,7 @@ func decodeRecord(raw []byte, r *Record) error {
 			err = s.skip()
 		}
 		if err != nil {
-			return fmt.Errorf("field %q: %w", key, err)
+			return fmt.Errorf("field %q: %w", string(key), err)
 		}
 		return nil
 	})

@@ -1,7 +1,6 @@
 package repodata
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -36,12 +35,14 @@ type rawRecord struct {
 // ReadIndexFile reads a repodata.json or repodata.json.zst file into an
 // Index.
 func ReadIndexFile(path string, src Source) (*Index, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading repodata %q: %w", path, err)
+	body, err := os.ReadFile(path)
+	if err == nil {
+		body, err = unzstd(body)
 	}
-	defer f.Close()
-	x, err := ReadIndex(f, src)
+	var x *Index
+	if err == nil {
+		x, err = indexBytes(body, src)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading repodata %q: %w", path, err)
 	}
@@ -52,24 +53,31 @@ func ReadIndexFile(path string, src Source) (*Index, error) {
 // The JSON structure is checked now; the fields of each record when its
 // name is first asked for.
 func ReadIndex(r io.Reader, src Source) (*Index, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	head, _ := br.Peek(4)
-	var body []byte
-	var err error
-	if bytes.Equal(head, zstdMagic) {
-		dec, derr := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if derr != nil {
-			return nil, fmt.Errorf("starting zstd decoder: %w", derr)
-		}
-		body, err = io.ReadAll(dec)
-		dec.Close()
-		if err != nil {
-			return nil, fmt.Errorf("decompressing repodata.json.zst: %w", err)
-		}
-	} else if body, err = io.ReadAll(br); err != nil {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if body, err = unzstd(body); err != nil {
 		return nil, err
 	}
 	return indexBytes(body, src)
+}
+
+// unzstd decompresses body when it is zstd (by its magic number).
+func unzstd(body []byte) ([]byte, error) {
+	if !bytes.HasPrefix(body, zstdMagic) {
+		return body, nil
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("starting zstd decoder: %w", err)
+	}
+	defer dec.Close()
+	out, err := dec.DecodeAll(body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing repodata.json.zst: %w", err)
+	}
+	return out, nil
 }
 
 func indexBytes(body []byte, src Source) (*Index, error) {
@@ -82,8 +90,8 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 	conda := map[string]bool{}
 	var tarbz2 []rawRecord
 	var tarNames []string
-	err := sc.object(func(key string) error {
-		switch key {
+	err := sc.object(func(key []byte) error {
+		switch string(key) {
 		case "info":
 			start := sc.i
 			if err := sc.skip(); err != nil {
@@ -94,8 +102,9 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 			}
 			return nil
 		case "packages", "packages.conda":
-			isConda := key == "packages.conda"
-			return sc.object(func(fn string) error {
+			isConda := string(key) == "packages.conda"
+			return sc.object(func(fnb []byte) error {
+				fn := string(fnb)
 				start := sc.i
 				name, err := sc.recordName()
 				if err != nil {

@@ -1,13 +1,8 @@
 package repodata
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"os"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // zstdMagic starts every zstd frame.
@@ -27,12 +22,11 @@ type Source struct {
 
 // ReadFile reads a repodata.json or repodata.json.zst file.
 func ReadFile(path string, src Source) ([]Record, error) {
-	f, err := os.Open(path)
+	x, err := ReadIndexFile(path, src)
 	if err != nil {
-		return nil, fmt.Errorf("reading repodata %q: %w", path, err)
+		return nil, err
 	}
-	defer f.Close()
-	recs, err := Read(f, src)
+	recs, err := x.All()
 	if err != nil {
 		return nil, fmt.Errorf("reading repodata %q: %w", path, err)
 	}
@@ -43,31 +37,7 @@ func ReadFile(path string, src Source) ([]Record, error) {
 // content) and returns its records sorted by file name. When an artifact
 // exists as both .conda and .tar.bz2, only the .conda record is kept.
 func Read(r io.Reader, src Source) ([]Record, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	head, _ := br.Peek(4)
-	var body []byte
-	var err error
-	if bytes.Equal(head, zstdMagic) {
-		dec, derr := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if derr != nil {
-			return nil, fmt.Errorf("starting zstd decoder: %w", derr)
-		}
-		body, err = io.ReadAll(dec)
-		dec.Close()
-		if err != nil {
-			return nil, fmt.Errorf("decompressing repodata.json.zst: %w", err)
-		}
-	} else {
-		body, err = io.ReadAll(br)
-		if err != nil {
-			return nil, err
-		}
-	}
-	return parse(body, src)
-}
-
-func parse(body []byte, src Source) ([]Record, error) {
-	x, err := indexBytes(body, src)
+	x, err := ReadIndex(r, src)
 	if err != nil {
 		return nil, err
 	}

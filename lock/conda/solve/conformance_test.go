@@ -75,21 +75,22 @@ func rattlerSolve(t testing.TB, repodataPath string, runs int, specs []string) r
 	return res
 }
 
-func loadDefaultsSubset(t testing.TB) []repodata.Record {
+// loadDefaultsSubset indexes the subset lazily, the way lock does.
+func loadDefaultsSubset(t testing.TB) *repodata.Index {
 	t.Helper()
 	path, _ := filepath.Abs(defaultsSubset)
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("the shared conda data is absent (%s): this test needs ../shared/data/conda", path)
 	}
-	recs, err := repodata.ReadFile(path, repodata.Source{Channel: "conformance"})
+	x, err := repodata.ReadIndexFile(path, repodata.Source{Channel: "conformance"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return recs
+	return x
 }
 
 func TestConformanceRattler(t *testing.T) {
-	recs := loadDefaultsSubset(t)
+	index := loadDefaultsSubset(t)
 	path, _ := filepath.Abs(defaultsSubset)
 	for _, specs := range ConformanceSpecs {
 		key := strings.Join(specs, " ")
@@ -98,7 +99,7 @@ func TestConformanceRattler(t *testing.T) {
 		for _, s := range specs {
 			ms = append(ms, matchspec.MustParse(s))
 		}
-		got, err := Solve(context.Background(), Request{Specs: ms, Channels: []ChannelRepodata{{Channel: "conformance", Records: recs}}})
+		got, err := Solve(context.Background(), Request{Specs: ms, Channels: []ChannelRepodata{{Channel: "conformance", Sources: []RecordSource{index}}}})
 		if err != nil || want.Error != "" {
 			if (err == nil) != (want.Error == "") {
 				t.Errorf("%s: envbuild: %v; rattler: %s", key, err, want.Error)

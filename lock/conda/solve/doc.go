@@ -9,7 +9,10 @@
 // (rattler's solver) drives its own: a boolean variable per candidate
 // record, clauses for "the request needs one of these", "this record needs
 // one of these", "at most one record per name" and "this record forbids
-// those records of another name" (constrains), and decisions that always
+// those records of another name" (constrains). A record's clauses are made
+// the first time it becomes true, so only the part of a channel the search
+// reaches is ever looked at (records can come lazily from a
+// *repodata.Index, one package name at a time). Decisions always
 // take the first unsatisfied requirement (the request's specs first, then
 // dependencies in the order they were discovered) and try its most
 // preferred candidate that is still possible. Learned clauses make the

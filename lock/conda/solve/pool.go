@@ -30,6 +30,12 @@ type pool struct {
 	pinned  map[string]string
 	chans   []string
 
+	// Lazy sources per channel; loaded marks names already asked of them.
+	sources [][]RecordSource
+	loaded  map[string]bool
+	locked  map[string]bool
+	err     error
+
 	specs    map[string]*parsedSpec
 	cands    map[string][]int32
 	highest  map[string]*highest
@@ -67,30 +73,23 @@ func newPool(req *Request) *pool {
 		n += len(ch.Records)
 	}
 	p.solvables = make([]solvable, 0, n)
-	locked := make(map[string]bool, len(req.Locked))
+	p.loaded = make(map[string]bool)
+	p.locked = make(map[string]bool, len(req.Locked))
 	for _, r := range req.Locked {
-		locked[r.Name+"\x00"+r.Version+"\x00"+r.Build] = true
-	}
-	add := func(r *repodata.Record, ch int) {
-		id := int32(len(p.solvables))
-		s := solvable{rec: r, channel: ch, hasTF: len(r.TrackFeatures) > 0}
-		if len(locked) > 0 {
-			s.locked = locked[r.Name+"\x00"+r.Version+"\x00"+r.Build]
-		}
-		p.solvables = append(p.solvables, s)
-		p.byName[r.Name] = append(p.byName[r.Name], id)
+		p.locked[r.Name+"\x00"+r.Version+"\x00"+r.Build] = true
 	}
 	for i := range req.Virtual {
-		add(&req.Virtual[i], -1)
+		p.add(&req.Virtual[i], -1)
 	}
 	for ci := range req.Channels {
 		p.chans = append(p.chans, req.Channels[ci].Channel)
+		p.sources = append(p.sources, req.Channels[ci].Sources)
 		recs := req.Channels[ci].Records
 		for i := range recs {
 			if strings.HasPrefix(recs[i].Name, "__") {
 				continue // virtual packages come from Request.Virtual only
 			}
-			add(&recs[i], ci)
+			p.add(&recs[i], ci)
 		}
 	}
 	for _, m := range req.Specs {
@@ -101,12 +100,47 @@ func newPool(req *Request) *pool {
 	return p
 }
 
+func (p *pool) add(r *repodata.Record, ch int) {
+	id := int32(len(p.solvables))
+	s := solvable{rec: r, channel: ch, hasTF: len(r.TrackFeatures) > 0}
+	if len(p.locked) > 0 {
+		s.locked = p.locked[r.Name+"\x00"+r.Version+"\x00"+r.Build]
+	}
+	p.solvables = append(p.solvables, s)
+	p.byName[r.Name] = append(p.byName[r.Name], id)
+}
+
+// recordsOf returns every record of a name (all channels, virtual ones
+// included), asking the lazy sources the first time.
+func (p *pool) recordsOf(name string) []int32 {
+	if !p.loaded[name] {
+		p.loaded[name] = true
+		if !strings.HasPrefix(name, "__") {
+			for ci, srcs := range p.sources {
+				for _, src := range srcs {
+					recs, err := src.Records(name)
+					if err != nil {
+						if p.err == nil {
+							p.err = err
+						}
+						continue
+					}
+					for i := range recs {
+						p.add(&recs[i], ci)
+					}
+				}
+			}
+		}
+	}
+	return p.byName[name]
+}
+
 // candidatesOf returns the allowed records of a name, most preferred first.
 func (p *pool) candidatesOf(name string) []int32 {
 	if ids, ok := p.allowed[name]; ok {
 		return ids
 	}
-	all := p.byName[name]
+	all := p.recordsOf(name)
 	var ids []int32
 	if pin, ok := p.pinned[name]; ok {
 		for _, id := range all {
@@ -170,7 +204,7 @@ func (p *pool) highestOf(dep string) highest {
 	h := &highest{}
 	ps := p.spec(dep)
 	if ps.err == nil {
-		all := p.byName[ps.m.Name]
+		all := p.recordsOf(ps.m.Name)
 		best := -2
 		if _, pinned := p.pinned[ps.m.Name]; !pinned {
 			for _, id := range all {

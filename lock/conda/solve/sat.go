@@ -56,6 +56,18 @@ func newSAT(nvars int) *sat {
 	return s
 }
 
+// grow makes room for variables up to nvars (records found lazily).
+func (s *sat) grow(nvars int) {
+	for len(s.assign) <= nvars {
+		s.assign = append(s.assign, 0)
+		s.level = append(s.level, 0)
+		s.reason = append(s.reason, -1)
+		s.seen = append(s.seen, false)
+		s.expanded = append(s.expanded, false)
+		s.watches = append(s.watches, nil, nil)
+	}
+}
+
 func (s *sat) value(l lit) int8 {
 	a := s.assign[l.v()]
 	if l&1 == 1 {

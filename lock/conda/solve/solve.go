@@ -15,6 +15,16 @@ import (
 type ChannelRepodata struct {
 	Channel string
 	Records []repodata.Record
+	// Sources add records of the channel lazily, by name (a
+	// *repodata.Index per subdir, say): only the names the solve reaches
+	// are decoded.
+	Sources []RecordSource
+}
+
+// RecordSource supplies the records of one package name; nil when it has
+// none. *repodata.Index is one.
+type RecordSource interface {
+	Records(name string) ([]repodata.Record, error)
 }
 
 // Request is what to solve.
@@ -73,6 +83,7 @@ type problem struct {
 }
 
 func (pr *problem) add(lits []lit, in info) int32 {
+	pr.s.grow(len(pr.p.solvables))
 	pr.infos = append(pr.infos, in)
 	return pr.s.addDuring(lits, int32(len(pr.infos)-1))
 }
@@ -155,6 +166,9 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 			reasons = append(reasons, p.noMatch(m, all))
 		}
 	}
+	if p.err != nil {
+		return nil, fmt.Errorf("solving the conda environment: %w", p.err)
+	}
 	if len(reasons) > 0 {
 		return nil, &UnsatisfiableError{Reasons: reasons}
 	}
@@ -201,6 +215,9 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 	if !finished {
 		return nil, fmt.Errorf("solving the conda environment: %w", ctx.Err())
 	}
+	if p.err != nil {
+		return nil, fmt.Errorf("solving the conda environment: %w", p.err)
+	}
 	if confl >= 0 {
 		return nil, &UnsatisfiableError{Reasons: pr.explain(s.core(confl), req.Specs)}
 	}
@@ -216,7 +233,7 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 
 // unknownName explains a requested name no channel has.
 func (p *pool) unknownName(m *matchspec.MatchSpec) string {
-	if pin, ok := p.pinned[m.Name]; ok && len(p.byName[m.Name]) > 0 {
+	if pin, ok := p.pinned[m.Name]; ok && len(p.recordsOf(m.Name)) > 0 {
 		return fmt.Sprintf("%s is requested from channel %s, which has no package named %s", m.String(), pin, m.Name)
 	}
 	where := "the channels " + strings.Join(p.chans, ", ")

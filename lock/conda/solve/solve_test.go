@@ -11,8 +11,19 @@ import (
 	"github.com/envbuild/envbuild/lock/conda/virtual"
 )
 
+// lazy makes loadChannel hand the solver a *repodata.Index instead of
+// decoded records.
+var lazy bool
+
 func loadChannel(t *testing.T, name, file string) ChannelRepodata {
 	t.Helper()
+	if lazy {
+		x, err := repodata.ReadIndexFile("testdata/"+file, repodata.Source{Channel: name, BaseURL: "https://conda.example/" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ChannelRepodata{Channel: name, Sources: []RecordSource{x}}
+	}
 	recs, err := repodata.ReadFile("testdata/"+file, repodata.Source{Channel: name, BaseURL: "https://conda.example/" + name})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +98,14 @@ func names(recs []repodata.Record) []string {
 }
 
 func TestSolve(t *testing.T) {
+	for _, l := range []bool{false, true} {
+		lazy = l
+		t.Run(map[bool]string{false: "records", true: "index"}[l], testSolve)
+	}
+	lazy = false
+}
+
+func testSolve(t *testing.T) {
 	for _, c := range []solveCase{
 		{name: "highest versions, zlib 1.3 needs glibc 2.28 (the default)", specs: []string{"python"},
 			want: []string{"libc-shim=1.0=h0", "openssl=3.2.0=h0", "python=3.12.1=h0_cpython", "zlib=1.3=h0"}},
@@ -173,11 +192,21 @@ func TestSolveErrors(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled context: err = %v, want context.Canceled", err)
 	}
+	broken := errors.New("record numpy is corrupt")
+	_, err = Solve(context.Background(), Request{Specs: []matchspec.MatchSpec{matchspec.MustParse("numpy")},
+		Channels: []ChannelRepodata{{Channel: "bad", Sources: []RecordSource{failingSource{broken}}}}})
+	if !errors.Is(err, broken) {
+		t.Errorf("a failing source: err = %v, want it wrapped", err)
+	}
 	got, err := Solve(context.Background(), Request{})
 	if err != nil || got != nil {
 		t.Errorf("an empty request = %v, %v; want nothing", got, err)
 	}
 }
+
+type failingSource struct{ err error }
+
+func (f failingSource) Records(string) ([]repodata.Record, error) { return nil, f.err }
 
 // The solver must give the same answer every time.
 func TestSolveDeterministic(t *testing.T) {

@@ -231,6 +231,9 @@ func parseLeaf(s string) (Spec, error) {
 				// "==1.2.*" is conda's "1.2.*" (rattler's lenient reading).
 				op = OpStartsWith
 			}
+			for strings.HasSuffix(rest, ".*") {
+				rest = strings.TrimSuffix(rest, ".*")
+			}
 			rest = strings.TrimSuffix(strings.TrimSuffix(rest, "*"), ".")
 		}
 		if rest == "*" || rest == "" {
@@ -255,6 +258,10 @@ func parseLeaf(s string) (Spec, error) {
 			sp.compat = c
 		}
 		return sp, nil
+	}
+	// Repeated trailing ".*" read as one ("2.7.*.*" is 2.7.*), as rattler does.
+	for strings.HasSuffix(s, ".*.*") {
+		s = strings.TrimSuffix(s, ".*")
 	}
 	if s == "*" || s == "*.*" {
 		return Spec{}, nil
