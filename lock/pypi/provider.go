@@ -1,0 +1,492 @@
+package pypi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/envbuild/envbuild/lock/pypi/index"
+	"github.com/envbuild/envbuild/lock/pypi/pep440"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
+	"github.com/envbuild/envbuild/lock/pypi/resolve"
+	"github.com/envbuild/envbuild/lock/pypi/tags"
+	"github.com/envbuild/envbuild/lock/target"
+)
+
+// source is what locking reads from the indexes; *index.Client is one.
+type source interface {
+	Project(ctx context.Context, name string) (*index.Project, error)
+	Metadata(ctx context.Context, f index.File) (*index.Metadata, error)
+	Download(ctx context.Context, rawURL string, w io.Writer) (sha256hex string, size int64, err error)
+}
+
+// Why a release of a project cannot be used on the target.
+type unusable int
+
+const (
+	usable unusable = iota
+	noWheel
+	yanked
+	needsPython
+	prerelease
+)
+
+// release is one version of a project and the file that would be installed.
+type release struct {
+	version  pep440.Version
+	file     index.File // the best file, when why == usable
+	kind     string     // "wheel" or "sdist"
+	why      unusable
+	reason   string // a clause for explanations, when why != usable
+	hasSdist bool
+}
+
+// project is what the provider knows of one project.
+type project struct {
+	name       string
+	releases   []*release // newest first
+	candidates []pep440.Version
+	byVersion  map[string]*release
+	missing    bool // no index has it
+}
+
+type projectEntry struct {
+	done chan struct{}
+	p    *project
+	err  error
+}
+
+type metaEntry struct {
+	done chan struct{}
+	md   *index.Metadata
+	err  error
+}
+
+// provider answers the solver for one target, caching everything it reads
+// and fetching ahead in the background when the solver hints.
+type provider struct {
+	src        source
+	target     target.Target
+	tags       tags.Target
+	env        pep508.Environment
+	python     pep440.Version
+	allowSdist bool
+	prerelease string
+	explicit   map[string]bool             // user requirements that name a pre-release
+	pins       map[string][]pep440.Version // user == pins: yanked files allowed
+	direct     map[string]*directRef
+	preferred  map[string]pep440.Version
+
+	bg         context.Context
+	wg         sync.WaitGroup
+	mu         sync.Mutex
+	projects   map[string]*projectEntry
+	metas      map[string]*metaEntry
+	prefetched map[string]bool
+}
+
+// splitExtra turns "name[extra]" into its parts.
+func splitExtra(pkg string) (string, string) {
+	if i := strings.IndexByte(pkg, '['); i >= 0 && strings.HasSuffix(pkg, "]") {
+		return pkg[:i], pkg[i+1 : len(pkg)-1]
+	}
+	return pkg, ""
+}
+
+func (p *provider) project(ctx context.Context, name string) (*project, error) {
+	p.mu.Lock()
+	e, ok := p.projects[name]
+	if !ok {
+		e = &projectEntry{done: make(chan struct{})}
+		p.projects[name] = e
+		p.mu.Unlock()
+		e.p, e.err = p.load(ctx, name)
+		close(e.done)
+		return e.p, e.err
+	}
+	p.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.p, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *provider) load(ctx context.Context, name string) (*project, error) {
+	proj, err := p.src.Project(ctx, name)
+	if errors.Is(err, index.ErrNoSuchProject) {
+		return &project{name: name, missing: true, byVersion: map[string]*release{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.classify(proj), nil
+}
+
+type fileGroup struct {
+	version pep440.Version
+	wheels  []tags.WheelName
+	wfiles  []index.File
+	sdists  []index.File
+}
+
+// classify groups a project's files by version and picks, for each, the
+// file the target would install, or says why there is none.
+func (p *provider) classify(proj *index.Project) *project {
+	groups := map[string]*fileGroup{}
+	var keys []string
+	group := func(v pep440.Version) *fileGroup {
+		k := v.String()
+		g := groups[k]
+		if g == nil {
+			g = &fileGroup{version: v}
+			groups[k] = g
+			keys = append(keys, k)
+		}
+		return g
+	}
+	for _, f := range proj.Files {
+		switch {
+		case strings.HasSuffix(f.Filename, ".whl"):
+			wn, err := tags.ParseWheelFilename(f.Filename)
+			if err != nil || wn.Name != proj.Name {
+				continue
+			}
+			g := group(wn.Version)
+			g.wheels = append(g.wheels, wn)
+			g.wfiles = append(g.wfiles, f)
+		default:
+			sn, err := tags.ParseSdistFilenameFor(f.Filename, proj.Name)
+			if err != nil {
+				continue
+			}
+			g := group(sn.Version)
+			g.sdists = append(g.sdists, f)
+		}
+	}
+	out := &project{name: proj.Name, byVersion: map[string]*release{}}
+	for _, k := range keys {
+		r := p.choose(proj.Name, groups[k])
+		out.releases = append(out.releases, r)
+		out.byVersion[k] = r
+	}
+	sort.SliceStable(out.releases, func(i, j int) bool { return out.releases[j].version.Less(out.releases[i].version) })
+
+	allPre := true
+	for _, r := range out.releases {
+		if r.why == usable && !r.version.IsPrerelease() {
+			allPre = false
+		}
+	}
+	allowPre := p.prerelease == "allow" || (p.prerelease != "disallow" && (p.explicit[proj.Name] || allPre))
+	for _, r := range out.releases {
+		if r.why == usable && r.version.IsPrerelease() && !allowPre {
+			r.why = prerelease
+			r.reason = fmt.Sprintf("%s %s is a pre-release, used only when a requirement names one (like %s>=%s) or with --prerelease allow", proj.Name, r.version, proj.Name, r.version)
+		}
+		if r.why == usable {
+			out.candidates = append(out.candidates, r.version)
+		}
+	}
+	return out
+}
+
+func (p *provider) pinned(name string, v pep440.Version) bool {
+	for _, pin := range p.pins[name] {
+		if pin.Equal(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *provider) pythonOK(spec string) (bool, string) {
+	if strings.TrimSpace(spec) == "" {
+		return true, ""
+	}
+	ss, err := pep440.ParseSpecifiers(spec)
+	if err != nil {
+		return true, "" // as pip and uv: an invalid Requires-Python is ignored
+	}
+	return ss.Contains(p.python, true), ss.String()
+}
+
+// choose picks the file of one version to install, as pip would: the
+// compatible wheel of best tag rank (then build tag), skipping yanked files
+// (unless the user pinned this version) and files whose Requires-Python
+// excludes the target; else an sdist when allowed.
+func (p *provider) choose(name string, g *fileGroup) *release {
+	r := &release{version: g.version, hasSdist: len(g.sdists) > 0}
+	pinned := p.pinned(name, g.version)
+	var ws []tags.WheelName
+	var fs []index.File
+	compatible, notYanked := 0, 0
+	pyReason := ""
+	for i, wn := range g.wheels {
+		if _, ok := p.tags.Rank(wn); !ok {
+			continue
+		}
+		compatible++
+		f := g.wfiles[i]
+		if f.Yanked && !pinned {
+			continue
+		}
+		notYanked++
+		if ok, spec := p.pythonOK(f.RequiresPython); !ok {
+			pyReason = spec
+			continue
+		}
+		ws = append(ws, wn)
+		fs = append(fs, f)
+	}
+	if best, ok := p.tags.Best(ws); ok {
+		r.file, r.kind = fs[best], "wheel"
+		return r
+	}
+	if compatible == 0 && p.allowSdist {
+		for _, f := range g.sdists {
+			if f.Yanked && !pinned {
+				continue
+			}
+			if ok, spec := p.pythonOK(f.RequiresPython); !ok {
+				pyReason = spec
+				continue
+			}
+			r.file, r.kind = f, "sdist"
+			return r
+		}
+	}
+	switch {
+	case pyReason != "":
+		r.why, r.reason = needsPython, fmt.Sprintf("%s %s requires Python %s", name, g.version, pyReason)
+	case compatible > 0 && notYanked == 0, compatible == 0 && p.allowSdist && len(g.sdists) > 0:
+		r.why, r.reason = yanked, fmt.Sprintf("%s %s was yanked", name, g.version)
+		if why := yankReason(g); why != "" {
+			r.reason += " (" + why + ")"
+		}
+	default:
+		r.why, r.reason = noWheel, fmt.Sprintf("%s %s has no wheel for %s", name, g.version, p.target)
+	}
+	return r
+}
+
+func yankReason(g *fileGroup) string {
+	for _, f := range append(append([]index.File(nil), g.wfiles...), g.sdists...) {
+		if f.Yanked && f.YankedReason != "" {
+			return f.YankedReason
+		}
+	}
+	return ""
+}
+
+// Candidates implements resolve.Provider.
+func (p *provider) Candidates(ctx context.Context, pkg string) ([]pep440.Version, error) {
+	base, _ := splitExtra(pkg)
+	if d, ok := p.direct[base]; ok {
+		return []pep440.Version{d.version}, nil
+	}
+	proj, err := p.project(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	return proj.candidates, nil
+}
+
+func (p *provider) metadata(ctx context.Context, f index.File) (*index.Metadata, error) {
+	p.mu.Lock()
+	e, ok := p.metas[f.URL]
+	if !ok {
+		e = &metaEntry{done: make(chan struct{})}
+		p.metas[f.URL] = e
+		p.mu.Unlock()
+		e.md, e.err = p.src.Metadata(ctx, f)
+		close(e.done)
+		return e.md, e.err
+	}
+	p.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.md, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release returns the release of base at v.
+func (p *provider) release(ctx context.Context, base string, v pep440.Version) (*release, error) {
+	proj, err := p.project(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := proj.byVersion[v.String()]
+	if !ok || r.why != usable {
+		return nil, fmt.Errorf("resolver asked for %s %s, which is not a candidate", base, v)
+	}
+	return r, nil
+}
+
+// Dependencies implements resolve.Provider: the Requires-Dist of the file
+// that would be installed, with markers evaluated for the target and the
+// extra of a virtual "name[extra]" package.
+func (p *provider) Dependencies(ctx context.Context, pkg string, v pep440.Version) ([]resolve.Dependency, error) {
+	base, extra := splitExtra(pkg)
+	var md *index.Metadata
+	if d, ok := p.direct[base]; ok {
+		md = d.md
+	} else {
+		r, err := p.release(ctx, base, v)
+		if err != nil {
+			return nil, err
+		}
+		md, err = p.metadata(ctx, r.file)
+		if errors.Is(err, index.ErrDynamicMetadata) {
+			return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s is a source distribution whose dependencies are only known after a build", base, v)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the metadata of %s %s (%s): %w", base, v, r.file.Filename, err)
+		}
+	}
+	if ok, spec := p.pythonOK(md.RequiresPython); !ok {
+		return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s requires Python %s", base, v, spec)}
+	}
+	var deps []resolve.Dependency
+	var extras []string
+	if extra != "" {
+		deps = append(deps, resolve.Dependency{Name: base, Set: pep440.Exact(v)})
+		extras = []string{extra}
+	}
+	for _, s := range md.RequiresDist {
+		req, err := pep508.ParseRequirement(s)
+		if err != nil {
+			return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s has a requirement that cannot be read (%q)", base, v, s)}
+		}
+		if !req.Marker.Evaluate(p.env, extras) {
+			continue
+		}
+		name := pep508.NormalizeName(req.Name)
+		if req.URL != "" {
+			return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s depends on %s through a direct reference (%s), which a package from an index may not use", base, v, name, req.URL)}
+		}
+		set, err := req.Specifiers.Set()
+		if err != nil {
+			return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s requires %s, which cannot be compared", base, v, s)}
+		}
+		deps = append(deps, resolve.Dependency{Name: name, Set: set})
+		for _, e := range req.Extras {
+			deps = append(deps, resolve.Dependency{Name: name + "[" + e + "]", Set: set})
+		}
+	}
+	return deps, nil
+}
+
+// Unavailable implements resolve.Explainer: why no candidate of pkg lies
+// in set, when versions exist there that the target cannot use.
+func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) string {
+	base, _ := splitExtra(pkg)
+	if _, ok := p.direct[base]; ok {
+		return ""
+	}
+	proj, err := p.project(ctx, base)
+	if err != nil {
+		return ""
+	}
+	if proj.missing {
+		return "no index has a project named " + base
+	}
+	var in []*release
+	for _, r := range proj.releases {
+		if set.Contains(r.version) && r.why != usable {
+			in = append(in, r)
+		}
+	}
+	if len(in) == 0 {
+		return ""
+	}
+	newest := in[0]
+	reason := newest.reason
+	if newest.why == noWheel {
+		for _, r := range proj.releases {
+			if r.why == usable || r.why == prerelease {
+				if r.kind == "wheel" {
+					reason += fmt.Sprintf("; the newest version with one is %s", r.version)
+					break
+				}
+			}
+		}
+		if newest.hasSdist && !p.allowSdist {
+			reason += ", or allow source builds with --allow-sdist"
+		}
+	}
+	if len(in) > 1 {
+		reason += fmt.Sprintf(", and none of the %d other versions", len(in)-1)
+		if !set.IsFull() {
+			reason += " that match " + set.String()
+		}
+		reason += " can be used either"
+	}
+	return reason
+}
+
+// PrefetchCandidates implements resolve.Prefetcher: it reads the project
+// page, the metadata of the version the solver will most likely pick, and
+// goes on with that version's dependencies, in the background.
+func (p *provider) PrefetchCandidates(_ context.Context, pkg string) {
+	base, _ := splitExtra(pkg)
+	p.mu.Lock()
+	if p.prefetched[base] || p.direct[base] != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.prefetched[base] = true
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		ctx := p.bg
+		proj, err := p.project(ctx, base)
+		if err != nil || len(proj.candidates) == 0 {
+			return
+		}
+		v := proj.candidates[0]
+		if pv, ok := p.preferred[base]; ok {
+			if _, ok := proj.byVersion[pv.String()]; ok {
+				v = pv
+			}
+		}
+		r := proj.byVersion[v.String()]
+		if r == nil || r.why != usable {
+			return
+		}
+		md, err := p.metadata(ctx, r.file)
+		if err != nil {
+			return
+		}
+		for _, s := range md.RequiresDist {
+			req, err := pep508.ParseRequirement(s)
+			if err != nil || req.URL != "" || !req.Marker.Evaluate(p.env, nil) {
+				continue
+			}
+			p.PrefetchCandidates(ctx, pep508.NormalizeName(req.Name))
+		}
+	}()
+}
+
+// PrefetchDependencies implements resolve.Prefetcher.
+func (p *provider) PrefetchDependencies(_ context.Context, pkg string, v pep440.Version) {
+	base, _ := splitExtra(pkg)
+	if p.direct[base] != nil {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if r, err := p.release(p.bg, base, v); err == nil {
+			_, _ = p.metadata(p.bg, r.file)
+		}
+	}()
+}
