@@ -192,3 +192,25 @@ func TestLoadWithExtensionInstalled(t *testing.T) {
 		t.Fatalf("with the extension installed, metaflow's view differs:\n%+v\n%+v", static, withExt)
 	}
 }
+
+// argo-workflows create attaches @kubernetes to every step after the
+// decorators were initialised, then packages the flow: every step still gets
+// its image.
+func TestExtensionLateAttachedKubernetes(t *testing.T) {
+	requireMetaflow(t)
+	jsonPath := filepath.Join(t.TempDir(), "images.json")
+	images := imagesJSON(t, jsonPath)
+	got, err := showImages(t, literalFlow, []string{"ENVBUILD_FLOW_IMAGES=" + jsonPath, "SHOW_IMAGES_LATE_ATTACH=kubernetes", "SHOW_IMAGES_INIT=1"},
+		"--environment=envbuild", "--datastore=s3")
+	if err != nil {
+		t.Fatalf("show_images: %v\n%s", err, err.(*exec.ExitError).Stderr)
+	}
+	for name, img := range images {
+		if s := got[name]; s.Image == nil || *s.Image != img {
+			t.Errorf("step %s: image %v, want %s", name, s.Image, img)
+		}
+	}
+	if s := got["start"]; s.Executable != "/opt/envbuild/env/bin/python -s" {
+		t.Errorf("start: executable %q, want the environment's python", s.Executable)
+	}
+}

@@ -5,6 +5,10 @@ the executable and the bootstrap commands of the environment.
 
 usage: python show_images.py FLOW.py [METAFLOW_OPTION ...]
 
+SHOW_IMAGES_LATE_ATTACH=kubernetes attaches @kubernetes to every step the way
+a scheduler's `create` command does; SHOW_IMAGES_INIT=1 then runs the
+environment's init_environment, as packaging the flow does.
+
 A test helper for metaflow-envbuild: it shows what a cluster would be asked
 to run without needing a cluster.
 """
@@ -39,9 +43,11 @@ def main(argv):
     captured = {}
     original = decorators._init_step_decorators
 
-    def init_steps(flow, graph, environment, *args, **kwargs):
-        original(flow, graph, environment, *args, **kwargs)
-        captured["flow"], captured["environment"] = flow, environment
+    def init_steps(flow, graph, environment, flow_datastore, logger, *args, **kwargs):
+        original(flow, graph, environment, flow_datastore, logger, *args, **kwargs)
+        captured.update(
+            flow=flow, graph=graph, environment=environment, datastore=flow_datastore, logger=logger
+        )
         raise Captured()
 
     decorators._init_step_decorators = init_steps
@@ -62,6 +68,14 @@ def main(argv):
         sys.stdout = stdout
 
     flow, env = captured["flow"], captured["environment"]
+    late = os.environ.get("SHOW_IMAGES_LATE_ATTACH")
+    if late:
+        # What `argo-workflows create` and `step-functions create` do before
+        # they package the flow: attach their compute decorator to every step.
+        decorators._attach_decorators(flow, [late])
+        decorators._process_late_attached_decorator(
+            [late], flow, captured["graph"], env, captured["datastore"], captured["logger"]
+        )
     if os.environ.get("SHOW_IMAGES_INIT") == "1":
         # What a run or a deployment does when it packages the flow.
         env.init_environment(lambda msg, **kwargs: sys.stderr.write(msg + "\n"))

@@ -85,4 +85,4 @@ class EnvbuildInternalDecorator(StepDecorator):
             raise EnvbuildException(
                 "@envbuild_internal is added by --environment=envbuild; do not use it directly"
             )
-        environment.assign_image(flow, step, decos, logger)
+        environment.assign_image(step, decos, logger)

@@ -77,17 +77,15 @@ class EnvbuildEnvironment(MetaflowEnvironment):
         return False
 
     def init_environment(self, echo, only_steps=None):
-        # Called when a run or a deployment packages the flow: every remote
-        # step must have its image by then.
+        # Called when a run or a deployment packages the flow, after the
+        # scheduler integrations attached their @kubernetes/@batch: every
+        # remote step must have its image by then.
         for step in self.flow:
             if only_steps is not None and step.name not in only_steps:
                 continue
-            remote = [d for d in step.decorators if d.name in REMOTE_DECORATORS]
-            if remote and self._step_entry(step.name, required=True) is not None:
-                echo(
-                    "envbuild: step *%s* runs in %s"
-                    % (step.name, remote[0].attributes.get("image"))
-                )
+            image = self.assign_image(step.name, step.decorators, None, required=True)
+            if image:
+                echo("envbuild: step *%s* runs in %s" % (step.name, image))
 
     def executable(self, step_name, default=None):
         if step_name in self._env_steps:
@@ -155,26 +153,28 @@ class EnvbuildEnvironment(MetaflowEnvironment):
             )
         return entry
 
-    def assign_image(self, flow, step_name, decos, logger):
-        """Set the image of the step's @kubernetes/@batch from envbuild's JSON."""
+    def assign_image(self, step_name, decos, logger, required=False):
+        """Set the image of the step's @kubernetes/@batch from envbuild's JSON
+        and return it; None when the step runs locally or, unless required,
+        when there is no JSON (inside a task)."""
         remote = [d for d in decos if d.name in REMOTE_DECORATORS]
         env_decos = [d for d in decos if d.name in ("pypi", "conda")]
         disabled = any(
             str(d.attributes.get("disabled")).lower() == "true" for d in env_decos
         )
         if not remote:
-            if env_decos and not disabled:
+            if logger is not None and env_decos and not disabled:
                 logger(
                     "envbuild: step *%s* runs locally, with this Python and without "
                     "its envbuild image; run it with --with kubernetes or --with batch "
                     "to use the image." % step_name,
                     bad=True,
                 )
-            return
+            return None
         # Inside a task (the `step` command) there is no JSON and no need for it.
-        entry = self._step_entry(step_name, required=False)
+        entry = self._step_entry(step_name, required=required)
         if entry is None:
-            return
+            return None
         image = entry.get("image")
         if not image:
             where = entry.get("oci_layout")
@@ -191,3 +191,4 @@ class EnvbuildEnvironment(MetaflowEnvironment):
             self._env_steps.add(step_name)
         else:
             self._env_steps.discard(step_name)
+        return image
