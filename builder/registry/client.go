@@ -136,7 +136,8 @@ func (h *hostSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // idleBody fails a read that waits longer than timeout for data: a
-// registry that sent headers and then stalled must not hang a build.
+// registry that sent headers and then stalled must not hang a build. Only
+// time spent waiting inside Read counts, not the reader's own work.
 type idleBody struct {
 	body    io.ReadCloser
 	timeout time.Duration
@@ -151,15 +152,20 @@ func newIdleBody(body io.ReadCloser, timeout time.Duration, cancel context.Cance
 		b.fired.Store(true)
 		cancel()
 	})
+	b.timer.Stop()
 	return b
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	if b.fired.Load() {
+		return 0, idleTimeout{b.timeout}
+	}
+	b.timer.Reset(b.timeout)
 	n, err := b.body.Read(p)
+	b.timer.Stop()
 	if b.fired.Load() {
 		return n, idleTimeout{b.timeout}
 	}
-	b.timer.Reset(b.timeout)
 	return n, err
 }
 

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -656,4 +657,35 @@ func TestNotARegistryIsNotAbsence(t *testing.T) {
 		t.Fatalf("Check(%q) = %+v, want an error", ref, got)
 	}
 	checkInfra(t, err, []string{"does not answer as a registry", "GET /v2/: 404 Not Found", ref})
+}
+
+func TestIdleBodyCountsOnlyWaiting(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	cancelled := false
+	slow := newIdleBody(io.NopCloser(strings.NewReader("ab")), timeout, func() { cancelled = true })
+	buf := make([]byte, 1)
+	if _, err := slow.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * timeout) // the reader's own work
+	if _, err := slow.Read(buf); err != nil {
+		t.Errorf("Read after a slow reader: %v, want no error", err)
+	}
+	slow.Close()
+	if !cancelled {
+		t.Error("Close did not release the request")
+	}
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	stalled := newIdleBody(pr, timeout, func() { pw.CloseWithError(context.Canceled) })
+	start := time.Now()
+	_, err := stalled.Read(buf)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("Read of a stalled body: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 20*timeout {
+		t.Errorf("stalled Read returned after %s, want about %s", d, timeout)
+	}
 }
