@@ -51,8 +51,12 @@ func newTree(root string) (*tree, error) {
 	return &tree{root: abs, dirs: map[string]bool{"/": true}}, nil
 }
 
-// host returns the host path of the on-image absolute path p.
-func (t *tree) host(p string) string { return filepath.Join(t.root, filepath.FromSlash(p)) }
+// host returns the host path of the on-image absolute path p. Cleaning p as
+// an absolute path first means no ".." can climb above root, whatever the
+// caller passes.
+func (t *tree) host(p string) string {
+	return filepath.Join(t.root, filepath.FromSlash(path.Clean("/"+p)))
+}
 
 // mkdirAll creates the on-image directory p and its parents with mode 0755.
 func (t *tree) mkdirAll(p string) error {
