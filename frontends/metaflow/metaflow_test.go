@@ -117,6 +117,7 @@ func TestMergeMatchesMetaflow(t *testing.T) {
 	}
 	inline := map[string]string{
 		"pypi_base": `from metaflow import FlowSpec, step, pypi, pypi_base
+print("a flow that prints while it loads")
 
 @pypi_base(packages={"requests": "2.31.0", "six": ""}, python="3.10", disabled=False)
 class F(FlowSpec):

@@ -36,6 +36,10 @@ os.environ["METAFLOW_DATASTORE_SYSROOT_LOCAL"] = _TMP
 if not any(os.environ.get(v) for v in ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER")):
     os.environ["METAFLOW_USER"] = "envbuild"
 
+# The JSON goes to the real stdout; everything else printed while the flow
+# loads (the flow's own prints, Metaflow's banner) goes to stderr.
+_OUT = sys.stdout
+
 ENV_DECORATORS = ("pypi", "conda", "pypi_base", "conda_base")
 REMOTE_DECORATORS = ("kubernetes", "batch")
 
@@ -192,8 +196,8 @@ def _positions_for(decos, infos):
 
 
 def _fail(msg, line=0, col=0):
-    json.dump({"error": msg, "line": line, "col": col}, sys.stdout)
-    sys.stdout.write("\n")
+    json.dump({"error": msg, "line": line, "col": col}, _OUT)
+    _OUT.write("\n")
     return 1
 
 
@@ -218,6 +222,7 @@ def main(argv):
         return 2
     path = os.path.abspath(argv[1])
     extra = argv[2:]
+    sys.stdout = sys.stderr
 
     import metaflow
     # metaflow.cli builds its Config options from the flow in context when it
@@ -280,8 +285,6 @@ def main(argv):
 
     decorators._init_step_decorators = init_steps
 
-    # Metaflow talks on stdout while starting; keep stdout for the JSON.
-    stdout, sys.stdout = sys.stdout, sys.stderr
     try:
         with parameters.flow_context(flow_cls):
             if "metaflow.cli" in sys.modules:
@@ -297,10 +300,7 @@ def main(argv):
     except Captured:
         pass
     except Exception as e:  # a Metaflow error while loading: report it
-        sys.stdout = stdout
         return _fail_exception(e, path)
-    finally:
-        sys.stdout = stdout
     if "flow" not in captured:
         return _fail("metaflow did not initialise the flow's decorators")
 
@@ -358,10 +358,10 @@ def main(argv):
             },
             "steps": steps,
         },
-        sys.stdout,
+        _OUT,
         sort_keys=True,
     )
-    sys.stdout.write("\n")
+    _OUT.write("\n")
     return 0
 
 
