@@ -233,13 +233,24 @@ func (s *scanner) featureList() (StringList, error) {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '[' {
 		l, err := s.strList()
-		return StringList(l), err
+		return trimList(l), err
 	}
 	v, err := s.strOrNull()
 	if err != nil {
 		return nil, err
 	}
 	return StringList(strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })), nil
+}
+
+// trimList trims each feature and drops empty ones ("   foo   " is foo).
+func trimList(l []string) StringList {
+	var out StringList
+	for _, f := range l {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // skip consumes one value of any kind.

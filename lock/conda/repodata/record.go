@@ -85,7 +85,7 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &a); err != nil {
 			return err
 		}
-		*l = a
+		*l = trimList(a)
 		return nil
 	}
 	var s string

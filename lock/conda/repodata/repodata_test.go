@@ -393,7 +393,7 @@ func TestIndex(t *testing.T) {
 
 func TestDecodeRecordShapes(t *testing.T) {
 	raw := `{"name": "odd", "version": 2, "build": "a\"b\u00e9", "build_number": null, "depends": null,
-	  "track_features": ["x", "y"], "features": "f1,f2", "license": null, "timestamp": 1.7e12,
+	  "track_features": ["x", "  y  ", ""], "features": "f1,f2", "license": null, "timestamp": 1.7e12,
 	  "noarch": false, "extra": {"nested": [1, "]", {"a": null}]}, "md5": "m"}`
 	var r Record
 	if err := decodeRecord([]byte(raw), &r); err != nil {

@@ -18,9 +18,30 @@ import (
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 )
 
-// defaultsSubset is the shared copy of 5,643 records of Anaconda's defaults
-// channel (see ../shared/data/README.md).
-const defaultsSubset = "../../../../shared/data/conda/channels/defaults-subset/linux-64/repodata.json"
+// The shared channels (see ../shared/data/README.md): 5,643 records of
+// Anaconda's defaults channel, and rattler's small synthetic test channel.
+const (
+	defaultsSubset = "../../../../shared/data/conda/channels/defaults-subset/linux-64/repodata.json"
+	dummyChannel   = "../../../../shared/data/conda/channels/dummy/linux-64/repodata.json"
+)
+
+// dummySpecs are solved against rattler's dummy channel: .conda and
+// .tar.bz2 twins, constrains, track_features written four ways, a
+// constrains on a virtual package, pip-style extras in a constrains, and a
+// package that needs the (absent) __unix.
+var dummySpecs = [][]string{
+	{"foo"},
+	{"foo=3.0.2", "bors>=2"},
+	{"foo", "bors>=2"},
+	{"foobar", "bors"},
+	{"track-features"},
+	{"xbar"},
+	{"cuda-version"},
+	{"issue_717"},
+	{"baz"},
+	{"bar"},
+	{"conda-only"},
+}
 
 // ConformanceSpecs are solved by envbuild and by py-rattler on the same
 // repodata. (The subset has no scikit-learn, so the issue's example is
@@ -75,10 +96,10 @@ func rattlerSolve(t testing.TB, repodataPath string, runs int, specs []string) r
 	return res
 }
 
-// loadDefaultsSubset indexes the subset lazily, the way lock does.
-func loadDefaultsSubset(t testing.TB) *repodata.Index {
+// loadIndex indexes a shared channel lazily, the way lock does.
+func loadIndex(t testing.TB, rel string) *repodata.Index {
 	t.Helper()
-	path, _ := filepath.Abs(defaultsSubset)
+	path, _ := filepath.Abs(rel)
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("the shared conda data is absent (%s): this test needs ../shared/data/conda", path)
 	}
@@ -90,9 +111,17 @@ func loadDefaultsSubset(t testing.TB) *repodata.Index {
 }
 
 func TestConformanceRattler(t *testing.T) {
-	index := loadDefaultsSubset(t)
-	path, _ := filepath.Abs(defaultsSubset)
-	for _, specs := range ConformanceSpecs {
+	compareWithRattler(t, defaultsSubset, ConformanceSpecs)
+}
+
+func TestConformanceRattlerDummy(t *testing.T) {
+	compareWithRattler(t, dummyChannel, dummySpecs)
+}
+
+func compareWithRattler(t *testing.T, repodataPath string, requests [][]string) {
+	index := loadIndex(t, repodataPath)
+	path, _ := filepath.Abs(repodataPath)
+	for _, specs := range requests {
 		key := strings.Join(specs, " ")
 		want := rattlerSolve(t, path, 1, specs)
 		var ms []matchspec.MatchSpec

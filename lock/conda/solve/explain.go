@@ -118,7 +118,13 @@ func (pr *problem) explain(core []int32, specs []matchspec.MatchSpec) []string {
 	lines = append(lines, pr.needs(chain, depName, true)...)
 	for _, k := range badOrder {
 		g := bad[k]
-		lines = append(lines, fmt.Sprintf("%s %s a dependency that cannot be parsed: %q", pr.describe(g.ids), pr.verb(g.ids, "has", "have"), g.spec))
+		what := "a dependency"
+		for _, c := range p.solvables[g.ids[0]].rec.Constrains {
+			if c == g.spec {
+				what = "a constraint"
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %s that cannot be parsed: %q", pr.describe(g.ids), pr.verb(g.ids, "has", "have"), what, g.spec))
 	}
 	// The conflicts: several demands on one name that cannot hold together.
 	var cn []string

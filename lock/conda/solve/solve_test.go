@@ -173,6 +173,10 @@ func testSolve(t *testing.T) {
 			wantErr: "cannot solve the conda environment:\n" +
 				"  - the request asks for orphan\n" +
 				"  - orphan 1.0 needs ghost >=1, but no channel has a package named ghost"},
+		{name: "a constraint that does not parse", specs: []string{"badmeta"},
+			wantErr: "cannot solve the conda environment:\n" +
+				"  - the request asks for badmeta\n" +
+				"  - badmeta 1.0 has a constraint that cannot be parsed: \"ray[default,data] >=2.9\""},
 		{name: "dependency version missing", specs: []string{"needsnew"},
 			contains: "needsnew 1.0 needs openssl >=4, but no openssl matches it (there are 3.2.0, 3.1.4, 1.1.1w)"},
 	} {
