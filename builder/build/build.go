@@ -1,0 +1,422 @@
+// Package build is the pipeline of `envbuild build`: it resolves the base
+// image per platform, reads its target from its files, makes sure the lock
+// matches (locking first when there is none, and saying so), plans the
+// layers and the env id, asks the registry for the env's tag, and only when
+// it is missing builds and pushes with BuildKit.
+//
+// It wires the stages together and holds no format, resolution, LLB or
+// registry logic of its own: those live in frontends, lock, builder/plan,
+// builder/engine and builder/registry.
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/envbuild/envbuild/builder/baseimage"
+	"github.com/envbuild/envbuild/builder/engine"
+	"github.com/envbuild/envbuild/builder/installer"
+	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/builder/registry"
+	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock"
+	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
+)
+
+// Options configure one build.
+type Options struct {
+	// Spec is the environment, with Base already resolved by the
+	// configuration lookup (CONTRACT §5) and Repository set or "".
+	Spec spec.Spec
+	// LockPath is the lock file; a missing one is written by locking first.
+	LockPath string
+	// OCIDir is where an OCI layout goes when Spec.Repository is "".
+	OCIDir string
+	// BuildkitAddr is --buildkit-addr / BUILDKIT_HOST, "" for the local daemon.
+	BuildkitAddr string
+	Progress     string
+	ProgressOut  io.Writer
+	// Log receives one line per notable step (stderr).
+	Log      func(string)
+	Registry *registry.Client
+	CacheDir string
+	// Lock are the options used when the build has to lock first.
+	Lock lock.Request
+	// Compression of pushed layers: "gzip" (default) or "zstd".
+	Compression string
+	// DockerConfigDir overrides where registry credentials are read.
+	DockerConfigDir string
+	// LockMu, when set, is held while the lock file is read, made and
+	// written, so concurrent builds of one flow share one lock file.
+	LockMu *sync.Mutex
+}
+
+// Result is the JSON of CONTRACT §6.
+type Result struct {
+	Image       string   `json:"image,omitempty"`
+	OCILayout   string   `json:"oci_layout,omitempty"`
+	Digest      string   `json:"digest"`
+	EnvID       string   `json:"env_id"`
+	Cached      bool     `json:"cached"`
+	Platforms   []string `json:"platforms"`
+	Layers      int      `json:"layers"`
+	PushedBytes int64    `json:"pushed_bytes"`
+	Locked      bool     `json:"locked,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// Build runs the pipeline.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			o.Log(fmt.Sprintf(format, a...))
+		}
+	}
+	s := o.Spec
+	platforms := s.PlatformsOrDefault()
+	if s.Base == "" {
+		return nil, failure.User(fmt.Errorf("no base image for environment %q", s.Name))
+	}
+
+	// 1. The base, per platform, and the target read from its files.
+	bases, targets, err := Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// 2. The lock: read it, or lock first; refuse a target mismatch.
+	if o.LockMu != nil {
+		o.LockMu.Lock()
+	}
+	env, _, locked, err := ensureLocked(ctx, o, s, platforms, targets)
+	if o.LockMu != nil {
+		o.LockMu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		lt := env.Target(t.Platform)
+		got, err := lock.TargetOf(*lt)
+		if err != nil {
+			return nil, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
+		}
+		if !got.Equal(t.Target) {
+			return nil, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, s.Base, t.Target))
+		}
+		if lt.Interpreter == "" {
+			lt.Interpreter = t.Interpreter
+			lt.PythonSource = "base"
+		}
+	}
+
+	// 3. The plan and the env id; the registry is asked first.
+	pl, err := plan.Make(plan.Input{
+		EnvName:      s.Name,
+		Env:          env,
+		Platforms:    platforms,
+		Bases:        bases,
+		Options:      plan.Options{Bytecode: !s.Options.NoBytecode},
+		HostPlatform: "linux/amd64",
+		LockDigest:   envDigest(env),
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{EnvID: pl.EnvID, Platforms: platforms, Locked: locked}
+	var imageRef string
+	if s.Repository != "" {
+		imageRef = strings.TrimSuffix(s.Repository, "/") + ":" + pl.Tag()
+		chk, err := o.Registry.Check(ctx, imageRef, platforms)
+		if err != nil {
+			return nil, err
+		}
+		if chk.Cached {
+			res.Cached = true
+			res.Digest = chk.Digest
+			res.Image = imageRef + "@" + chk.Digest
+			res.Layers = countLayers(pl)
+			logf("%s is already in the registry: nothing to build", imageRef)
+			return res, nil
+		}
+		if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
+			logf("%s exists but lacks %s: building", imageRef, strings.Join(chk.MissingPlatforms, ", "))
+		}
+	}
+
+	// 4. Build with BuildKit.
+	eng, err := engine.Connect(ctx, o.BuildkitAddr, func(l string) { logf("%s", l) })
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	host, err := eng.HostPlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if host != "linux/amd64" {
+		// Bytecode and sdist decisions depend on BuildKit's platform.
+		pl, err = plan.Make(plan.Input{EnvName: s.Name, Env: env, Platforms: platforms, Bases: bases, Options: plan.Options{Bytecode: !s.Options.NoBytecode}, HostPlatform: host, LockDigest: envDigest(env)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	instDir, err := installerDir(o.CacheDir, host)
+	if err != nil {
+		return nil, err
+	}
+	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.WithCustomName("envbuild installer"))
+	var jobs []engine.PlatformJob
+	for _, pp := range pl.Platforms {
+		for _, n := range pp.Notes {
+			logf("%s", n)
+			res.Notes = append(res.Notes, n)
+		}
+		meta, err := envMeta(pl, pp)
+		if err != nil {
+			return nil, err
+		}
+		st, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, EnvMeta: meta})
+		if err != nil {
+			return nil, err
+		}
+		def, err := st.Marshal(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
+		}
+		cfg, err := plan.ImageConfig(pl, pp)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, engine.PlatformJob{Platform: pp.Platform, Def: def, Config: cfg})
+	}
+	job := engine.Job{
+		Platforms:       jobs,
+		LocalDirs:       map[string]string{"envbuild-installer": instDir},
+		Progress:        o.Progress,
+		ProgressOut:     o.ProgressOut,
+		DockerConfigDir: o.DockerConfigDir,
+	}
+	job.Export.Compression = o.Compression
+	if imageRef != "" {
+		job.Export.Image = imageRef
+		if r, err := o.Registry.Parse(imageRef); err == nil {
+			job.Export.Insecure = o.Registry.IsInsecure(r.Context().RegistryStr())
+		}
+		repo := strings.TrimSuffix(s.Repository, "/")
+		baseRepo := baseRepository(bases)
+		job.BlobsExist = func(ctx context.Context, digests []string) (map[string]bool, error) {
+			have, err := o.Registry.BlobsExist(ctx, repo, digests)
+			if err != nil || baseRepo == "" || registryHost(baseRepo) != registryHost(repo) {
+				return have, err
+			}
+			// Blobs of the base on the same registry are mounted across
+			// repositories, not uploaded.
+			var missing []string
+			for _, d := range digests {
+				if !have[d] {
+					missing = append(missing, d)
+				}
+			}
+			inBase, err := o.Registry.BlobsExist(ctx, baseRepo, missing)
+			if err != nil {
+				return have, nil
+			}
+			for d, ok := range inBase {
+				if ok {
+					have[d] = true
+				}
+			}
+			return have, nil
+		}
+	} else {
+		dir := o.OCIDir
+		if dir == "" {
+			dir = filepath.Join("envbuild-out", s.Name+"-"+pl.Tag())
+		}
+		job.Export.OCIDir = dir
+		res.OCILayout = dir
+	}
+	start := time.Now()
+	br, err := eng.Build(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	logf("built %s in %.1fs (%d of %d steps cached)", pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
+	res.Digest = br.Digest
+	if imageRef != "" {
+		res.Image = imageRef + "@" + br.Digest
+	}
+	res.PushedBytes = br.PushedBytes
+	res.Layers = countLayers(pl)
+	return res, nil
+}
+
+// ensureLocked reads the lock, locking first when the environment has no
+// entry, its spec changed or a platform is missing.
+func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []string, targets []lock.Target) (*lockfile.Env, *lockfile.File, bool, error) {
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			o.Log(fmt.Sprintf(format, a...))
+		}
+	}
+	lf, err := lockfile.Read(o.LockPath)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var env *lockfile.Env
+	if lf != nil {
+		env = lf.Env(s.Name)
+	}
+	locked := false
+	if env == nil || env.SpecDigest != s.Digest() || missingTarget(env, platforms) {
+		why := "there is no lock"
+		if env != nil {
+			why = "the spec changed since " + o.LockPath + " was written"
+			if env.SpecDigest == s.Digest() {
+				why = "the lock has no target for every platform asked for"
+			}
+		}
+		logf("locking environment %q first: %s", s.Name, why)
+		req := o.Lock
+		req.Spec = s
+		req.Targets = targets
+		req.Existing = env
+		newEnv, err := lock.Env(ctx, req)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if lf == nil {
+			lf = &lockfile.File{LockVersion: lockfile.Version}
+		}
+		replaceEnv(lf, newEnv)
+		if err := lockfile.Write(o.LockPath, lf); err != nil {
+			return nil, nil, false, err
+		}
+		logf("wrote %s", o.LockPath)
+		env = lf.Env(s.Name)
+		locked = true
+	}
+	return env, lf, locked, nil
+}
+
+// Targets resolves base for every platform and reads each one's lock
+// target from its files (CONTRACT §2).
+func Targets(ctx context.Context, reg *registry.Client, base string, platforms []string, cacheDir string) (map[string]plan.Base, []lock.Target, error) {
+	resolved, err := reg.Resolve(ctx, base, platforms)
+	if err != nil {
+		return nil, nil, err
+	}
+	bases := map[string]plan.Base{}
+	var targets []lock.Target
+	for _, p := range platforms {
+		pi, ok := resolved.Platforms[canonical(p)]
+		if !ok {
+			return nil, nil, failure.User(fmt.Errorf("base image %q has no image for %s", base, p))
+		}
+		info, err := baseimage.Inspect(ctx, pi.Image, canonical(p), filepath.Join(cacheDir, "bases"), baseimage.WithRef(base))
+		if err != nil {
+			return nil, nil, err
+		}
+		ref := resolved.DigestRef(p)
+		bases[p] = plan.Base{Ref: ref, ManifestDigest: pi.ManifestDigest, Config: pi.Config, Interpreter: info.Target.Interpreter, PythonVersion: info.Target.Python}
+		targets = append(targets, lock.Target{Target: info.Target, BaseRef: ref})
+	}
+	return bases, targets, nil
+}
+
+// envDigest is the digest of one environment's lock entry, the lock
+// digest recorded in the image's label: other environments of the same
+// lock file (a flow's other steps) do not change it.
+func envDigest(env *lockfile.Env) string {
+	f := lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{*env}}
+	return f.Digest()
+}
+
+// baseRepository is the repository of the bases ("host/path"), taken from
+// the first platform's pinned reference.
+func baseRepository(bases map[string]plan.Base) string {
+	for _, b := range bases {
+		repo, _, _ := strings.Cut(b.Ref, "@")
+		return repo
+	}
+	return ""
+}
+
+func registryHost(repo string) string {
+	host, _, _ := strings.Cut(repo, "/")
+	return host
+}
+
+func canonical(p string) string { return strings.TrimSuffix(p, "/v8") }
+
+func countLayers(pl *plan.Plan) int {
+	// Package layers plus the metadata layer of the first platform (every
+	// platform has the same number of envbuild layers).
+	if len(pl.Platforms) == 0 {
+		return 0
+	}
+	return len(pl.Platforms[0].Layers) + 1
+}
+
+func missingTarget(env *lockfile.Env, platforms []string) bool {
+	for _, p := range platforms {
+		if env.Target(p) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func replaceEnv(f *lockfile.File, e *lockfile.Env) {
+	for i := range f.Envs {
+		if f.Envs[i].Name == e.Name {
+			f.Envs[i] = *e
+			return
+		}
+	}
+	f.Envs = append(f.Envs, *e)
+	sort.Slice(f.Envs, func(i, j int) bool { return f.Envs[i].Name < f.Envs[j].Name })
+}
+
+// envMeta describes the per-environment files for the installer's envmeta
+// step.
+func envMeta(pl *plan.Plan, pp plan.PlatformPlan) ([]byte, error) {
+	m := installer.EnvMeta{
+		EnvID:      pl.EnvID,
+		LockDigest: pl.LockDigest,
+		Python:     pythonShort(pp.Target),
+	}
+	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
+	}
+	for _, pk := range pp.Target.Packages {
+		if pk.Requested && pk.Source == "pypi" {
+			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
+		}
+	}
+	return json.Marshal(m)
+}
+
+func pythonShort(t lockfile.Target) string {
+	parts := strings.SplitN(t.Python, ".", 3)
+	s := t.Python
+	if len(parts) >= 2 {
+		s = parts[0] + "." + parts[1]
+	}
+	if t.FreeThreaded {
+		s += "t"
+	}
+	return s
+}

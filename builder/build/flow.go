@@ -1,0 +1,195 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/envbuild/envbuild/frontends/config"
+	"github.com/envbuild/envbuild/frontends/metaflow"
+	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock/failure"
+)
+
+// MetaflowRuntime are the packages Metaflow's task bootstrap imports from
+// the environment's interpreter (requests always; boto3 for an S3
+// datastore), added by FlowOptions.MetaflowDeps the way Metaflow's own
+// environments add them.
+var MetaflowRuntime = []string{"requests", "boto3"}
+
+// FlowOptions configure `envbuild flow build`.
+type FlowOptions struct {
+	FlowPath string
+	Load     metaflow.Options
+	// WithImage is `--with kubernetes:image=…` / `--with batch:image=…`:
+	// the run-wide image for steps without one of their own.
+	WithImage string
+	// Sources are the configuration sources (CONTRACT §5).
+	Sources config.Sources
+	// Jobs bounds concurrent builds (default 2).
+	Jobs int
+	// MetaflowDeps adds MetaflowRuntime to every environment (changes the
+	// env id).
+	MetaflowDeps bool
+	// Build are the options shared by every step's build; Spec is filled
+	// per step, LockPath defaults to FLOW.envbuild.lock beside the flow.
+	Build Options
+	// Table receives the human summary (stderr).
+	Table io.Writer
+}
+
+// StepResult is one step's entry of the flow JSON (CONTRACT §6).
+type StepResult struct {
+	*Result
+	// Image is the step's image: the built one, or the base for a disabled step.
+	Image    string `json:"image,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+	EnvName  string `json:"env,omitempty"`
+}
+
+// FlowResult is `{"steps": {...}}`.
+type FlowResult struct {
+	Steps map[string]StepResult `json:"steps"`
+}
+
+// BuildFlow builds every distinct step environment of a flow once, on its
+// step's base image, asking the registry first for each.
+func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
+	flow, err := metaflow.Load(ctx, o.FlowPath, o.Load)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	if o.Build.LockPath == "" {
+		o.Build.LockPath = strings.TrimSuffix(o.FlowPath, filepath.Ext(o.FlowPath)) + ".envbuild.lock"
+	}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = 2
+	}
+	out := &FlowResult{Steps: map[string]StepResult{}}
+	type work struct {
+		steps []string
+		spec  spec.Spec
+	}
+	byKey := map[string]*work{}
+	var order []string
+	for _, st := range flow.Steps {
+		conf, err := config.Resolve(o.Sources, st.ImageFrom)
+		if err != nil {
+			return nil, err
+		}
+		stepImage := st.Image
+		if stepImage == "" {
+			stepImage = o.WithImage
+		}
+		base, err := conf.BaseImage(stepImage, st.Python)
+		if err != nil {
+			return nil, failure.User(fmt.Errorf("step %q (%s): %w", st.Name, st.Pos, err))
+		}
+		if st.Disabled || (st.Pypi == nil && st.Conda == nil) {
+			out.Steps[st.Name] = StepResult{Image: base, Disabled: true}
+			continue
+		}
+		s := spec.Spec{Name: st.Name, Python: st.Python, Base: base, Repository: conf.Repository.Value, Platforms: o.Build.Spec.Platforms, Options: o.Build.Spec.Options}
+		if d := st.Pypi; d != nil {
+			s.PyPI.Requirements = spec.PypiRequirements(d.Packages)
+			s.PyPI.ExtraIndexURLs = d.ExtraIndices
+		}
+		if d := st.Conda; d != nil {
+			s.Conda.Specs = spec.CondaSpecs(d.Packages)
+			s.Conda.Channels = d.Channels
+			s.PyPI.Requirements = append(s.PyPI.Requirements, spec.PypiRequirements(d.PipPackages)...)
+			s.PyPI.ExtraIndexURLs = append(s.PyPI.ExtraIndexURLs, d.ExtraIndices...)
+		}
+		if o.MetaflowDeps {
+			s.PyPI.Requirements = addMissing(s.PyPI.Requirements, MetaflowRuntime)
+		}
+		// Steps with the same spec and base share one environment.
+		key := s.Digest() + "|" + s.Base + "|" + s.Repository
+		if w, ok := byKey[key]; ok {
+			w.steps = append(w.steps, st.Name)
+			continue
+		}
+		byKey[key] = &work{steps: []string{st.Name}, spec: s}
+		order = append(order, key)
+	}
+
+	var lockMu sync.Mutex
+	var resMu sync.Mutex
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(jobs)
+	for _, key := range order {
+		w := byKey[key]
+		eg.Go(func() error {
+			bo := o.Build
+			bo.Spec = w.spec
+			bo.LockMu = &lockMu
+			if bo.OCIDir == "" && w.spec.Repository == "" {
+				bo.OCIDir = filepath.Join(filepath.Dir(o.FlowPath), "envbuild-out", w.spec.Name)
+			}
+			r, err := Build(ectx, bo)
+			if err != nil {
+				return fmt.Errorf("step %s: %w", strings.Join(w.steps, ", "), err)
+			}
+			resMu.Lock()
+			defer resMu.Unlock()
+			for _, name := range w.steps {
+				out.Steps[name] = StepResult{Result: r, Image: r.Image, EnvName: w.spec.Name}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	if o.Table != nil {
+		writeTable(o.Table, flow, out)
+	}
+	return out, nil
+}
+
+func addMissing(reqs, add []string) []string {
+	have := map[string]bool{}
+	for _, r := range reqs {
+		n := strings.ToLower(strings.FieldsFunc(r, func(c rune) bool { return strings.ContainsRune("<>=!~ [;@", c) })[0])
+		have[strings.ReplaceAll(n, "_", "-")] = true
+	}
+	out := append([]string(nil), reqs...)
+	for _, a := range add {
+		if !have[a] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
+	fmt.Fprintf(w, "%-20s %-8s %s\n", "STEP", "STATUS", "IMAGE")
+	names := make([]string, 0, len(flow.Steps))
+	for _, st := range flow.Steps {
+		names = append(names, st.Name)
+	}
+	for _, n := range names {
+		s := r.Steps[n]
+		status, img := "built", s.Image
+		switch {
+		case s.Disabled:
+			status = "base"
+		case s.Result != nil && s.Result.Cached:
+			status, img = "cached", s.Result.Image
+		case s.Result != nil:
+			img = s.Result.Image
+			if img == "" {
+				img = s.Result.OCILayout
+			}
+		}
+		fmt.Fprintf(w, "%-20s %-8s %s\n", n, status, img)
+	}
+	_ = sort.Strings
+}

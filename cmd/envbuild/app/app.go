@@ -1,0 +1,72 @@
+// Package app is envbuild's command line: urfave/cli wiring and flag
+// structs, each subcommand one call into the library. Errors become exit
+// codes here (CONTRACT §6) and nowhere else.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envbuild/envbuild/builder/step"
+	"github.com/envbuild/envbuild/lock/failure"
+)
+
+// Version is set at build time (-ldflags "-X …app.Version=…").
+var Version = "dev"
+
+// Main runs envbuild with args and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	// The installer runs inside BuildKit as this same binary; it must not
+	// pay for the CLI's set-up.
+	if len(args) > 1 && args[1] == "internal-step" {
+		return step.Main(args[2:], stdout, stderr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := newApp(stdout, stderr)
+	err := a.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var exitErr cli.ExitCoder
+	if errors.As(err, &exitErr) && exitErr.ExitCode() == 0 {
+		return 0
+	}
+	fmt.Fprintln(stderr, "envbuild: "+oneLine(err.Error()))
+	return int(failure.KindOf(err))
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	// Explanations (conflicts) are several lines on purpose; keep them.
+	return s
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "envbuild",
+		Usage:                "build container images of Python environments on your own base image",
+		Version:              Version,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return failure.Usage(fmt.Errorf("%w (see `envbuild %s --help`)", err, c.Command.Name))
+		},
+		Commands: []*cli.Command{
+			buildCommand(),
+			lockCommand(),
+			flowCommand(),
+			daemonCommand(),
+		},
+	}
+}

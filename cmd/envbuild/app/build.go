@@ -1,0 +1,97 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envbuild/envbuild/builder/build"
+	"github.com/envbuild/envbuild/frontends/config"
+)
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "lock (when needed), build and push an environment image",
+		ArgsUsage: " ",
+		Flags: append(specFlags(),
+			&cli.StringFlag{Name: "base", Usage: "the base image (default: configuration, CONTRACT §5)"},
+			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
+			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "OCI layout directory, when no repository is configured"},
+			&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address (default: $BUILDKIT_HOST, else envbuild's local daemon)"},
+			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
+			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
+			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+		),
+		Action: func(c *cli.Context) error {
+			s, lockPath, err := loadSpec(c)
+			if err != nil {
+				return err
+			}
+			if c.Bool("no-bytecode") {
+				s.Options.NoBytecode = true
+			}
+			env := config.EnvMap(os.Environ())
+			base := c.String("base")
+			if base == "" {
+				base = s.Base
+			}
+			repo := c.String("registry")
+			if repo == "" {
+				repo = s.Repository
+			}
+			conf, err := config.Resolve(config.Sources{Flags: config.Values{Image: base, Registry: c.String("registry-prefix"), Repository: repo}, Env: env, ConfigPath: c.String("config")}, "")
+			if err != nil {
+				return err
+			}
+			s.Base, err = conf.BaseImage("", s.Python)
+			if err != nil {
+				return err
+			}
+			s.Repository = conf.Repository.Value
+			insecure := append(c.StringSlice("insecure-registry"), conf.File.InsecureRegistries...)
+			addr := c.String("buildkit-addr")
+			if addr == "" {
+				addr = env["BUILDKIT_HOST"]
+			}
+			if addr == "" {
+				addr = conf.File.BuildkitAddr
+			}
+			cd := cacheDir(c)
+			stderr := c.App.ErrWriter
+			lreq, err := lockRequest(c, cd, stderr)
+			if err != nil {
+				return err
+			}
+			res, err := build.Build(c.Context, build.Options{
+				Spec:         s,
+				LockPath:     lockPath,
+				OCIDir:       c.String("output"),
+				BuildkitAddr: addr,
+				Progress:     c.String("progress"),
+				ProgressOut:  stderr,
+				Log:          func(l string) { fmt.Fprintln(stderr, l) },
+				Registry:     registryClient(insecure),
+				CacheDir:     cd,
+				Lock:         lreq,
+				Compression:  c.String("compression"),
+			})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, res)
+			}
+			if res.Image != "" {
+				fmt.Fprintln(c.App.Writer, res.Image)
+			} else {
+				fmt.Fprintln(c.App.Writer, res.OCILayout)
+			}
+			return nil
+		},
+	}
+}

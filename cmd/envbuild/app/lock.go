@@ -1,0 +1,120 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/envbuild/envbuild/builder/build"
+	"github.com/envbuild/envbuild/frontends/config"
+	"github.com/envbuild/envbuild/lock"
+	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
+)
+
+func lockCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "lock",
+		Usage:     "resolve an environment for its target and write envbuild.lock",
+		ArgsUsage: " ",
+		Flags: append(specFlags(),
+			&cli.StringFlag{Name: "base", Usage: "read the target from this base image (default: configuration; without one, --python/--platform/--glibc)"},
+			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
+			&cli.StringFlag{Name: "glibc", Usage: "target glibc X.Y when no base image is used (default 2.28)"},
+			&cli.BoolFlag{Name: "check", Usage: "exit 3 when the lock is out of date with the spec; write nothing"},
+			&cli.BoolFlag{Name: "json", Usage: "print the lock as JSON"},
+		),
+		Action: func(c *cli.Context) error {
+			s, lockPath, err := loadSpec(c)
+			if err != nil {
+				return err
+			}
+			existing, err := lockfile.Read(lockPath)
+			if err != nil {
+				return err
+			}
+			if c.Bool("check") {
+				if existing == nil {
+					return failure.Stale(fmt.Errorf("%s does not exist; run `envbuild lock`", lockPath))
+				}
+				e := existing.Env(s.Name)
+				if e == nil {
+					return failure.Stale(fmt.Errorf("%s has no environment %q; run `envbuild lock`", lockPath, s.Name))
+				}
+				if e.SpecDigest != s.Digest() {
+					return failure.Stale(fmt.Errorf("%s is out of date: the spec of environment %q changed; run `envbuild lock`", lockPath, s.Name))
+				}
+				fmt.Fprintf(c.App.ErrWriter, "%s is up to date\n", lockPath)
+				return nil
+			}
+			env := config.EnvMap(os.Environ())
+			base := c.String("base")
+			if base == "" {
+				base = s.Base
+			}
+			var targets []lock.Target
+			conf, err := config.Resolve(config.Sources{Flags: config.Values{Image: base, Registry: c.String("registry-prefix")}, Env: env, ConfigPath: c.String("config")}, "")
+			if err != nil {
+				return err
+			}
+			cd := cacheDir(c)
+			if conf.Image.Value != "" {
+				img := config.WithRegistry(conf.Image.Value, conf.Registry.Value)
+				insecure := append(c.StringSlice("insecure-registry"), conf.File.InsecureRegistries...)
+				_, targets, err = build.Targets(c.Context, registryClient(insecure), img, s.PlatformsOrDefault(), cd)
+				if err != nil {
+					return err
+				}
+			} else {
+				for _, p := range s.PlatformsOrDefault() {
+					t, err := target.FromFlags(s.Python, p, c.String("glibc"))
+					if err != nil {
+						return failure.Usage(err)
+					}
+					targets = append(targets, lock.Target{Target: t})
+				}
+			}
+			req, err := lockRequest(c, cd, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			req.Spec = s
+			req.Targets = targets
+			if existing != nil {
+				req.Existing = existing.Env(s.Name)
+			}
+			e, err := lock.Env(c.Context, req)
+			if err != nil {
+				return err
+			}
+			f := existing
+			if f == nil {
+				f = &lockfile.File{LockVersion: lockfile.Version}
+			}
+			replaceEnv(f, e)
+			if err := lockfile.Write(lockPath, f); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "wrote %s (%d environment(s))\n", lockPath, len(f.Envs))
+			if c.Bool("json") {
+				f.Sort()
+				return printJSON(c.App.Writer, f)
+			}
+			return nil
+		},
+	}
+}
+
+func replaceEnv(f *lockfile.File, e *lockfile.Env) {
+	for i := range f.Envs {
+		if f.Envs[i].Name == e.Name {
+			f.Envs[i] = *e
+			return
+		}
+	}
+	f.Envs = append(f.Envs, *e)
+	f.Sort()
+}
