@@ -135,6 +135,24 @@ class F(FlowSpec):
     def end(self):
         pass
 `,
+		"other decorators": `from metaflow import FlowSpec, step, pypi, batch, card, project, resources, retry, schedule
+
+@schedule(daily=True)
+@project(name="envbuild_test")
+class F(FlowSpec):
+    @card
+    @retry(times=2)
+    @resources(cpu=2)
+    @batch(image="registry.example.com/ml/base:1")
+    @pypi(packages={"six": ""})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+`,
 		"conda_base": `from metaflow import FlowSpec, step, conda, conda_base
 
 @conda_base(libraries={"conda-forge::zlib": ">=1.2", "numpy": "1.25"}, python="3.11", disabled=True)
@@ -191,6 +209,15 @@ class F(FlowSpec):
 			}
 			if compared == 0 {
 				t.Fatal("no @pypi/@conda compared")
+			}
+			// Where the static reader can read the flow, it reads the same.
+			static, err := LoadStatic(path)
+			switch {
+			case errors.Is(err, ErrComputed):
+			case err != nil:
+				t.Errorf("LoadStatic: %v", err)
+			case !reflect.DeepEqual(static, ours):
+				t.Errorf("LoadStatic differs from LoadWithMetaflow:\n%+v\n%+v", static, ours)
 			}
 		})
 	}

@@ -264,16 +264,22 @@ def main(argv):
 
         return flow_init
 
+    # Newer decorators may implement step_init_ctx/flow_init_ctx, which take
+    # precedence over step_init/flow_init when set; unset them.
     for cls in STEP_DECORATORS:
         if cls.name in ENV_DECORATORS:
             cls.step_init = step_hook(cls.step_init)
         else:
             cls.step_init = skip
+            if getattr(cls, "step_init_ctx", None) is not None:
+                cls.step_init_ctx = None
     for cls in FLOW_DECORATORS:
         if cls.name in ENV_DECORATORS:
             cls.flow_init = flow_hook(cls.flow_init)
         else:
             cls.flow_init = skip
+            if getattr(cls, "flow_init_ctx", None) is not None:
+                cls.flow_init_ctx = None
 
     captured = {}
     original_init_steps = decorators._init_step_decorators
