@@ -126,6 +126,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 		explicit: map[string]bool{}, pins: map[string][]pep440.Version{},
 		direct: map[string]*directRef{}, preferred: map[string]pep440.Version{},
 		bg: bg, projects: map[string]*projectEntry{}, metas: map[string]*metaEntry{}, prefetched: map[string]bool{},
+		hints: map[string][]string{},
 	}
 	defer func() {
 		cancel()
@@ -204,7 +205,11 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	solution, err := resolve.Resolve(ctx, p, roots, opts)
 	var ns *resolve.NoSolutionError
 	if errors.As(err, &ns) {
-		return nil, failure.User(fmt.Errorf("no set of packages for %s satisfies the requirements:\n%w", t, err))
+		hints := ""
+		for _, h := range p.hintsFor(ns.Explanation) {
+			hints += "\nhint: " + h
+		}
+		return nil, failure.User(fmt.Errorf("no set of packages for %s satisfies the requirements:\n%w%s", t, err, hints))
 	}
 	if err != nil {
 		return nil, err

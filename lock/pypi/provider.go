@@ -87,6 +87,38 @@ type provider struct {
 	projects   map[string]*projectEntry
 	metas      map[string]*metaEntry
 	prefetched map[string]bool
+	hints      map[string][]string // reason → advice, for the explanation's end
+}
+
+// hint attaches advice to an unavailability reason; Lock prints it after
+// an explanation that uses the reason.
+func (p *provider) hint(reason, advice string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.hints[reason] {
+		if h == advice {
+			return
+		}
+	}
+	p.hints[reason] = append(p.hints[reason], advice)
+}
+
+// hintsFor returns the advice attached to reasons the explanation uses.
+func (p *provider) hintsFor(explanation string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var reasons []string
+	for r := range p.hints {
+		if strings.Contains(explanation, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	sort.Strings(reasons)
+	var out []string
+	for _, r := range reasons {
+		out = append(out, p.hints[r]...)
+	}
+	return out
 }
 
 // splitExtra turns "name[extra]" into its parts.
@@ -187,7 +219,7 @@ func (p *provider) classify(proj *index.Project) *project {
 	for _, r := range out.releases {
 		if r.why == usable && r.version.IsPrerelease() && !allowPre {
 			r.why = prerelease
-			r.reason = fmt.Sprintf("%s %s is a pre-release, used only when a requirement names one (like %s>=%s) or with --prerelease allow", proj.Name, r.version, proj.Name, r.version)
+			r.reason = fmt.Sprintf("%s %s is a pre-release", proj.Name, r.version)
 		}
 		if r.why == usable {
 			out.candidates = append(out.candidates, r.version)
@@ -411,16 +443,17 @@ func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) 
 	reason := newest.reason
 	if newest.why == noWheel {
 		for _, r := range proj.releases {
-			if r.why == usable || r.why == prerelease {
-				if r.kind == "wheel" {
-					reason += fmt.Sprintf("; the newest version with one is %s", r.version)
-					break
-				}
+			if (r.why == usable || r.why == prerelease) && r.kind == "wheel" {
+				p.hint(reason, fmt.Sprintf("the newest version of %s with a wheel for %s is %s", base, p.target, r.version))
+				break
 			}
 		}
 		if newest.hasSdist && !p.allowSdist {
-			reason += ", or allow source builds with --allow-sdist"
+			p.hint(reason, fmt.Sprintf("%s %s has a source distribution: --allow-sdist locks it for the build to compile", base, newest.version))
 		}
+	}
+	if newest.why == prerelease {
+		p.hint(reason, "pre-releases are used when a requirement names one, or with --prerelease allow")
 	}
 	if len(in) > 1 {
 		reason += fmt.Sprintf(", and none of the %d other versions", len(in)-1)
