@@ -169,8 +169,9 @@ func (pr *problem) explain(core []int32, specs []matchspec.MatchSpec) []string {
 
 // needs phrases requirement groups, merging those of records described
 // alike that need the same name ("ext 1.0 needs python >=3.10,<3.11.0a0 or
-// python >=3.11,<3.12.0a0", one spec per build). With withMissing, a spec
-// nothing satisfies says so.
+// python >=3.11,<3.12.0a0", one spec per build), and, with withMissing,
+// folding every record of one name whose requirement on another name
+// nothing satisfies into one line.
 func (pr *problem) needs(groups []*group, depName func(string) string, withMissing bool) []string {
 	type merged struct {
 		desc, verb string
@@ -179,9 +180,20 @@ func (pr *problem) needs(groups []*group, depName func(string) string, withMissi
 	}
 	var out []*merged
 	index := map[[2]string]*merged{}
+	// Requirements nothing satisfies, by (parent name, dependency name).
+	unmet := map[[2]string][]int32{}
+	var unmetOrder [][2]string
 	for _, g := range groups {
-		desc := pr.describe(g.ids)
 		n := depName(g.spec)
+		if c, ok := pr.p.cands[g.spec]; withMissing && (!ok || len(c) == 0) {
+			k := [2]string{g.parentName, n}
+			if _, seen := unmet[k]; !seen {
+				unmetOrder = append(unmetOrder, k)
+			}
+			unmet[k] = append(unmet[k], g.ids...)
+			continue
+		}
+		desc := pr.describe(g.ids)
 		k := [2]string{desc, n}
 		m, ok := index[k]
 		if !ok {
@@ -190,19 +202,41 @@ func (pr *problem) needs(groups []*group, depName func(string) string, withMissi
 			out = append(out, m)
 		}
 		m.specs = append(m.specs, g.spec)
-		if c, ok := pr.p.cands[g.spec]; withMissing && (!ok || len(c) == 0) {
-			m.missing = ", " + pr.p.missing(n)
-		}
 	}
 	var lines []string
 	for _, m := range out {
-		lines = append(lines, m.desc+" "+m.verb+" "+strings.Join(m.specs, " or ")+m.missing)
+		specs := m.specs
+		text := strings.Join(specs, " or ")
+		if len(specs) > 3 {
+			text = fmt.Sprintf("%s, %s, … or %s (%d variants, one per build)", specs[0], specs[1], specs[len(specs)-1], len(specs))
+		}
+		lines = append(lines, m.desc+" "+m.verb+" "+text+m.missing)
+	}
+	for _, k := range unmetOrder {
+		ids := unmet[k]
+		specs := map[string]bool{}
+		for _, g := range groups {
+			if g.parentName == k[0] && depName(g.spec) == k[1] {
+				specs[g.spec] = true
+			}
+		}
+		var list []string
+		for spec := range specs {
+			list = append(list, spec)
+		}
+		sort.Strings(list)
+		text := strings.Join(list, " or ")
+		if len(list) > 3 {
+			text = fmt.Sprintf("one of %d specs on %s (%s, … %s)", len(list), k[1], list[0], list[len(list)-1])
+		}
+		lines = append(lines, pr.describe(ids)+" "+pr.verb(ids, "needs", "need")+" "+text+", "+pr.p.missing(k[1], len(list) > 1))
 	}
 	return lines
 }
 
-// missing says that no allowed record of a name matches, and what there is.
-func (p *pool) missing(name string) string {
+// missing says that no allowed record of a name matches (one spec, or
+// several), and what there is.
+func (p *pool) missing(name string, several bool) string {
 	all := p.candidatesOf(name)
 	if len(all) == 0 {
 		if strings.HasPrefix(name, "__") {
@@ -222,7 +256,11 @@ func (p *pool) missing(name string) string {
 	if len(vers) > 6 {
 		vers = append(vers[:6], "…")
 	}
-	return "but no " + name + " matches it (there are " + strings.Join(vers, ", ") + ")"
+	it := "it"
+	if several {
+		it = "any of them"
+	}
+	return "but no " + name + " matches " + it + " (there are " + strings.Join(vers, ", ") + ")"
 }
 
 // describe names a set of records of one package: "numpy 1.21.0 and
