@@ -16,8 +16,10 @@
 // The extension/ directory holds metaflow-envbuild, the Metaflow extension
 // that runs a flow on the images envbuild built for it.
 //
-// This package must not resolve, lock or build anything, pick default base
-// images or registries (that is configuration, CONTRACT §5), nor turn the
-// {name: version} dictionaries into requirement strings (frontends/spec does).
-// It runs Python only in LoadWithMetaflow, and never the flow's steps.
+// Step.Spec turns a step into a spec.Spec with frontends/spec's rules for the
+// {name: version} dictionaries; this package has no such rules of its own.
+//
+// This package must not resolve, lock or build anything, nor pick default
+// base images or registries (that is configuration, CONTRACT §5). It runs
+// Python only in LoadWithMetaflow and HasMetaflow, and never the flow's steps.
 package metaflow
