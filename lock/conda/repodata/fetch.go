@@ -87,59 +87,78 @@ func NewFetcher(cacheDir string, opts ...Option) *Fetcher {
 // a channel where every subdir is missing is ErrChannelNotFound. Failures
 // of the channel are *ChannelError.
 func (f *Fetcher) Fetch(ctx context.Context, ch Channel, subdirs ...string) ([]Record, error) {
-	var all []Record
-	found := false
-	for _, sub := range subdirs {
-		recs, ok, err := f.fetchSubdir(ctx, ch, sub)
-		if err != nil {
-			return nil, err
-		}
-		found = found || ok
-		all = append(all, recs...)
+	idx, err := f.FetchIndexes(ctx, ch, subdirs...)
+	if err != nil {
+		return nil, err
 	}
-	if !found {
-		return nil, fmt.Errorf("reading conda channel %q at %q: no repodata.json for %s; check the channel's name or URL: %w",
-			ch.Name, ch.URL, strings.Join(subdirs, " or "), ErrChannelNotFound)
+	var all []Record
+	for _, x := range idx {
+		recs, err := x.All()
+		if err != nil {
+			return nil, &ChannelError{Channel: ch.Name, URL: ch.URL, Err: err}
+		}
+		all = append(all, recs...)
 	}
 	return all, nil
 }
 
-func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) ([]Record, bool, error) {
+// FetchIndexes is Fetch returning one lazy Index per subdir found, for a
+// solver that decodes only the records it reaches.
+func (f *Fetcher) FetchIndexes(ctx context.Context, ch Channel, subdirs ...string) ([]*Index, error) {
+	var out []*Index
+	for _, sub := range subdirs {
+		x, err := f.fetchSubdir(ctx, ch, sub)
+		if err != nil {
+			return nil, err
+		}
+		if x != nil {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("reading conda channel %q at %q: no repodata.json for %s; check the channel's name or URL: %w",
+			ch.Name, ch.URL, strings.Join(subdirs, " or "), ErrChannelNotFound)
+	}
+	return out, nil
+}
+
+// fetchSubdir returns nil when the channel has no such subdir.
+func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) (*Index, error) {
 	src := Source{Channel: ch.Name, BaseURL: ch.URL, Subdir: subdir}
 	base := strings.TrimRight(ch.URL, "/") + "/" + subdir + "/"
 	if strings.HasPrefix(base, "file://") {
 		u, err := url.Parse(base)
 		if err != nil {
-			return nil, false, &ChannelError{Channel: ch.Name, URL: base, Err: err}
+			return nil, &ChannelError{Channel: ch.Name, URL: base, Err: err}
 		}
 		for _, name := range []string{"repodata.json.zst", "repodata.json"} {
 			p := filepath.Join(filepath.FromSlash(u.Path), name)
 			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			recs, err := ReadFile(p, src)
+			x, err := ReadIndexFile(p, src)
 			if err != nil {
-				return nil, false, &ChannelError{Channel: ch.Name, URL: base + name, Err: err}
+				return nil, &ChannelError{Channel: ch.Name, URL: base + name, Err: err}
 			}
-			return recs, true, nil
+			return x, nil
 		}
-		return nil, false, nil
+		return nil, nil
 	}
 	for _, name := range []string{"repodata.json.zst", "repodata.json"} {
 		body, ok, err := f.get(ctx, ch.Name, base+name)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if !ok {
 			continue
 		}
-		recs, err := Read(bytes.NewReader(body), src)
+		x, err := ReadIndex(bytes.NewReader(body), src)
 		if err != nil {
-			return nil, false, &ChannelError{Channel: ch.Name, URL: base + name, Err: err}
+			return nil, &ChannelError{Channel: ch.Name, URL: base + name, Err: err}
 		}
-		return recs, true, nil
+		return x, nil
 	}
-	return nil, false, nil
+	return nil, nil
 }
 
 // get returns the body at u, from the cache when the server answers 304;

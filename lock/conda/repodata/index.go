@@ -165,7 +165,9 @@ func (x *Index) Len() int {
 }
 
 // Records returns the records of one package name, sorted by file name;
-// nil when the index has none. The slice is shared: do not modify it.
+// nil when the index has none. The slice is shared: do not modify it. A
+// record that does not decode is a *ChannelError (the channel's data is
+// broken, not the user's request).
 func (x *Index) Records(name string) ([]Record, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -180,11 +182,11 @@ func (x *Index) Records(name string) ([]Record, error) {
 	for i, rr := range raws {
 		r := &recs[i]
 		if err := decodeRecord(rr.raw, r); err != nil {
-			return nil, fmt.Errorf("reading conda record %q of channel %q: %w", rr.fn, x.src.Channel, err)
+			return nil, &ChannelError{Channel: x.src.Channel, URL: x.src.BaseURL, Err: fmt.Errorf("reading conda record %q: %w", rr.fn, err)}
 		}
 		r.Fn = rr.fn
 		if err := r.Parse(); err != nil {
-			return nil, err
+			return nil, &ChannelError{Channel: x.src.Channel, URL: x.src.BaseURL, Err: err}
 		}
 		r.Name = name
 		r.Channel = x.src.Channel

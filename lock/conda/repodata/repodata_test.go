@@ -381,6 +381,14 @@ func TestIndex(t *testing.T) {
 	if len(x.decoded) != 1 {
 		t.Errorf("asking for numpy decoded %d names, want 1", len(x.decoded))
 	}
+	broken, err := ReadIndex(strings.NewReader(`{"packages": {"a-1-0.tar.bz2": {"name": "a", "version": "1..0"}}}`), Source{Channel: "bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ChannelError
+	if _, err := broken.Records("a"); !errors.As(err, &ce) || ce.Channel != "bad" {
+		t.Errorf("a record with a bad version: err = %v, want a *ChannelError of channel bad", err)
+	}
 	if recs, err := x.Records("absent"); recs != nil || err != nil {
 		t.Errorf("Records(absent) = %v, %v; want nothing", recs, err)
 	}
