@@ -87,6 +87,37 @@ func TestOrderMore(t *testing.T) {
 	}
 }
 
+// Parse vectors of rattler's version parser: the accepted ones equal the
+// version written with dots.
+func TestParseRattlerVectors(t *testing.T) {
+	for _, c := range []struct{ in, same string }{
+		{"1!1.2a.3-rc1", "1!1.2a.3.rc1"},
+		{"1+2", "1.0+2"},
+		{"1--", "1.0_"},
+		{"1-2-3", "1.2.3"},
+		{"1.0.1-", "1.0.1_"},
+		{"1.0.1post.za", "1.0.1post.za"},
+		{"1_", "1_"},
+		{"1_2_3", "1.2.3"},
+		{"1_2_3_", "1.2.3_"},
+		{"1__", "1.0_"},
+	} {
+		v, err := Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		if !v.Equal(MustParse(c.same)) {
+			t.Errorf("Parse(%q) should equal %q", c.in, c.same)
+		}
+	}
+	for _, bad := range []string{"$", ".", "1+", "1+$", "1+.", "1-2-3_", "1-2_3", "1-_", "1@2", "1_-", "1___"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error (as rattler)", bad)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, s := range []string{
 		"", "  ", "1.2+", "+1", "1!", "!1", "a!1", "1!!2", "1!2!3", "1.2.", ".1", "1..2",
