@@ -66,14 +66,25 @@ func loadWithMetaflow(ctx context.Context, path string, opts Options) (*Flow, er
 
 // Load reads a flow with Metaflow when opts.Python (default python3) can
 // import metaflow, and statically otherwise. An error from Metaflow's load is
-// returned as is: it never falls back to the static reader after Metaflow
-// has been found.
+// returned, except that a flow importing a module that Python lacks is read
+// statically (and fails with both errors if that fails too).
 func Load(ctx context.Context, path string, opts Options) (*Flow, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, readError(path, err)
 	}
 	if HasMetaflow(ctx, opts.Python) {
-		return loadWithMetaflow(ctx, path, opts)
+		f, err := loadWithMetaflow(ctx, path, opts)
+		var perr *Error
+		if err == nil || !errors.As(err, &perr) || !perr.importFailed {
+			return f, err
+		}
+		// The flow imports a module this Python lacks (often one its steps
+		// get from @pypi): its literal decorators can still be read.
+		f, serr := loadStatic(path, opts)
+		if serr != nil {
+			return nil, fmt.Errorf("%w; reading it without metaflow failed too: %w", err, serr)
+		}
+		return f, nil
 	}
 	f, err := loadStatic(path, opts)
 	if err != nil && errors.Is(err, ErrComputed) {
@@ -100,6 +111,7 @@ type export struct {
 	Error           string `json:"error"`
 	ErrorLine       int    `json:"line"`
 	ErrorCol        int    `json:"col"`
+	ErrorKind       string `json:"kind"` // "import": the flow imports a module python lacks
 	MetaflowVersion string `json:"metaflow_version"`
 	Flow            struct {
 		Name       string       `json:"name"`
@@ -163,7 +175,7 @@ func exportDecorators(ctx context.Context, path string, opts Options) (*export, 
 		return nil, fmt.Errorf("loading flow %q with metaflow: unreadable output from export_decorators.py: %w", path, err)
 	}
 	if exp.Error != "" {
-		return nil, &Error{Pos: Position{File: path, Line: exp.ErrorLine, Col: exp.ErrorCol}, Msg: "metaflow could not load the flow: " + exp.Error}
+		return nil, &Error{Pos: Position{File: path, Line: exp.ErrorLine, Col: exp.ErrorCol}, Msg: "metaflow could not load the flow: " + exp.Error, importFailed: exp.ErrorKind == "import"}
 	}
 	if runErr != nil {
 		return nil, &Error{Pos: Position{File: path}, Msg: "loading the flow with metaflow", Err: fmt.Errorf("%w\n%s", runErr, lastLines(stderr.String(), 20))}

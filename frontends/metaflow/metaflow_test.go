@@ -322,3 +322,40 @@ class MutFlow(FlowSpec):
 		t.Fatalf("got %+v, want end with @pypi six 1.16.0 added by the mutator", f.Steps)
 	}
 }
+
+// A flow that imports what its steps get from @pypi loads with metaflow
+// where the module is missing by falling back to the static reader.
+func TestLoadFallsBackOnMissingImports(t *testing.T) {
+	requireMetaflow(t)
+	src := `from metaflow import FlowSpec, step, pypi
+import envbuild_surely_not_installed
+
+class F(FlowSpec):
+    @pypi(packages={"envbuild-surely-not-installed": "1.0"})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+`
+	path := writeFlow(t, src)
+	_, err := LoadWithMetaflow(context.Background(), "python3", path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":2: metaflow could not load the flow: ModuleNotFoundError") {
+		t.Fatalf("LoadWithMetaflow: got %v, want the missing module at line 2", err)
+	}
+	f, err := Load(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if f.Steps[0].Pypi == nil || f.Steps[0].Pypi.Packages["envbuild-surely-not-installed"] != "1.0" {
+		t.Errorf("got %s, want the @pypi read statically", dumpStep(f.Steps[0]))
+	}
+	// When the static reader cannot read it either, both errors are given.
+	path = writeFlow(t, strings.Replace(src, `{"envbuild-surely-not-installed": "1.0"}`, "PKGS", 1))
+	_, err = Load(context.Background(), path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "ModuleNotFoundError") || !errors.Is(err, ErrComputed) {
+		t.Errorf("Load: got %v, want both the import error and the computed argument", err)
+	}
+}

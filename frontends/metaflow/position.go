@@ -29,7 +29,8 @@ type Error struct {
 	Msg string
 	Err error // the cause, when there is one
 
-	computed bool // the argument is computed; see ErrComputed
+	computed     bool // the argument is computed; see ErrComputed
+	importFailed bool // metaflow could not import the flow's own imports
 }
 
 func (e *Error) Error() string {

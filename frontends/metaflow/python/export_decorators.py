@@ -195,8 +195,8 @@ def _positions_for(decos, infos):
     return out
 
 
-def _fail(msg, line=0, col=0):
-    json.dump({"error": msg, "line": line, "col": col}, _OUT)
+def _fail(msg, line=0, col=0, kind=None):
+    json.dump({"error": msg, "line": line, "col": col, "kind": kind}, _OUT)
     _OUT.write("\n")
     return 1
 
@@ -213,7 +213,9 @@ def _fail_exception(e, path):
             line = tb.tb_lineno
         tb = tb.tb_next
     headline = getattr(e, "headline", None) or type(e).__name__
-    return _fail("%s: %s" % (headline, " ".join(str(e).split())), line)
+    # An import the flow file makes that this Python lacks.
+    kind = "import" if isinstance(e, ImportError) else None
+    return _fail("%s: %s" % (headline, " ".join(str(e).split())), line, kind=kind)
 
 
 def main(argv):
