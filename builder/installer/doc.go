@@ -63,6 +63,13 @@
 //	    link. --packages is the merged tree of the package layers (read only,
 //	    laid out like ROOT); REQUESTED markers use it to find the exact
 //	    .dist-info directory and conda records need it to be rewritten.
+//	    FILE is EnvMeta as JSON (unknown keys are errors), for example:
+//
+//	    {"env_id": "3f2a...", "lock_digest": "sha256:...", "python": "3.11",
+//	     "venv": {"home": "/usr/bin", "executable": "/usr/bin/python3.11", "version": "3.11.2"},
+//	     "requested": [{"name": "pandas", "version": "2.2.2"}],
+//	     "conda": [{"name": "numpy", "version": "1.26.4", "build": "py311h_0",
+//	                "requested_spec": "numpy=1.26", "url": "https://...", "channel": "https://..."}]}
 //
 // # Clobbering
 //
