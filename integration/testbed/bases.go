@@ -496,5 +496,3 @@ func buildBaseImages(ctx context.Context, cacheDir, mirror string, logf func(str
 	out.index[refMulti] = idx
 	return out, nil
 }
-
-var errNoBases = errors.New("the bed was started without base images (Options.NoBases)")

@@ -96,7 +96,8 @@ func runMain(m *testing.M) int {
 	if state := os.Getenv("ENVBUILD_TESTBED_STATE"); state != "" {
 		bed, err := Attach(ctx, state)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "testbed: using the bed in ENVBUILD_TESTBED_STATE=%q: %v\n", state, err)
+			fmt.Fprintf(os.Stderr, "testbed: using the bed in ENVBUILD_TESTBED_STATE=%q: %v\n"+
+				"testbed: start it with `go run ./integration/testbed/cmd/testbed up`, or unset ENVBUILD_TESTBED_STATE to let the tests start their own\n", state, err)
 			return 1
 		}
 		shared = bed
