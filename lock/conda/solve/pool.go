@@ -27,8 +27,12 @@ type pool struct {
 	// allowed holds, per name, the candidates strict channel priority (and
 	// a channel pinned by a requested spec) allows, sorted by preference.
 	allowed map[string][]int32
-	pinned  map[string]string
-	chans   []string
+	// allowedRaw is allowed before sorting; versionOrder sorted by version
+	// only.
+	allowedRaw   map[string][]int32
+	versionOrder map[string][]int32
+	pinned       map[string]string
+	chans        []string
 
 	// Lazy sources per channel; loaded marks names already asked of them.
 	sources [][]RecordSource
@@ -60,13 +64,15 @@ type depHigh struct {
 
 func newPool(req *Request) *pool {
 	p := &pool{
-		byName:   make(map[string][]int32),
-		allowed:  make(map[string][]int32),
-		pinned:   make(map[string]string),
-		specs:    make(map[string]*parsedSpec),
-		cands:    make(map[string][]int32),
-		highest:  make(map[string]*highest),
-		depNames: make(map[int32][]depHigh),
+		byName:       make(map[string][]int32),
+		allowed:      make(map[string][]int32),
+		allowedRaw:   make(map[string][]int32),
+		versionOrder: make(map[string][]int32),
+		pinned:       make(map[string]string),
+		specs:        make(map[string]*parsedSpec),
+		cands:        make(map[string][]int32),
+		highest:      make(map[string]*highest),
+		depNames:     make(map[int32][]depHigh),
 	}
 	n := len(req.Virtual)
 	for _, ch := range req.Channels {
@@ -140,6 +146,18 @@ func (p *pool) candidatesOf(name string) []int32 {
 	if ids, ok := p.allowed[name]; ok {
 		return ids
 	}
+	ids := append([]int32(nil), p.allowedUnsorted(name)...)
+	p.sortCandidates(ids)
+	p.allowed[name] = ids
+	return ids
+}
+
+// allowedUnsorted applies strict channel priority (or the channel a
+// requested spec pins) to the records of a name, in input order.
+func (p *pool) allowedUnsorted(name string) []int32 {
+	if ids, ok := p.allowedRaw[name]; ok {
+		return ids
+	}
 	all := p.recordsOf(name)
 	var ids []int32
 	if pin, ok := p.pinned[name]; ok {
@@ -162,8 +180,7 @@ func (p *pool) candidatesOf(name string) []int32 {
 			}
 		}
 	}
-	p.sortCandidates(ids)
-	p.allowed[name] = ids
+	p.allowedRaw[name] = ids
 	return ids
 }
 
@@ -195,39 +212,39 @@ func (p *pool) matching(key string, m *matchspec.MatchSpec) []int32 {
 }
 
 // highestOf is the highest version a dependency spec allows among the
-// allowed records of its name, without sorting them (rattler's
-// find_highest_version).
+// allowed records of its name, without the full preference sort (rattler's
+// find_highest_version): the first match in version order.
 func (p *pool) highestOf(dep string) highest {
 	if h, ok := p.highest[dep]; ok {
 		return *h
 	}
 	h := &highest{}
-	ps := p.spec(dep)
-	if ps.err == nil {
-		all := p.recordsOf(ps.m.Name)
-		best := -2
-		if _, pinned := p.pinned[ps.m.Name]; !pinned {
-			for _, id := range all {
-				if c := p.solvables[id].channel; best == -2 || c < best {
-					best = c
-				}
-			}
-		}
-		for _, id := range all {
+	if ps := p.spec(dep); ps.err == nil && ps.m.IsExactName() {
+		for _, id := range p.byVersion(ps.m.Name) {
 			s := &p.solvables[id]
-			if best != -2 && s.channel != best {
-				continue
-			}
-			if !ps.m.Match(s.rec) {
-				continue
-			}
-			if !h.ok || h.v.Less(s.rec.ParsedVersion) {
+			if ps.m.Match(s.rec) {
 				h.v, h.hasTF, h.ok = s.rec.ParsedVersion, s.hasTF, true
+				break
 			}
 		}
 	}
 	p.highest[dep] = h
 	return *h
+}
+
+// byVersion returns the allowed records of a name, highest version first
+// (ties in input order).
+func (p *pool) byVersion(name string) []int32 {
+	if ids, ok := p.versionOrder[name]; ok {
+		return ids
+	}
+	allowed := p.allowedUnsorted(name)
+	ids := append([]int32(nil), allowed...)
+	sort.SliceStable(ids, func(i, j int) bool {
+		return p.solvables[ids[j]].rec.ParsedVersion.Less(p.solvables[ids[i]].rec.ParsedVersion)
+	})
+	p.versionOrder[name] = ids
+	return ids
 }
 
 // depHighs lists, per dependency name of a record, the best version its
