@@ -20,12 +20,16 @@
 // candidate. The result is deterministic and leans to the most preferred
 // versions of the requested packages first, then of their dependencies.
 //
-// gophersat v1.4.0 was considered: it solves pure SAT and pseudo-boolean
-// optimisation well, but optimising a weighted objective over thousands of
-// candidates is slower than the greedy decision order above, its result
-// order depends on its own heuristics, and it offers no hook to explain an
-// unsatisfiable problem in terms of the input. Writing the CDCL core here
-// (a few hundred lines) gives both the decision order and the explanation.
+// gophersat v1.4.0 was considered, from its documentation (it was not
+// benchmarked here): a good CDCL SAT, MAXSAT and pseudo-boolean solver with
+// RUP certificates and MUS extraction. It was not used because (1) it takes
+// the whole formula up front, so every candidate's clauses would be built
+// even for records the search never reaches, where the clauses here are made
+// lazily; (2) candidate preference would have to be a weighted objective
+// (pseudo-boolean optimisation, several solver calls) instead of a decision
+// order, which is slower and harder to keep identical to rattler's choices;
+// (3) a MUS is found by re-solving subsets, while the refutation here names
+// the clauses it used directly. The CDCL core here is a few hundred lines.
 //
 // # Candidate preference
 //
