@@ -71,6 +71,9 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			}
 			src := fmt.Sprintf("/in/%d", i)
 			artifact := fetch(pk, opt.AuthSecrets)
+			if pk.Kind == "sdist" {
+				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform)
+			}
 			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
 			if len(args) > 0 {
 				args = append(args, StepSeparator)
@@ -94,14 +97,38 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 	}
 
 	meta := llb.Scratch().File(llb.Mkfile("/env.json", 0o644, opt.EnvMeta), llb.WithCustomName("environment description"))
+	// envmeta reads the merged package layers (read only) to find each
+	// requested distribution's exact .dist-info and each conda record.
+	packages := llb.Scratch()
+	if len(inputs) > 1 {
+		packages = llb.Merge(inputs[1:], llb.WithCustomNamef("packages of %s (%s)", p.EnvName, pp.Platform))
+	}
 	metaExec := llb.Scratch().Platform(host).Run(
-		llb.Args([]string{installer, "internal-step", "envmeta", "--root", "/out", "--json", "/meta/env.json", StepSeparator, "normalize", "--root", "/out"}),
+		llb.Args([]string{installer, "internal-step", "envmeta", "--root", "/out", "--json", "/meta/env.json", "--packages", "/packages", StepSeparator, "normalize", "--root", "/out"}),
 		llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
 		llb.AddMount("/meta", meta, llb.Readonly),
+		llb.AddMount("/packages", packages, llb.Readonly),
 		llb.WithCustomNamef("environment %s metadata (%s)", p.EnvName, pp.Platform),
 	)
 	inputs = append(inputs, metaExec.AddMount("/out", llb.Scratch()))
 	return llb.Merge(inputs, llb.WithCustomNamef("merge %d layers onto %s (%s)", len(inputs)-1, pp.Base.Ref, pp.Platform)), nil
+}
+
+// buildWheel builds a wheel from a source distribution with the target's
+// own interpreter, in a throw-away venv on the base image (so only the
+// build host's platform can do it; plan.Make refuses the others). Its
+// build dependencies come from the network, as pip's build isolation
+// fetches them.
+func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platform string) llb.State {
+	const script = `set -e; "$0" -m venv /tmp/envbuild-sdist && /tmp/envbuild-sdist/bin/python -m pip wheel --quiet --no-deps --no-cache-dir --wheel-dir /wheels "$1"`
+	exec := base.Run(
+		llb.Args([]string{"/bin/sh", "-c", script, interpreter, "/sdist/" + pk.Filename}),
+		llb.AddMount("/sdist", sdist, llb.Readonly),
+		llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
+		llb.AddEnv("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+		llb.WithCustomNamef("build a wheel of %s %s from its sdist (%s)", pk.Name, pk.Version, platform),
+	)
+	return exec.AddMount("/wheels", llb.Scratch())
 }
 
 func fetch(pk lockfile.Package, secrets map[string]string) llb.State {
@@ -123,7 +150,13 @@ func installArgs(pk lockfile.Package, src, short string, t lockfile.Target) []st
 	case "conda", "tar.bz2":
 		return []string{"conda", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", short}
 	case "sdist":
-		return []string{"sdist", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", short}
+		// The wheel built from the sdist (buildWheel) is the only file in
+		// the mount; its name is known only after the build.
+		args := []string{"wheel-in-dir", "--dir", path.Dir(src), "--root", "/out", "--python", strings.TrimSuffix(short, "t")}
+		if t.FreeThreaded {
+			args = append(args, "--free-threaded")
+		}
+		return args
 	}
 	args := []string{"wheel", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", strings.TrimSuffix(short, "t")}
 	if t.FreeThreaded {

@@ -9,6 +9,7 @@ package step
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/envbuild/envbuild/builder/bytecode"
 	"github.com/envbuild/envbuild/builder/installer"
@@ -36,9 +37,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		var rc int
-		if s[0] == "compile" {
+		switch s[0] {
+		case "compile":
 			rc = bytecode.Main(s[1:], stdout, stderr)
-		} else {
+		case "wheel-in-dir":
+			rc = wheelInDir(s[1:], stdout, stderr)
+		default:
 			rc = installer.Main(s, stdout, stderr)
 		}
 		if rc != 0 {
@@ -46,4 +50,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// wheelInDir installs the one wheel in --dir (a wheel built from an sdist
+// during the build, whose file name was not known when the build was
+// planned); the other arguments go to the installer's wheel step.
+func wheelInDir(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || args[0] != "--dir" {
+		fmt.Fprintln(stderr, "wheel-in-dir: want --dir DIR first")
+		return 2
+	}
+	wheels, _ := filepath.Glob(filepath.Join(args[1], "*.whl"))
+	if len(wheels) != 1 {
+		fmt.Fprintf(stderr, "wheel-in-dir: building the sdist gave %d wheels in %s, want 1\n", len(wheels), args[1])
+		return 1
+	}
+	return installer.Main(append([]string{"wheel", "--src", wheels[0]}, args[2:]...), stdout, stderr)
 }
