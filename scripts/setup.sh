@@ -13,6 +13,9 @@ cd "$repo_root"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# runc and debootstrap live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 # Test packages run this script concurrently (each TestMain calls it): one
 # at a time, so apt and the buildkitd build run once.
 mkdir -p bin
@@ -47,7 +50,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y --no-install-recommends runc docker-registry debootstrap apache2-utils zstd busybox-static
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static
 else
 	log "Debian packages present"
 fi

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -144,7 +145,11 @@ var elfMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_
 // debootstrap when the cache has none.
 func debianLayer(ctx context.Context, cacheDir, arch, mirror string, logf func(string, ...any)) (*blobLayer, error) {
 	args := debianArgs(arch, mirror)
-	return cachedLayer(ctx, cacheDir, "debian-"+arch, args, logf, func(ctx context.Context, root, logPath string) error {
+	key := args
+	if arch != runtime.GOARCH {
+		key = append(slices.Clone(args), "then dpkg-deb -x each .deb; /etc/passwd and /etc/group from base-passwd")
+	}
+	return cachedLayer(ctx, cacheDir, "debian-"+arch, key, logf, func(ctx context.Context, root, logPath string) error {
 		argv := make([]string, len(args))
 		for i, a := range args {
 			if a == "ROOT" {
@@ -189,6 +194,21 @@ func debianLayer(ctx context.Context, cacheDir, arch, mirror string, logf func(s
 			}
 			if err := os.RemoveAll(filepath.Join(root, "debootstrap")); err != nil {
 				return err
+			}
+			// base-passwd's preinst, which a foreign bootstrap never runs,
+			// makes /etc/passwd and /etc/group from its master copies.
+			for _, f := range []string{"passwd", "group"} {
+				dst := filepath.Join(root, "etc", f)
+				if _, err := os.Lstat(dst); !errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				data, err := os.ReadFile(filepath.Join(root, "usr", "share", "base-passwd", f+".master"))
+				if err != nil {
+					return fmt.Errorf("making /etc/%s for %s: %w", f, arch, err)
+				}
+				if err := os.WriteFile(dst, data, 0o644); err != nil {
+					return err
+				}
 			}
 		}
 		debs, _ := filepath.Glob(filepath.Join(archives, "*.deb"))
@@ -309,7 +329,30 @@ func cachedLayer(ctx context.Context, cacheDir, name string, args []string, logf
 	if err := os.Rename(work, entry); err != nil {
 		return nil, fmt.Errorf("storing cache entry %q: %w", entry, err)
 	}
+	pruneCache(cacheDir, name, entry, logf)
 	return fileLayer(blobPath, metaPath)
+}
+
+// pruneCache removes the entries of name other than keep: they were made
+// by older recipes. An entry another process is building (locked) stays.
+func pruneCache(cacheDir, name, keep string, logf func(string, ...any)) {
+	others, _ := filepath.Glob(filepath.Join(cacheDir, name+"-????????????????"))
+	for _, old := range others {
+		if old == keep {
+			continue
+		}
+		lock, err := os.OpenFile(old+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			if os.RemoveAll(old) == nil {
+				os.Remove(old + ".lock")
+				logf("removed outdated cache entry %s", old)
+			}
+		}
+		lock.Close()
+	}
 }
 
 // markerLayer is the small second layer of the Debian bases: an entrypoint

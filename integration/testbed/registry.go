@@ -24,6 +24,8 @@ func registryConfig(storage, addr, htpasswd string) string {
 log:
   level: info
   formatter: text
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: %s

@@ -283,6 +283,45 @@ func TestReadFileARM64Python(t *testing.T) {
 	}
 }
 
+func TestARM64BaseIsComplete(t *testing.T) {
+	bed := Require(t)
+	want := []string{
+		"/etc/base-marker.txt",
+		"/etc/group",
+		"/etc/passwd",
+		"/usr/bin/python3.11",
+		"/usr/lib/aarch64-linux-gnu/libc.so.6",
+		"/usr/lib/python3.11/os.py",
+		"/usr/lib/python3.11/venv/__init__.py",
+		"/usr/lib/python3/dist-packages/yaml/__init__.py",
+	}
+	files, err := bed.ListFiles(context.Background(), bed.BaseARM64, "linux/arm64", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("arm64 base: %s missing (%d entries)", w, len(files))
+		}
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".deb") || strings.HasPrefix(f, "/debootstrap") {
+			t.Errorf("arm64 base: got bootstrap leftover %s", f)
+		}
+	}
+	passwd, err := bed.ReadFile(context.Background(), bed.BaseARM64, "linux/arm64", "/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(string(passwd), "\n"); !strings.HasPrefix(first, "root:") || !strings.Contains(first, ":0:0:") {
+		t.Errorf("arm64 /etc/passwd: got first line %q, want root with uid and gid 0", first)
+	}
+}
+
 func TestListFiles(t *testing.T) {
 	bed := Require(t)
 	got, err := bed.ListFiles(context.Background(), bed.BaseNoPython, "linux/amd64", "/bin")

@@ -5,6 +5,7 @@ package testbed
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -297,5 +298,46 @@ func TestExportLinesQuoting(t *testing.T) {
 	}
 	if got, want := string(out), `/tmp/it's here|p"$x`; got != want {
 		t.Errorf("sourced exports: got %q, want %q", got, want)
+	}
+}
+
+func TestCachedLayerBuildsOnceAndPrunes(t *testing.T) {
+	cache := t.TempDir()
+	builds := 0
+	build := func(content string) func(context.Context, string, string) error {
+		return func(_ context.Context, root, _ string) error {
+			builds++
+			return os.WriteFile(filepath.Join(root, "f"), []byte(content), 0o644)
+		}
+	}
+	logf := func(string, ...any) {}
+	ctx := context.Background()
+	a, err := cachedLayer(ctx, cache, "x", []string{"v1"}, logf, build("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := cachedLayer(ctx, cache, "x", []string{"v1"}, logf, build("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if builds != 1 || again.digest != a.digest {
+		t.Errorf("second call with the same args: got %d builds and digest %s, want 1 build and %s", builds, again.digest, a.digest)
+	}
+	b, err := cachedLayer(ctx, cache, "x", []string{"v2"}, logf, build("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if builds != 2 || b.digest == a.digest {
+		t.Errorf("new args: got %d builds, digests %s and %s; want 2 builds and different digests", builds, a.digest, b.digest)
+	}
+	entries, _ := filepath.Glob(filepath.Join(cache, "x-*"))
+	var dirs []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e, ".lock") {
+			dirs = append(dirs, filepath.Base(e))
+		}
+	}
+	if len(dirs) != 1 {
+		t.Errorf("cache after a new recipe: got entries %q, want only the new one", dirs)
 	}
 }
