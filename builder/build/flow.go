@@ -2,10 +2,11 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -16,12 +17,6 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/failure"
 )
-
-// MetaflowRuntime are the packages Metaflow's task bootstrap imports from
-// the environment's interpreter (requests always; boto3 for an S3
-// datastore), added by FlowOptions.MetaflowDeps the way Metaflow's own
-// environments add them.
-var MetaflowRuntime = []string{"requests", "boto3"}
 
 // FlowOptions configure `envbuild flow build`.
 type FlowOptions struct {
@@ -34,9 +29,10 @@ type FlowOptions struct {
 	Sources config.Sources
 	// Jobs bounds concurrent builds (default 2).
 	Jobs int
-	// MetaflowDeps adds MetaflowRuntime to every environment (changes the
-	// env id).
-	MetaflowDeps bool
+	// MetaflowDatastore, when set ("local", "s3", "azure", "gs"), adds the
+	// packages Metaflow's task bootstrap needs for that datastore to every
+	// environment, as Metaflow does (it changes the env ids).
+	MetaflowDatastore string
 	// Build are the options shared by every step's build; Spec is filled
 	// per step, LockPath defaults to FLOW.envbuild.lock beside the flow.
 	Build Options
@@ -92,24 +88,19 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		if err != nil {
 			return nil, failure.User(fmt.Errorf("step %q (%s): %w", st.Name, st.Pos, err))
 		}
-		if st.Disabled || (st.Pypi == nil && st.Conda == nil) {
+		if o.MetaflowDatastore != "" {
+			if st, err = st.WithRuntimePackages(o.MetaflowDatastore); err != nil {
+				return nil, failure.Usage(err)
+			}
+		}
+		s, ok := st.Spec()
+		if !ok {
 			out.Steps[st.Name] = StepResult{Image: base, Disabled: true}
 			continue
 		}
-		s := spec.Spec{Name: st.Name, Python: st.Python, Base: base, Repository: conf.Repository.Value, Platforms: o.Build.Spec.Platforms, Options: o.Build.Spec.Options}
-		if d := st.Pypi; d != nil {
-			s.PyPI.Requirements = spec.PypiRequirements(d.Packages)
-			s.PyPI.ExtraIndexURLs = d.ExtraIndices
-		}
-		if d := st.Conda; d != nil {
-			s.Conda.Specs = spec.CondaSpecs(d.Packages)
-			s.Conda.Channels = d.Channels
-			s.PyPI.Requirements = append(s.PyPI.Requirements, spec.PypiRequirements(d.PipPackages)...)
-			s.PyPI.ExtraIndexURLs = append(s.PyPI.ExtraIndexURLs, d.ExtraIndices...)
-		}
-		if o.MetaflowDeps {
-			s.PyPI.Requirements = addMissing(s.PyPI.Requirements, MetaflowRuntime)
-		}
+		s.Name = st.Name
+		s.Base, s.Repository = base, conf.Repository.Value
+		s.Platforms, s.Options = o.Build.Spec.Platforms, o.Build.Spec.Options
 		// Steps with the same spec and base share one environment.
 		key := s.Digest() + "|" + s.Base + "|" + s.Repository
 		if w, ok := byKey[key]; ok {
@@ -151,22 +142,12 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	if o.Table != nil {
 		writeTable(o.Table, flow, out)
 	}
+	// The Metaflow extension (frontends/metaflow/extension) reads the
+	// images from FLOW.envbuild.json beside the flow.
+	if err := writeImagesFile(ImagesFile(o.FlowPath), out); err != nil {
+		return nil, err
+	}
 	return out, nil
-}
-
-func addMissing(reqs, add []string) []string {
-	have := map[string]bool{}
-	for _, r := range reqs {
-		n := strings.ToLower(strings.FieldsFunc(r, func(c rune) bool { return strings.ContainsRune("<>=!~ [;@", c) })[0])
-		have[strings.ReplaceAll(n, "_", "-")] = true
-	}
-	out := append([]string(nil), reqs...)
-	for _, a := range add {
-		if !have[a] {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
@@ -191,5 +172,25 @@ func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
 		}
 		fmt.Fprintf(w, "%-20s %-8s %s\n", n, status, img)
 	}
-	_ = sort.Strings
+}
+
+// ImagesFile is where BuildFlow writes the flow's images for the Metaflow
+// extension: FLOW.envbuild.json beside FLOW.py.
+func ImagesFile(flowPath string) string {
+	return strings.TrimSuffix(flowPath, filepath.Ext(flowPath)) + ".envbuild.json"
+}
+
+func writeImagesFile(path string, r *FlowResult) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return failure.User(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return failure.User(fmt.Errorf("writing %s: %w", path, err))
+	}
+	return nil
 }

@@ -28,7 +28,7 @@ func flowCommand() *cli.Command {
 				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
 				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable)"},
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "environments built at once"},
-				&cli.BoolFlag{Name: "metaflow-deps", Usage: "add Metaflow's runtime libraries (requests, boto3) to every environment; changes the env ids"},
+				&cli.StringFlag{Name: "metaflow-deps", Usage: "add what Metaflow's task bootstrap needs for this datastore (local, s3, azure, gs: requests, boto3, …) to every environment, as Metaflow does; changes the env ids"},
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
 				&cli.StringFlag{Name: "python", Usage: "the Python that loads the flow with Metaflow (default python3; without metaflow, the flow is read statically)"},
 				&cli.StringFlag{Name: "lock", Usage: "the lock file (default FLOW.envbuild.lock beside the flow)"},
@@ -71,13 +71,13 @@ func flowCommand() *cli.Command {
 					return err
 				}
 				fo := build.FlowOptions{
-					FlowPath:     c.Args().First(),
-					Load:         metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
-					WithImage:    withImage,
-					Sources:      config.Sources{Flags: config.Values{Registry: c.String("registry-prefix"), Repository: c.String("registry")}, Env: env, ConfigPath: c.String("config")},
-					Jobs:         c.Int("jobs"),
-					MetaflowDeps: c.Bool("metaflow-deps"),
-					Table:        stderr,
+					FlowPath:          c.Args().First(),
+					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
+					WithImage:         withImage,
+					Sources:           config.Sources{Flags: config.Values{Registry: c.String("registry-prefix"), Repository: c.String("registry")}, Env: env, ConfigPath: c.String("config")},
+					Jobs:              c.Int("jobs"),
+					MetaflowDatastore: c.String("metaflow-deps"),
+					Table:             stderr,
 					Build: build.Options{
 						LockPath:     c.String("lock"),
 						BuildkitAddr: addr,
