@@ -72,6 +72,11 @@ type Request struct {
 	CertFile string
 }
 
+// indexConcurrency bounds the index requests in flight: enough for the
+// metadata prefetched while backtracking through many versions (uv's
+// default is 50 concurrent downloads too).
+const indexConcurrency = 50
+
 // Lock resolves req.Requirements for req.Target and returns one package per
 // chosen project, sorted by name.
 func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
@@ -87,6 +92,7 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 		Timeout:      req.Timeout,
 		Retries:      req.Retries,
 		CertFile:     req.CertFile,
+		Concurrency:  indexConcurrency,
 	})
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func indexesForTest(t *testing.T) []index.Index {
 // uvCompile runs uv pip compile and returns name → version.
 func uvCompile(t *testing.T, uv string, reqs []string, python, platform, indexURL, cache string) map[string]string {
 	t.Helper()
-	cmd := exec.Command(uv, "pip", "compile", "--exclude-newer", uvExcludeNewer, "--python-version", python,
+	cmd := exec.Command(uv, "pip", "compile", "--exclude-newer", uvExcludeNewer, "--python", python3(), "--python-version", python,
 		"--python-platform", platform, "--index-url", indexURL, "--no-header", "--no-annotate", "--quiet", "--cache-dir", cache, "-")
 	cmd.Stdin = strings.NewReader(strings.Join(reqs, "\n") + "\n")
 	var stderr bytes.Buffer
@@ -149,4 +149,14 @@ func TestCompareWithUV(t *testing.T) {
 			})
 		}
 	}
+}
+
+// python3 is the interpreter uv is told to use: without one, uv looks for
+// an interpreter of --python-version first, which through pyenv shims can
+// take seconds that have nothing to do with resolving.
+func python3() string {
+	if p, err := exec.LookPath("python3"); err == nil {
+		return p
+	}
+	return "python3"
 }

@@ -406,7 +406,7 @@ func (s *solver[V, S]) dependencyIncompat(pkg string, set S, d Dep[S]) *incompat
 // candidates of a package that keeps being rejected (backtracking through
 // many versions, as boto3 with an old botocore does).
 func (s *solver[V, S]) prefetchAhead(ctx context.Context, pkg string, pick V, allowed S, cands []V) {
-	const ahead = 16
+	const ahead = 50
 	n := 0
 	for _, v := range cands {
 		if n == ahead {
