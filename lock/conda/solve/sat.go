@@ -37,6 +37,9 @@ type sat struct {
 	// conflicting clause id or -1.
 	expand   func(v int32) int32
 	expanded []bool
+	// units are input clauses of one literal added above level 0: facts
+	// that must hold at level 0, applied by a restart.
+	units []int32
 
 	conflicts int
 }
@@ -88,6 +91,9 @@ func (s *sat) addDuring(lits []lit, tag int32) int32 {
 	case 0:
 		return id
 	case 1:
+		if s.decisionLevel() > 0 {
+			s.units = append(s.units, id)
+		}
 		switch s.value(lits[0]) {
 		case -1:
 			return id
@@ -310,6 +316,23 @@ func (s *sat) solve(next func() (lit, bool), stop func() bool) (int32, bool) {
 	}
 	for {
 		confl := s.propagate()
+		if len(s.units) > 0 {
+			// A unit clause learned from the input above level 0 would be
+			// forgotten on backtracking: restart and assert it at level 0.
+			s.cancelUntil(0)
+			units := s.units
+			s.units = nil
+			for _, id := range units {
+				l := s.clauses[id].lits[0]
+				switch s.value(l) {
+				case -1:
+					return id, true
+				case 0:
+					s.enqueue(l, id)
+				}
+			}
+			continue
+		}
 		if confl >= 0 {
 			if s.decisionLevel() == 0 {
 				return confl, true

@@ -46,6 +46,9 @@ type Request struct {
 // reason per line, each naming packages, versions and specs.
 type UnsatisfiableError struct {
 	Reasons []string
+
+	// core holds the clauses of the refutation, for tests.
+	core [][]lit
 }
 
 func (e *UnsatisfiableError) Error() string {
@@ -68,6 +71,17 @@ type info struct {
 	parent int32 // solvable id (-1 for the request)
 	other  int32 // kindOne / kindConstrains: the forbidden solvable
 	spec   string
+	lits   []lit // the clause as made (the solver reorders its own copy)
+}
+
+// unsatisfiable builds the error of a refutation ending in clause confl.
+func (pr *problem) unsatisfiable(confl int32, specs []matchspec.MatchSpec) *UnsatisfiableError {
+	core := pr.s.core(confl)
+	e := &UnsatisfiableError{Reasons: pr.explain(core, specs)}
+	for _, tag := range core {
+		e.core = append(e.core, pr.infos[tag].lits)
+	}
+	return e
 }
 
 type requirement struct {
@@ -84,6 +98,7 @@ type problem struct {
 
 func (pr *problem) add(lits []lit, in info) int32 {
 	pr.s.grow(len(pr.p.solvables))
+	in.lits = append([]lit(nil), lits...)
 	pr.infos = append(pr.infos, in)
 	return pr.s.addDuring(lits, int32(len(pr.infos)-1))
 }
@@ -181,7 +196,7 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 		}
 		pr.reqs = append(pr.reqs, requirement{parent: -1, cands: ids})
 		if confl := pr.add(lits, info{kind: kindRoot, parent: -1, spec: req.Specs[i].String()}); confl >= 0 {
-			return nil, &UnsatisfiableError{Reasons: pr.explain(pr.s.core(confl), req.Specs)}
+			return nil, pr.unsatisfiable(confl, req.Specs)
 		}
 	}
 	// Clauses of a record are made the first time it is propagated true:
@@ -219,7 +234,7 @@ func Solve(ctx context.Context, req Request) ([]repodata.Record, error) {
 		return nil, fmt.Errorf("solving the conda environment: %w", p.err)
 	}
 	if confl >= 0 {
-		return nil, &UnsatisfiableError{Reasons: pr.explain(s.core(confl), req.Specs)}
+		return nil, pr.unsatisfiable(confl, req.Specs)
 	}
 	var out []repodata.Record
 	for id := range p.solvables {
