@@ -18,12 +18,13 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: testbed up|env|logs|down [-state DIR] [-cache DIR]
+const usage = `usage: testbed up|env|logs|down|run [-state DIR] [-cache DIR] [IMAGE -- COMMAND...]
 
   up     start buildkitd, two registries and the base images; print and write STATE/env.sh
   env    print the export lines of the running bed
   logs   print the end of every daemon's log
   down   stop the bed and remove STATE
+  run    run COMMAND in IMAGE through the bed's buildkitd (IMAGE -- COMMAND [ARGS...])
 
 STATE defaults to $ENVBUILD_TESTBED_STATE, else /tmp/envbuild-testbed.
 `
@@ -61,6 +62,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "down":
 		err = down(ctx, *state, stderr)
+	case "run":
+		// testbed run IMAGE -- ARGV...: run a command in a pushed image
+		// through the bed's buildkitd (no Docker needed), for the demo.
+		rest := fs.Args()
+		if len(rest) < 3 || rest[1] != "--" {
+			fmt.Fprintf(stderr, "testbed run: want IMAGE -- COMMAND [ARGS...]\n")
+			return 2
+		}
+		var b *testbed.Bed
+		if b, err = testbed.Attach(ctx, *state); err == nil {
+			var out, errOut []byte
+			var code int
+			out, errOut, code, err = b.Run(ctx, rest[0], "", rest[2:], nil)
+			stdout.Write(out)
+			stderr.Write(errOut)
+			if err == nil && code != 0 {
+				return code
+			}
+		}
 	default:
 		fmt.Fprintf(stderr, "testbed: unknown command %q\n%s", verb, usage)
 		return 2
