@@ -99,15 +99,30 @@ func uvCompile(t *testing.T, uv string, reqs []string, python, platform, indexUR
 	return got
 }
 
+// uvConformanceSpecs are the big graphs of `make conformance` (issue 3,
+// "done when" 4), compared when ENVBUILD_TEST_UV=conformance.
+var uvConformanceSpecs = []struct {
+	name string
+	reqs []string
+}{
+	{"apache-airflow", []string{"apache-airflow"}},
+	{"torch", []string{"torch"}},
+}
+
 func TestCompareWithUV(t *testing.T) {
-	if os.Getenv("ENVBUILD_TEST_UV") != "1" {
-		t.Skip("compares with uv on the real index: set ENVBUILD_TEST_UV=1")
+	specs := uvSpecs
+	switch os.Getenv("ENVBUILD_TEST_UV") {
+	case "1":
+	case "conformance":
+		specs = uvConformanceSpecs
+	default:
+		t.Skip("compares with uv on the real index: set ENVBUILD_TEST_UV=1 (or =conformance for apache-airflow and torch)")
 	}
 	uv := findUV(t)
 	indexes := indexesForTest(t)
 	exclude, _ := time.Parse(time.RFC3339, uvExcludeNewer)
 	cache := t.TempDir()
-	for _, spec := range uvSpecs {
+	for _, spec := range specs {
 		for _, tg := range uvTargets {
 			t.Run(spec.name+" "+tg.python+" "+tg.platform, func(t *testing.T) {
 				want := uvCompile(t, uv, spec.reqs, tg.python, tg.uvPlatform, indexes[0].URL, filepath.Join(cache, "uv"))
