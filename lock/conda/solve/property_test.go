@@ -78,8 +78,9 @@ func valid(specs []matchspec.MatchSpec, set []repodata.Record) string {
 }
 
 // bruteForce looks for any valid set: each name absent or one of its
-// records.
-func bruteForce(specs []matchspec.MatchSpec, recs []repodata.Record) bool {
+// records. It also returns the highest version of the first spec's package
+// in any valid set ("" when none).
+func bruteForce(specs []matchspec.MatchSpec, recs []repodata.Record) (bool, string) {
 	byName := map[string][]repodata.Record{}
 	var names []string
 	for _, r := range recs {
@@ -88,22 +89,27 @@ func bruteForce(specs []matchspec.MatchSpec, recs []repodata.Record) bool {
 		}
 		byName[r.Name] = append(byName[r.Name], r)
 	}
-	var try func(i int, set []repodata.Record) bool
-	try = func(i int, set []repodata.Record) bool {
+	found, best := false, ""
+	var try func(i int, set []repodata.Record)
+	try = func(i int, set []repodata.Record) {
 		if i == len(names) {
-			return valid(specs, set) == ""
-		}
-		if try(i+1, set) {
-			return true
-		}
-		for _, r := range byName[names[i]] {
-			if try(i+1, append(set, r)) {
-				return true
+			if valid(specs, set) == "" {
+				found = true
+				for _, r := range set {
+					if r.Name == specs[0].Name && (best == "" || r.Version > best) {
+						best = r.Version
+					}
+				}
 			}
+			return
 		}
-		return false
+		try(i+1, set)
+		for _, r := range byName[names[i]] {
+			try(i+1, append(set, r))
+		}
 	}
-	return try(0, nil)
+	try(0, nil)
+	return found, best
 }
 
 // TestSolveAgainstBruteForce checks on thousands of random small channels
@@ -120,7 +126,7 @@ func TestSolveAgainstBruteForce(t *testing.T) {
 			specs = append(specs, matchspec.MustParse(n+[]string{"", " >=2", " <3", " 1"}[r.Intn(4)]))
 		}
 		got, err := Solve(context.Background(), Request{Specs: specs, Channels: []ChannelRepodata{{Channel: "rand", Records: recs}}})
-		want := bruteForce(specs, recs)
+		want, best := bruteForce(specs, recs)
 		var ue *UnsatisfiableError
 		switch {
 		case err != nil && !errors.As(err, &ue):
@@ -132,6 +138,13 @@ func TestSolveAgainstBruteForce(t *testing.T) {
 		case err == nil:
 			if why := valid(specs, got); why != "" {
 				t.Fatalf("case %d: Solve returned an invalid set (%s): %s\nrepo %s", i, why, dump(got), dump(recs))
+			}
+			// The first requested package gets the highest version any
+			// valid set has (versions are single digits here).
+			for _, r := range got {
+				if r.Name == specs[0].Name && r.Version != best {
+					t.Fatalf("case %d: Solve picked %s %s, but a valid set has %s\nspecs %v\nrepo %s", i, r.Name, r.Version, best, specs, dump(recs))
+				}
 			}
 			sat++
 		default:
