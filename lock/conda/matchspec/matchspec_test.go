@@ -40,6 +40,7 @@ func TestMatchConda(t *testing.T) {
 		{"conda-forge/linux-64::numpy", true}, {"conda-forge/noarch::numpy", false},
 		{"https://conda.anaconda.org/conda-forge::numpy", false},
 		{"numpy[version='>=1.7,<2']", true}, {"numpy[version='>=1.8,<2']", false},
+		{"numpy[version='>=1.7, <2']", true}, {"numpy >=1.7 , <2", true}, {"numpy[version=\"1.7.*\"]", true},
 		{"numpy[build_number=0]", true}, {"numpy[build_number='>=1']", false},
 		{"numpy[build=py27_0, build_number=0]", true}, {"numpy[build=py27_1]", false},
 		{"numpy[md5=ABC]", true}, {"numpy[md5=abd]", false}, {"numpy[subdir=linux-64]", true},
