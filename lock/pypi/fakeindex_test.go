@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,6 +114,7 @@ type fakeIndex struct {
 	pass     string
 	status   int           // answer every project page with this status, when set
 	hang     time.Duration // wait this long before answering a project page
+	html     bool          // serve PEP 503 HTML instead of PEP 691 JSON
 	mu       sync.Mutex
 	requests []string
 }
@@ -217,6 +219,10 @@ func (f *fakeIndex) page(w http.ResponseWriter, name string) {
 		Size           int64             `json:"size"`
 		UploadTime     string            `json:"upload-time"`
 	}
+	if f.html {
+		f.htmlPage(w, name, ds)
+		return
+	}
 	var files []file
 	for _, d := range ds {
 		fl := file{Filename: d.filename, URL: "../../files/" + d.filename, Hashes: map[string]string{}, Yanked: false,
@@ -246,4 +252,29 @@ func (f *fakeIndex) page(w http.ResponseWriter, name string) {
 	}
 	w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
 	json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.1"}, "name": name, "files": files})
+}
+
+func (f *fakeIndex) htmlPage(w http.ResponseWriter, name string, ds []*dist) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Links for %s</title></head><body>\n", name)
+	for _, d := range ds {
+		href := "../../files/" + d.filename
+		if !d.noHash {
+			href += "#sha256=" + sha(d.body)
+		}
+		attrs := ""
+		if d.requiresPython != "" {
+			attrs += fmt.Sprintf(" data-requires-python=\"%s\"", html.EscapeString(d.requiresPython))
+		}
+		if d.yanked != "" {
+			attrs += fmt.Sprintf(" data-yanked=\"%s\"", html.EscapeString(strings.TrimPrefix(d.yanked, "yes")))
+		}
+		if !d.noMetadata && strings.HasSuffix(d.filename, ".whl") {
+			attrs += " data-core-metadata=\"sha256=" + sha([]byte(d.metadata())) + "\""
+		}
+		fmt.Fprintf(&b, "<a href=\"%s\"%s>%s</a><br/>\n", href, attrs, d.filename)
+	}
+	b.WriteString("</body></html>\n")
+	w.Header().Set("Content-Type", "text/html")
+	w.Write([]byte(b.String()))
 }

@@ -3,6 +3,7 @@ package pypi
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,50 @@ func TestLockChoosesPerTarget(t *testing.T) {
 	}
 }
 
+// The same choices from a PEP 503 HTML index (no upload times, hashes in
+// URL fragments, data-* attributes for Requires-Python and yanking).
+func TestLockFromHTMLIndex(t *testing.T) {
+	f := newFakeIndex(t, testProjects(t))
+	f.html = true
+	tests := []struct {
+		reqs []string
+		want string
+	}{
+		{[]string{"app[opt]"}, "app 1.0 [fancy lib optdep]; colorlib 0.5; fancy 1.0 [colorlib]; lib 2.0; optdep 1.0"},
+		{[]string{"newpy", "lib>=2.1b1"}, "lib 2.1b1; newpy 1.0"},
+	}
+	for _, tt := range tests {
+		pkgs, _, err := lockAt(t, f, mustTarget(t, "3.11", "linux/amd64"), tt.reqs, nil)
+		if err != nil {
+			t.Fatalf("Lock %q: %v", tt.reqs, err)
+		}
+		if got := summary(pkgs); got != tt.want {
+			t.Errorf("Lock %q:\ngot  %s\nwant %s", tt.reqs, got, tt.want)
+		}
+	}
+}
+
+// Background fetches finish in any order: the lock must not depend on it.
+func TestLockIsDeterministic(t *testing.T) {
+	f := newFakeIndex(t, testProjects(t))
+	var first string
+	for i := 0; i < 5; i++ {
+		pkgs, _, err := lockAt(t, f, mustTarget(t, "3.11", "linux/arm64"), []string{"app[opt]", "native"}, nil)
+		if err != nil {
+			t.Fatalf("Lock: %v", err)
+		}
+		var b strings.Builder
+		for _, p := range pkgs {
+			fmt.Fprintf(&b, "%+v\n", p)
+		}
+		if i == 0 {
+			first = b.String()
+		} else if b.String() != first {
+			t.Fatalf("run %d differs:\n%s\nvs\n%s", i, b.String(), first)
+		}
+	}
+}
+
 func TestLockEntries(t *testing.T) {
 	projects := testProjects(t)
 	f := newFakeIndex(t, projects)
@@ -210,6 +255,10 @@ func TestLockExplainsFailures(t *testing.T) {
 		{"an sdist whose dependencies need a build", []string{"dynamic"}, "3.11", "linux/amd64", func(r *Request) { r.AllowSdist = true },
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because dynamic 1.0 is a source distribution whose dependencies are only known after a build and you asked for dynamic, the requirements cannot be satisfied."},
+		{"several unusable versions", []string{"lib>2"}, "3.11", "linux/amd64", nil,
+			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
+				"Because lib 3.0 was yanked (broken build) and lib 2.1b1 is a pre-release and you asked for lib>2, the requirements cannot be satisfied.\n" +
+				"hint: pre-releases are used when a requirement names one, or with --prerelease allow"},
 		{"a malformed requirement", []string{"lib >= = 2"}, "3.11", "linux/amd64", nil, ""},
 		{"a file: reference", []string{"lib @ file:///tmp/lib-1.0-py3-none-any.whl"}, "3.11", "linux/amd64", nil,
 			"locking \"lib @ file:///tmp/lib-1.0-py3-none-any.whl\": a file: reference cannot be locked; link to a built wheel over https, or publish the package to an index"},

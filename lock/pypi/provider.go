@@ -452,15 +452,23 @@ func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) 
 			p.hint(reason, fmt.Sprintf("%s %s has a source distribution: --allow-sdist locks it for the build to compile", base, newest.version))
 		}
 	}
-	if newest.why == prerelease {
-		p.hint(reason, "pre-releases are used when a requirement names one, or with --prerelease allow")
+	for _, r := range in {
+		if r.why == prerelease {
+			p.hint(r.reason, "pre-releases are used when a requirement names one, or with --prerelease allow")
+			break
+		}
 	}
-	if len(in) > 1 {
-		reason += fmt.Sprintf(", and none of the %d other versions", len(in)-1)
+	switch {
+	case len(in) == 2:
+		reason += " and " + in[1].reason
+	case len(in) == 3:
+		reason += ", " + in[1].reason + " and " + in[2].reason
+	case len(in) > 3:
+		reason += fmt.Sprintf(", %s and %d more versions", in[1].reason, len(in)-2)
 		if !set.IsFull() {
 			reason += " that match " + set.String()
 		}
-		reason += " can be used either"
+		reason += " cannot be used either"
 	}
 	return reason
 }
