@@ -23,7 +23,18 @@ import (
 const (
 	defaultsSubset = "../../../../shared/data/conda/channels/defaults-subset/linux-64/repodata.json"
 	dummyChannel   = "../../../../shared/data/conda/channels/dummy/linux-64/repodata.json"
+	pytorchChannel = "../../../../shared/data/conda/channels/pytorch/linux-64/repodata.json"
 )
+
+// twoChannelSpecs are solved with the pytorch channel first and the
+// defaults subset second (strict channel priority across channels).
+var twoChannelSpecs = [][]string{
+	{"pytorch-cpu"},
+	{"python=3.6", "pytorch-cpu"},
+	{"python=3.6", "ignite"},
+	{"torchvision-cpu"},
+	{"pytorch", "python=3.6"},
+}
 
 // dummySpecs are solved against rattler's dummy channel: .conda and
 // .tar.bz2 twins, constrains, track_features written four ways, a
@@ -111,16 +122,29 @@ func loadIndex(t testing.TB, rel string) *repodata.Index {
 }
 
 func TestConformanceRattler(t *testing.T) {
-	compareWithRattler(t, defaultsSubset, ConformanceSpecs)
+	compareWithRattler(t, []string{defaultsSubset}, ConformanceSpecs)
 }
 
 func TestConformanceRattlerDummy(t *testing.T) {
-	compareWithRattler(t, dummyChannel, dummySpecs)
+	compareWithRattler(t, []string{dummyChannel}, dummySpecs)
 }
 
-func compareWithRattler(t *testing.T, repodataPath string, requests [][]string) {
-	index := loadIndex(t, repodataPath)
-	path, _ := filepath.Abs(repodataPath)
+func TestConformanceRattlerTwoChannels(t *testing.T) {
+	compareWithRattler(t, []string{pytorchChannel, defaultsSubset}, twoChannelSpecs)
+}
+
+// compareWithRattler solves each request against the channels (repodata
+// files in priority order) with envbuild and with py-rattler.
+func compareWithRattler(t *testing.T, repodataPaths []string, requests [][]string) {
+	var chans []ChannelRepodata
+	var abs []string
+	for i, rel := range repodataPaths {
+		index := loadIndex(t, rel)
+		chans = append(chans, ChannelRepodata{Channel: fmt.Sprintf("channel%d", i), Sources: []RecordSource{index}})
+		p, _ := filepath.Abs(rel)
+		abs = append(abs, p)
+	}
+	path := strings.Join(abs, ",")
 	for _, specs := range requests {
 		key := strings.Join(specs, " ")
 		want := rattlerSolve(t, path, 1, specs)
@@ -128,7 +152,7 @@ func compareWithRattler(t *testing.T, repodataPath string, requests [][]string) 
 		for _, s := range specs {
 			ms = append(ms, matchspec.MustParse(s))
 		}
-		got, err := Solve(context.Background(), Request{Specs: ms, Channels: []ChannelRepodata{{Channel: "conformance", Sources: []RecordSource{index}}}})
+		got, err := Solve(context.Background(), Request{Specs: ms, Channels: chans})
 		if err != nil || want.Error != "" {
 			if (err == nil) != (want.Error == "") {
 				t.Errorf("%s: envbuild: %v; rattler: %s", key, err, want.Error)

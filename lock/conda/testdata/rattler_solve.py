@@ -10,7 +10,10 @@ same repodata. Prints one JSON object on stdout:
    "total_ms": [...],   # each run: open SparseRepoData + solve
    "error": "..."}      # instead of records when the solve fails
 
-Usage: rattler_solve.py REPODATA_JSON SUBDIR RUNS SPEC...
+Usage: rattler_solve.py REPODATA_JSON[,REPODATA_JSON...] SUBDIR RUNS SPEC...
+
+Several repodata files (comma separated) are channels in priority order,
+named channel0, channel1, ...
 """
 import asyncio
 import json
@@ -22,17 +25,17 @@ import rattler
 
 
 def main():
-    path, subdir, runs, specs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-    channel = rattler.Channel("conformance")
+    paths, subdir, runs, specs = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
     out = {"solve_ms": [], "total_ms": []}
     records = None
     try:
         for _ in range(runs):
             t0 = time.perf_counter()
-            repo = rattler.SparseRepoData(channel, subdir, path)
+            repos = [rattler.SparseRepoData(rattler.Channel("channel%d" % i), subdir, p)
+                     for i, p in enumerate(paths)]
             t1 = time.perf_counter()
             records = asyncio.run(rattler.solve_with_sparse_repodata(
-                specs, [repo], virtual_packages=[],
+                specs, repos, virtual_packages=[],
                 channel_priority=rattler.ChannelPriority.Strict))
             t2 = time.perf_counter()
             out["solve_ms"].append((t2 - t1) * 1000)
