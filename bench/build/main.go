@@ -1,0 +1,502 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/envbuild/envbuild/integration/testbed"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the command's flags.
+type options struct {
+	Runs        int
+	Out         string
+	Envbuild    string
+	UV          string
+	CABundle    string
+	Work        string
+	Spec        []string
+	PinPackage  string
+	PinVersions []string
+	Scenarios   map[string]bool
+}
+
+func parseFlags(args []string, stderr io.Writer, root string) (*options, error) {
+	fs := flag.NewFlagSet("bench/build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.IntVar(&o.Runs, "n", 3, "runs per scenario and tool (the median is reported)")
+	fs.StringVar(&o.Out, "out", filepath.Join(root, "docs", "BENCH-build.md"), "Markdown report to write (\"\" for stdout only)")
+	fs.StringVar(&o.Envbuild, "envbuild", filepath.Join(root, "bin", "envbuild"), "the envbuild binary (make build)")
+	fs.StringVar(&o.UV, "uv", "", "the uv binary copied into the uv peer's build context (default: uv on PATH)")
+	fs.StringVar(&o.CABundle, "ca", "", "CA bundle bind-mounted into the peers' install steps (default: $SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt)")
+	fs.StringVar(&o.Work, "work", filepath.Join(root, ".cache", "bench-build"), "working directory (locks, build contexts, logs); emptied first")
+	spec := fs.String("spec", "pandas==2.2.2 requests==2.32.3 scikit-learn==1.5.0", "the package set, space-separated PEP 508 requirements")
+	fs.StringVar(&o.PinPackage, "pin-package", "tzdata", "the small package whose pin changes (pinned in the spec too)")
+	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7", "versions of -pin-package: the first for the warm build and the cold runs, one more per run")
+	scen := fs.String("scenarios", "pin,swap,unchanged,cold", "scenarios to run, in this order")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.Runs < 1 {
+		return nil, fmt.Errorf("-n %d: want at least 1 run", o.Runs)
+	}
+	o.Spec = strings.Fields(*spec)
+	o.PinVersions = strings.Fields(*pins)
+	if len(o.PinVersions) < o.Runs+1 {
+		return nil, fmt.Errorf("-pin-versions %q: want at least -n + 1 = %d versions (one warm, one per run)", *pins, o.Runs+1)
+	}
+	o.Scenarios = map[string]bool{}
+	for _, s := range strings.Split(*scen, ",") {
+		known := false
+		for _, k := range scenarios {
+			known = known || k.Key == s
+		}
+		if !known {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want pin, swap, unchanged, cold)", s)
+		}
+		o.Scenarios[s] = true
+	}
+	if o.Scenarios["swap"] && !o.Scenarios["pin"] {
+		return nil, fmt.Errorf("-scenarios: swap builds on the images of pin; add pin")
+	}
+	if o.UV == "" && (o.Scenarios["pin"] || o.Scenarios["cold"]) {
+		p, err := exec.LookPath("uv")
+		if err != nil {
+			return nil, fmt.Errorf("finding uv for the uv peer: not on PATH; install it (pip install uv) or pass -uv")
+		}
+		o.UV = p
+	}
+	if o.CABundle == "" {
+		o.CABundle = os.Getenv("SSL_CERT_FILE")
+	}
+	if o.CABundle == "" {
+		o.CABundle = "/etc/ssl/certs/ca-certificates.crt"
+	}
+	for _, p := range []*string{&o.Envbuild, &o.UV, &o.Out, &o.Work} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
+	}
+	for _, f := range []string{o.Envbuild, o.CABundle} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("checking %q: %w (run make build for bin/envbuild)", f, err)
+		}
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root, err := testbed.ModuleRoot()
+	if err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		return 1
+	}
+	o, err := parseFlags(args, stderr, root)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		return 2
+	}
+	if reason := testbed.CannotRun(); reason != "" {
+		fmt.Fprintln(stderr, "bench/build:", reason)
+		return 1
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := os.RemoveAll(o.Work); err != nil {
+		fmt.Fprintln(stderr, "bench/build: emptying the working directory:", err)
+		return 1
+	}
+	started := time.Now()
+	bed, err := testbed.Start(ctx, testbed.Options{Log: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		return 1
+	}
+	defer func() {
+		if err := bed.Stop(); err != nil {
+			fmt.Fprintln(stderr, "bench/build: stopping the test bed:", err)
+		}
+	}()
+	b := &bench{
+		o:   o,
+		bed: bed,
+		cli: &envbuildCLI{Bin: o.Envbuild, Env: envWithout("BUILDKIT_HOST")},
+		res: results{},
+		log: stderr,
+	}
+	if err := b.runAll(ctx); err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		bed.DumpLogs(stderr)
+		return 1
+	}
+	info := b.info(root, started)
+	var buf bytes.Buffer
+	writeReport(&buf, b.res, info)
+	stdout.Write(buf.Bytes())
+	if o.Out != "" {
+		if err := os.WriteFile(o.Out, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(stderr, "bench/build: writing the report:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "bench/build: wrote %s; build logs in %s\n", o.Out, o.Work)
+	}
+	return 0
+}
+
+// bench runs the scenarios on one test bed.
+type bench struct {
+	o     *options
+	bed   *testbed.Bed
+	cli   *envbuildCLI
+	reg   registryReader
+	res   results
+	log   io.Writer
+	notes []string
+
+	// variants[i] is the spec with the pin package at PinVersions[i].
+	variants []variant
+}
+
+// variant is one version of the spec, locked.
+type variant struct {
+	Requirements []string
+	Lock         string
+	// PipRequirements is requirements.txt for the peers.
+	PipRequirements string
+	Packages        []lockedPackage
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench/build: "+format+"\n", args...)
+}
+
+func (b *bench) note(format string, args ...any) {
+	n := fmt.Sprintf(format, args...)
+	b.notes = append(b.notes, n)
+	b.logf("%s", n)
+}
+
+func (b *bench) runAll(ctx context.Context) error {
+	if err := b.lockVariants(ctx); err != nil {
+		return err
+	}
+	steps := []struct {
+		key string
+		fn  func(context.Context) error
+	}{
+		{"pin", b.changeOnePin},
+		{"swap", b.baseSwap},
+		{"unchanged", b.unchanged},
+		{"cold", b.cold},
+	}
+	for _, s := range steps {
+		if !b.o.Scenarios[s.key] {
+			continue
+		}
+		t := time.Now()
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("scenario %s: %w", s.key, err)
+		}
+		b.logf("scenario %s done in %s", s.key, time.Since(t).Round(time.Second))
+	}
+	return nil
+}
+
+// lockVariants locks every variant of the spec against the base, before
+// any timing, and derives the peers' requirements.txt from each lock.
+func (b *bench) lockVariants(ctx context.Context) error {
+	n := b.o.Runs + 1
+	for i := 0; i < n; i++ {
+		reqs := append(append([]string(nil), b.o.Spec...), b.o.PinPackage+"=="+b.o.PinVersions[i])
+		dir := filepath.Join(b.o.Work, "locks", fmt.Sprintf("v%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		j := envbuildJob{Requirements: reqs, Base: b.bed.Base, Lock: filepath.Join(dir, "envbuild.lock"), CacheDir: filepath.Join(b.o.Work, "cache", "lock")}
+		t := time.Now()
+		if err := b.cli.Lock(ctx, j, b.logFile("lock", fmt.Sprintf("v%d", i))); err != nil {
+			return fmt.Errorf("locking variant %d: %w", i, err)
+		}
+		pkgs, err := readLockPackages(j.Lock)
+		if err != nil {
+			return err
+		}
+		txt, err := requirementsTxt(pkgs)
+		if err != nil {
+			return err
+		}
+		b.variants = append(b.variants, variant{Requirements: reqs, Lock: j.Lock, PipRequirements: txt, Packages: pkgs})
+		b.logf("locked variant %d (%s==%s): %d packages in %s", i, b.o.PinPackage, b.o.PinVersions[i], len(pkgs), time.Since(t).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// logFile opens a log for one build under Work/logs; on failure the
+// build's output is discarded.
+func (b *bench) logFile(parts ...string) io.Writer {
+	dir := filepath.Join(b.o.Work, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return io.Discard
+	}
+	f, err := os.Create(filepath.Join(dir, strings.Join(parts, "-")+".log"))
+	if err != nil {
+		return io.Discard
+	}
+	// The file stays open until the process ends: a few dozen files.
+	return f
+}
+
+// buildSpec is one build to measure.
+type buildSpec struct {
+	Scenario, Tool string
+	Run            int // 1-based; 0 for an untimed warm-up
+	Addr           string
+	Repo           string // registry/repository
+	Tag            string // the peers' tag
+	Base           string
+	Variant        int
+	CacheDir       string // envbuild's --cache-dir
+}
+
+// build runs one build and measures it against what the registry held
+// before.
+func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
+	known, err := b.reg.Repository(ctx, s.Repo)
+	if err != nil {
+		return sample{}, err
+	}
+	baseImg, err := b.reg.Image(ctx, s.Base)
+	if err != nil {
+		return sample{}, err
+	}
+	v := b.variants[s.Variant]
+	log := b.logFile(s.Scenario, s.Tool, fmt.Sprint(s.Run), fmt.Sprintf("v%d", s.Variant))
+	var out sample
+	var ref string
+	start := time.Now()
+	switch s.Tool {
+	case "envbuild":
+		res, err := b.cli.Build(ctx, envbuildJob{
+			Requirements: v.Requirements, Base: s.Base, Lock: v.Lock, CacheDir: s.CacheDir,
+			BuildkitAddr: s.Addr, Repository: s.Repo,
+		}, log)
+		if err != nil {
+			return sample{}, err
+		}
+		out.Cached, out.ReportedBytes = res.Cached, res.PushedBytes
+		ref = s.Repo + "@" + res.Digest
+	default:
+		dir := filepath.Join(b.o.Work, "contexts", fmt.Sprintf("%s-%s-%d-v%d", s.Scenario, s.Tool, s.Run, s.Variant))
+		pc, err := writePeerContext(dir, s.Tool, s.Base, v.PipRequirements, b.o.CABundle, b.o.UV)
+		if err != nil {
+			return sample{}, err
+		}
+		start = time.Now()
+		dgst, err := solveDockerfile(ctx, s.Addr, pc, s.Repo+":"+s.Tag, log)
+		if err != nil {
+			return sample{}, err
+		}
+		ref = s.Repo + "@" + dgst
+	}
+	out.Seconds = time.Since(start).Seconds()
+	img, err := b.reg.Image(ctx, ref)
+	if err != nil {
+		return sample{}, err
+	}
+	out.Pushed = newBlobs(img, baseImg.all(), known)
+	return out, nil
+}
+
+// measure runs a timed build and records it; a failed build is a note,
+// not the end of the benchmark.
+func (b *bench) measure(ctx context.Context, s buildSpec) {
+	smp, err := b.build(ctx, s)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		b.note("%s run %d, %s failed: %v", s.Scenario, s.Run, toolTitle[s.Tool], err)
+		return
+	}
+	b.res.add(s.Scenario, s.Tool, smp)
+	b.logf("%s run %d/%d: %-14s %6.1f s, pushed %s in %d new layers", s.Scenario, s.Run, b.o.Runs, toolTitle[s.Tool], smp.Seconds, mb(smp.Pushed.Bytes), smp.Pushed.NewLayers)
+}
+
+// rotated returns tools starting at run's position, so no tool always
+// goes first.
+func rotated(ts []string, run int) []string {
+	k := run % len(ts)
+	return append(append([]string(nil), ts[k:]...), ts[:k]...)
+}
+
+func (b *bench) repo(name string) string { return b.bed.Registry + "/bench/" + name }
+
+// changeOnePin: on the bed's buildkitd, a warm build of variant 0, then run
+// i builds variant i (one pin changed from the previous run's).
+func (b *bench) changeOnePin(ctx context.Context) error {
+	cache := filepath.Join(b.o.Work, "cache", "warm")
+	for _, t := range tools {
+		s := buildSpec{Scenario: "pin", Tool: t, Run: 0, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: "v0", Base: b.bed.Base, Variant: 0, CacheDir: cache}
+		t0 := time.Now()
+		if _, err := b.build(ctx, s); err != nil {
+			return fmt.Errorf("warm build of %s: %w", toolTitle[t], err)
+		}
+		b.logf("pin warm-up: %s %.1f s", toolTitle[t], time.Since(t0).Seconds())
+	}
+	for i := 1; i <= b.o.Runs; i++ {
+		for _, t := range rotated(tools, i) {
+			b.measure(ctx, buildSpec{Scenario: "pin", Tool: t, Run: i, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: fmt.Sprintf("v%d", i), Base: b.bed.Base, Variant: i, CacheDir: cache})
+		}
+	}
+	return ctx.Err()
+}
+
+// baseSwap: run i builds variant i (built on Base by changeOnePin, into the
+// same repository) on BaseSwap.
+func (b *bench) baseSwap(ctx context.Context) error {
+	cache := filepath.Join(b.o.Work, "cache", "warm")
+	for i := 1; i <= b.o.Runs; i++ {
+		for _, t := range rotated(tools, i) {
+			b.measure(ctx, buildSpec{Scenario: "swap", Tool: t, Run: i, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: fmt.Sprintf("v%d-swap", i), Base: b.bed.BaseSwap, Variant: i, CacheDir: cache})
+		}
+	}
+	return ctx.Err()
+}
+
+// unchanged: variant 0 again, from a fresh buildkitd and an empty envbuild
+// cache (a teammate's machine), the image already in the registry.
+func (b *bench) unchanged(ctx context.Context) error {
+	if !b.o.Scenarios["pin"] {
+		cache := filepath.Join(b.o.Work, "cache", "warm")
+		if _, err := b.build(ctx, buildSpec{Scenario: "unchanged", Tool: "envbuild", Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-envbuild"), Base: b.bed.Base, CacheDir: cache}); err != nil {
+			return fmt.Errorf("pushing the image first: %w", err)
+		}
+	}
+	addr, err := b.bed.StartExtraBuildkitd(ctx)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= b.o.Runs; i++ {
+		cache := filepath.Join(b.o.Work, "cache", fmt.Sprintf("unchanged-%d", i))
+		b.measure(ctx, buildSpec{Scenario: "unchanged", Tool: "envbuild", Run: i, Addr: addr, Repo: b.repo("pin-envbuild"), Base: b.bed.Base, Variant: 0, CacheDir: cache})
+	}
+	return ctx.Err()
+}
+
+// cold: every build on its own new buildkitd, into a new repository, with
+// an empty envbuild cache; the daemon is pruned afterwards to free disk.
+func (b *bench) cold(ctx context.Context) error {
+	for i := 1; i <= b.o.Runs; i++ {
+		for _, t := range rotated(tools, i) {
+			addr, err := b.bed.StartExtraBuildkitd(ctx)
+			if err != nil {
+				return err
+			}
+			cache := filepath.Join(b.o.Work, "cache", fmt.Sprintf("cold-%s-%d", t, i))
+			b.measure(ctx, buildSpec{Scenario: "cold", Tool: t, Run: i, Addr: addr, Repo: b.repo(fmt.Sprintf("cold-%s-%d", t, i)), Tag: "v0", Base: b.bed.Base, Variant: 0, CacheDir: cache})
+			if err := pruneAll(ctx, addr); err != nil {
+				b.logf("%v", err)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// info gathers the report's header.
+func (b *bench) info(root string, started time.Time) reportInfo {
+	info := reportInfo{
+		Date:        time.Now(),
+		Machine:     machine(),
+		Commit:      gitCommit(root),
+		Runs:        b.o.Runs,
+		Spec:        b.variants[0].Requirements,
+		PinPackage:  b.o.PinPackage,
+		PinVersions: b.o.PinVersions[:b.o.Runs+1],
+		Packages:    len(b.variants[0].Packages),
+		Artifacts:   artifactBytes(b.variants[0].Packages),
+		UVVersion:   commandOutput(b.o.UV, "--version"),
+		Buildkit:    moduleVersion("github.com/moby/buildkit"),
+		Wall:        time.Since(started),
+		Notes:       b.notes,
+	}
+	return info
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				var kb int64
+				fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), "%d", &kb)
+				mem = fmt.Sprintf(", %.0f GB RAM", float64(kb)/1e6)
+			}
+		}
+	}
+	kernel := commandOutput("uname", "-r")
+	return fmt.Sprintf("%d CPUs (%s)%s, Linux %s, shared with other work", runtime.NumCPU(), model, mem, kernel)
+}
+
+func gitCommit(root string) string {
+	c := commandOutput("git", "-C", root, "rev-parse", "--short", "HEAD")
+	if c == "" {
+		return ""
+	}
+	if commandOutput("git", "-C", root, "status", "--porcelain", "--untracked-files=no") != "" {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
+
+func commandOutput(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func moduleVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "(unknown version)"
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// blobSet maps a blob digest to its size.
+type blobSet map[string]int64
+
+func (s blobSet) addAll(o blobSet) {
+	for d, n := range o {
+		s[d] = n
+	}
+}
+
+// imageBlobs are the config and layers of one linux/amd64 image.
+type imageBlobs struct {
+	Config blobSet
+	Layers blobSet
+	// LayerCount counts the manifest's layers (a digest listed twice counts twice).
+	LayerCount int
+	// Names are the layers' history lines (created_by), by digest, when
+	// the config's history has one entry per layer.
+	Names map[string]string
+}
+
+func (ib imageBlobs) all() blobSet {
+	s := blobSet{}
+	s.addAll(ib.Config)
+	s.addAll(ib.Layers)
+	return s
+}
+
+// pushed is what a build added to its repository.
+type pushed struct {
+	Bytes     int64 // blobs that neither the base nor the repository held before
+	NewLayers int   // layers among them
+	Layers    int   // layers of the image
+	// ImageBytes are the compressed sizes of the image's layers that are
+	// not the base's: the size of the environment in the registry.
+	ImageBytes int64
+	// NewLayerNames are the history lines of the new layers, sorted.
+	NewLayerNames []string
+}
+
+// newBlobs compares the pushed image with what the registry held before:
+// known are the base image's blobs and the repository's before the build.
+func newBlobs(img imageBlobs, base blobSet, known blobSet) pushed {
+	var p pushed
+	p.Layers = img.LayerCount
+	for d, n := range img.Layers {
+		if _, ok := base[d]; !ok {
+			p.ImageBytes += n
+		}
+		if _, ok := known[d]; ok {
+			continue
+		}
+		if _, ok := base[d]; ok {
+			continue
+		}
+		p.Bytes += n
+		p.NewLayers++
+		p.NewLayerNames = append(p.NewLayerNames, img.Names[d])
+	}
+	sort.Strings(p.NewLayerNames)
+	for d, n := range img.Config {
+		if _, ok := known[d]; !ok {
+			p.Bytes += n
+		}
+	}
+	return p
+}
+
+// layerNames pairs each layer with its history entry: the entries that
+// are not empty_layer, in order. When the counts differ, it pairs none.
+func layerNames(layers []v1.Descriptor, history []v1.History) map[string]string {
+	var nonEmpty []v1.History
+	for _, h := range history {
+		if !h.EmptyLayer {
+			nonEmpty = append(nonEmpty, h)
+		}
+	}
+	names := map[string]string{}
+	if len(nonEmpty) != len(layers) {
+		return names
+	}
+	for i, l := range layers {
+		names[l.Digest.String()] = nonEmpty[i].CreatedBy
+	}
+	return names
+}
+
+// registryReader reads images from the test bed's plain-HTTP registry.
+type registryReader struct{}
+
+// Image returns the linux/amd64 image at ref (a tag or digest reference;
+// an index is followed to its linux/amd64 manifest).
+func (registryReader) Image(ctx context.Context, ref string) (imageBlobs, error) {
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return imageBlobs{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	desc, err := remote.Get(r, remote.WithContext(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))
+	if err != nil {
+		return imageBlobs{}, fmt.Errorf("reading image %q: %w", ref, err)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return imageBlobs{}, fmt.Errorf("reading image %q: %w", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return imageBlobs{}, fmt.Errorf("reading the manifest of %q: %w", ref, err)
+	}
+	ib := imageBlobs{
+		Config:     blobSet{m.Config.Digest.String(): m.Config.Size},
+		Layers:     blobSet{},
+		LayerCount: len(m.Layers),
+	}
+	for _, l := range m.Layers {
+		ib.Layers[l.Digest.String()] = l.Size
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return imageBlobs{}, fmt.Errorf("reading the config of %q: %w", ref, err)
+	}
+	ib.Names = layerNames(m.Layers, cf.History)
+	return ib, nil
+}
+
+// Repository returns every blob referenced by a tag of repo; a repository
+// that does not exist yet holds none.
+func (rr registryReader) Repository(ctx context.Context, repo string) (blobSet, error) {
+	r, err := name.NewRepository(repo, name.Insecure)
+	if err != nil {
+		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
+	}
+	tags, err := remote.List(r, remote.WithContext(ctx))
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return blobSet{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of %q: %w", repo, err)
+	}
+	s := blobSet{}
+	for _, t := range tags {
+		ib, err := rr.Image(ctx, repo+":"+t)
+		if err != nil {
+			return nil, err
+		}
+		s.addAll(ib.all())
+	}
+	return s, nil
+}

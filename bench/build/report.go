@@ -1,0 +1,272 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The tools, in the order of the tables.
+var tools = []string{"envbuild", "uv", "pip"}
+
+var toolTitle = map[string]string{
+	"envbuild": "envbuild",
+	"uv":       "uv Dockerfile",
+	"pip":      "pip Dockerfile",
+}
+
+// A scenario of docs/BENCHMARKS.md.
+type scenario struct {
+	Key, Title string
+	// Tools measured in it.
+	Tools []string
+}
+
+var scenarios = []scenario{
+	{"cold", "cold: fresh buildkitd, new repository", tools},
+	{"pin", "change one pin (after a warm build)", tools},
+	{"swap", "base swap (same Python, other top layer)", tools},
+	{"unchanged", "unchanged, fresh buildkitd, image in the registry", []string{"envbuild"}},
+}
+
+// sample is one timed build.
+type sample struct {
+	Seconds float64
+	Pushed  pushed
+	// Cached is envbuild's "cached" answer.
+	Cached bool
+	// ReportedBytes is envbuild's own pushed_bytes.
+	ReportedBytes int64
+}
+
+// results holds the samples by scenario and tool.
+type results map[string]map[string][]sample
+
+func (r results) add(scen, tool string, s sample) {
+	if r[scen] == nil {
+		r[scen] = map[string][]sample{}
+	}
+	r[scen][tool] = append(r[scen][tool], s)
+}
+
+// median of xs (the mean of the middle two for an even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+func (r results) seconds(scen, tool string) []float64 {
+	var xs []float64
+	for _, s := range r[scen][tool] {
+		xs = append(xs, s.Seconds)
+	}
+	return xs
+}
+
+func (r results) medianOf(scen, tool string, f func(sample) float64) (float64, bool) {
+	ss := r[scen][tool]
+	if len(ss) == 0 {
+		return 0, false
+	}
+	var xs []float64
+	for _, s := range ss {
+		xs = append(xs, f(s))
+	}
+	return median(xs), true
+}
+
+// reportInfo is what the report says about the run besides the figures.
+type reportInfo struct {
+	Date        time.Time
+	Machine     string
+	Commit      string
+	Runs        int
+	Spec        []string
+	PinPackage  string
+	PinVersions []string
+	Packages    int
+	Artifacts   int64
+	UVVersion   string
+	Buildkit    string
+	Wall        time.Duration
+	Notes       []string
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+func mbf(n float64) string { return fmt.Sprintf("%.1f MB", n/1e6) }
+
+// target describes and checks a scenario's target; ok is false when it
+// cannot be judged.
+func target(r results, scen string) (text, verdict string) {
+	e, eok := r.medianOf(scen, "envbuild", func(s sample) float64 { return s.Seconds })
+	u, uok := r.medianOf(scen, "uv", func(s sample) float64 { return s.Seconds })
+	switch scen {
+	case "cold":
+		if !eok || !uok {
+			return "≤ uv Dockerfile", "—"
+		}
+		return "≤ uv Dockerfile", metText(e <= u)
+	case "pin":
+		if !eok || !uok {
+			return "≤ ¼ of uv Dockerfile", "—"
+		}
+		return "≤ ¼ of uv Dockerfile", metText(e <= u/4)
+	case "swap":
+		ss := r[scen]["envbuild"]
+		if len(ss) == 0 {
+			return "no package layer re-pushed", "—"
+		}
+		worst := 0
+		for _, s := range ss {
+			worst = max(worst, packageLayers(s.Pushed.NewLayerNames))
+		}
+		return "no package layer re-pushed", fmt.Sprintf("%s (%d re-pushed)", metText(worst == 0), worst)
+	case "unchanged":
+		ss := r[scen]["envbuild"]
+		if len(ss) == 0 {
+			return "a registry round trip", "—"
+		}
+		all := true
+		for _, s := range ss {
+			all = all && s.Cached
+		}
+		if all {
+			return "a registry round trip", "met (cached: true)"
+		}
+		return "a registry round trip", "not met (rebuilt)"
+	}
+	return "", ""
+}
+
+func metText(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}
+
+// packageLayers counts envbuild's package layers among layer names.
+func packageLayers(names []string) int {
+	n := 0
+	for _, name := range names {
+		if strings.HasPrefix(name, "envbuild: install ") {
+			n++
+		}
+	}
+	return n
+}
+
+// writeReport writes the Markdown report.
+func writeReport(w io.Writer, r results, info reportInfo) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("# Build benchmark: envbuild vs Dockerfile peers\n\n")
+	p("Written by `make bench` (`go run ./bench/build`); do not edit by hand.\n")
+	p("Medians of %d runs on one shared, noisy machine: read the ratios, not the absolute times.\n\n", info.Runs)
+	p("- date: %s\n", info.Date.UTC().Format("2006-01-02 15:04 UTC"))
+	p("- machine: %s\n", info.Machine)
+	if info.Commit != "" {
+		p("- envbuild commit: %s\n", info.Commit)
+	}
+	p("- BuildKit %s (one buildkitd for warm scenarios, a fresh one per cold run), CNCF Distribution on loopback, base: the test bed's Debian bookworm amd64 (Python 3.11)\n", info.Buildkit)
+	p("- spec: `%s`; %d locked packages, %s of wheels\n", strings.Join(info.Spec, " "), info.Packages, mb(info.Artifacts))
+	p("- change one pin: `%s` through %s, one version per run\n", info.PinPackage, strings.Join(info.PinVersions, " → "))
+	p("- peers: uv %s; gzip layers and OCI media types for all three\n", info.UVVersion)
+	p("- whole benchmark: %s\n\n", info.Wall.Round(time.Second))
+
+	p("## Wall time (median seconds; ratio = envbuild / peer)\n\n")
+	p("| scenario | envbuild | uv Dockerfile | pip Dockerfile | envbuild / uv | envbuild / pip | target | result |\n")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	for _, sc := range scenarios {
+		if len(r[sc.Key]) == 0 {
+			continue
+		}
+		row := []string{sc.Title}
+		med := map[string]float64{}
+		for _, t := range tools {
+			if m, ok := r.medianOf(sc.Key, t, func(s sample) float64 { return s.Seconds }); ok {
+				med[t] = m
+				row = append(row, fmt.Sprintf("%.1f", m))
+			} else {
+				row = append(row, "—")
+			}
+		}
+		for _, peer := range []string{"uv", "pip"} {
+			e, eok := med["envbuild"]
+			q, qok := med[peer]
+			if eok && qok && q > 0 {
+				row = append(row, fmt.Sprintf("%.2f", e/q))
+			} else {
+				row = append(row, "—")
+			}
+		}
+		text, verdict := target(r, sc.Key)
+		row = append(row, text, verdict)
+		p("| %s |\n", strings.Join(row, " | "))
+	}
+
+	p("\n## Bytes pushed (median; blobs neither the base nor the repository held before) and new layers\n\n")
+	p("| scenario | envbuild | uv Dockerfile | pip Dockerfile |\n| --- | ---: | ---: | ---: |\n")
+	for _, sc := range scenarios {
+		if len(r[sc.Key]) == 0 {
+			continue
+		}
+		row := []string{sc.Title}
+		for _, t := range tools {
+			b, ok := r.medianOf(sc.Key, t, func(s sample) float64 { return float64(s.Pushed.Bytes) })
+			if !ok {
+				row = append(row, "—")
+				continue
+			}
+			l, _ := r.medianOf(sc.Key, t, func(s sample) float64 { return float64(s.Pushed.NewLayers) })
+			row = append(row, fmt.Sprintf("%s, %g layers", mbf(b), l))
+		}
+		p("| %s |\n", strings.Join(row, " | "))
+	}
+
+	if cold := r["cold"]; len(cold) > 0 {
+		p("\n## Image (cold build): layers and compressed size above the base\n\n")
+		p("| tool | layers (base included) | environment size |\n| --- | ---: | ---: |\n")
+		for _, t := range tools {
+			ss := cold[t]
+			if len(ss) == 0 {
+				continue
+			}
+			last := ss[len(ss)-1]
+			p("| %s | %d | %s |\n", toolTitle[t], last.Pushed.Layers, mb(last.Pushed.ImageBytes))
+		}
+	}
+
+	p("\n## Every run\n\n")
+	p("| scenario | tool | seconds | pushed | new layers | notes |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, sc := range scenarios {
+		for _, t := range sc.Tools {
+			for i, s := range r[sc.Key][t] {
+				var notes []string
+				if t == "envbuild" {
+					notes = append(notes, fmt.Sprintf("cached: %v, envbuild's pushed_bytes %s", s.Cached, mb(s.ReportedBytes)))
+				}
+				if sc.Key == "swap" && t == "envbuild" {
+					notes = append(notes, fmt.Sprintf("package layers re-pushed: %d", packageLayers(s.Pushed.NewLayerNames)))
+				}
+				p("| %s | %s | %d: %.1f | %s | %d | %s |\n", sc.Key, toolTitle[t], i+1, s.Seconds, mb(s.Pushed.Bytes), s.Pushed.NewLayers, strings.Join(notes, "; "))
+			}
+		}
+	}
+	if len(info.Notes) > 0 {
+		p("\n## Notes\n\n")
+		for _, n := range info.Notes {
+			p("- %s\n", n)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: benchmarks against the peers on the real test bed; each writes
+# its table into docs/BENCH-*.md. Not a test and not run in CI. Arguments are
+# passed to bench/build (e.g. `bash scripts/bench.sh -n 5`).
+#
+# bench/build: envbuild build vs a Dockerfile with pip install and one with
+# uv pip install --no-deps (cache mount), same buildkitd, base and lock.
+# About 15 minutes on 2 cores with the default -n 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# uv for the uv peer: the uv wheel carries the uv binary, which is copied
+# into that peer's build context. Installed once into .cache (gitignored).
+uvdir=.cache/bench-uv
+if [ ! -x "$uvdir/bin/uv" ]; then
+  echo "bench: installing uv into $uvdir with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$uvdir" uv
+fi
+
+if [ ! -x bin/envbuild ]; then
+  echo "bench: bin/envbuild is missing; run make build (make bench does)" >&2
+  exit 1
+fi
+
+go run ./bench/build -uv "$uvdir/bin/uv" -envbuild bin/envbuild -out docs/BENCH-build.md "$@"
