@@ -124,6 +124,11 @@ func (r *reporter[V, S]) visit(ic *incompat[V, S], conclusion bool) {
 		if right.derived() {
 			derived, ext = right, left
 		}
+		if bottom, exts := r.chain(ic); len(exts) >= 4 {
+			r.visit(bottom, false)
+			r.write(ic, fmt.Sprintf("%s because %s and %d similar reasons, %s.", conj, r.describe(exts[0]), len(exts)-1, text), numbered)
+			return
+		}
 		if _, ok := r.nums[derived]; ok {
 			r.write(ic, "Because "+r.describe(ext)+" and "+r.ref(derived)+", "+text+".", numbered)
 		} else if r.collapsible(derived) {
@@ -146,13 +151,54 @@ func (r *reporter[V, S]) visit(ic *incompat[V, S], conclusion bool) {
 // the user's requirements.
 func (r *reporter[V, S]) both(a, b *incompat[V, S]) string {
 	if r.isRootDependency(a) && r.isRootDependency(b) {
-		return "you asked for " + r.requirement(a.terms[1]) + " and " + r.requirement(b.terms[1])
+		return "you asked for " + r.written(a.terms[1]) + " and " + r.written(b.terms[1])
 	}
 	return r.describe(a) + " and " + r.describe(b)
 }
 
 func (r *reporter[V, S]) isRootDependency(ic *incompat[V, S]) bool {
 	return ic.kind == causeDependency && len(ic.terms) == 2 && ic.terms[0].pkg == rootName && !ic.terms[1].pos
+}
+
+// chain follows, from ic, learned incompatibilities that each combine one
+// external reason with one learned incompatibility about the same packages
+// (as backtracking through the versions of one package produces, one
+// version at a time). It returns the first incompatibility that breaks the
+// pattern and the external reasons met on the way, newest first.
+func (r *reporter[V, S]) chain(ic *incompat[V, S]) (*incompat[V, S], []*incompat[V, S]) {
+	var exts []*incompat[V, S]
+	cur := ic
+	for cur.derived() && cur.left.derived() != cur.right.derived() {
+		d, e := cur.left, cur.right
+		if e.derived() {
+			d, e = e, d
+		}
+		if _, numbered := r.nums[d]; numbered || r.uses[d] > 1 || !samePackages(d, ic) {
+			break
+		}
+		exts = append(exts, e)
+		cur = d
+	}
+	return cur, exts
+}
+
+func samePackages[V any, S VersionSet[V, S]](a, b *incompat[V, S]) bool {
+	if len(a.terms) != len(b.terms) {
+		return false
+	}
+	for _, t := range a.terms {
+		found := false
+		for _, u := range b.terms {
+			if u.pkg == t.pkg && u.pos == t.pos {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *reporter[V, S]) singleLine(ic *incompat[V, S]) bool {
@@ -186,7 +232,7 @@ func (r *reporter[V, S]) describe(ic *incompat[V, S]) string {
 			return ic.reason
 		}
 		t := ic.terms[0]
-		if t.set.Complement().IsEmpty() {
+		if t.set.IsFull() {
 			return "there is no version of " + t.pkg
 		}
 		return "no version of " + t.pkg + " matches " + t.set.String()
@@ -194,7 +240,7 @@ func (r *reporter[V, S]) describe(ic *incompat[V, S]) string {
 		return ic.reason
 	case causeDependency:
 		if len(ic.terms) == 2 && ic.terms[0].pos && !ic.terms[1].pos {
-			dep := r.requirement(ic.terms[1])
+			dep := r.written(ic.terms[1])
 			if ic.terms[0].pkg == rootName {
 				return "you asked for " + dep
 			}
@@ -216,7 +262,7 @@ func (r *reporter[V, S]) describe(ic *incompat[V, S]) string {
 	case len(pos) == 0 && len(neg) == 0:
 		return "the requirements cannot be satisfied"
 	case len(pos) == 1 && len(neg) == 0:
-		if t := ic.terms[len(ic.terms)-1]; t.set.Complement().IsEmpty() && len(r.s.cands[t.pkg]) != 1 {
+		if t := ic.terms[len(ic.terms)-1]; len(r.s.cands[t.pkg]) != 1 && r.allCandidates(t.pkg, t.set) {
 			return "no version of " + t.pkg + " can be used"
 		}
 		return pos[0] + " cannot be used"
@@ -239,24 +285,96 @@ func (r *reporter[V, S]) describe(ic *incompat[V, S]) string {
 
 // name writes a positive term: "foo 1.0" when the set holds exactly one
 // candidate, "foo" for every version, else "foo" followed by the set
-// ("foo>=2, <3").
+// ("foo>=2, <3"), or, when the set is a union of intervals (learned sets
+// often are), by the range of candidates it holds ("foo>=1.2, <=1.9").
 func (r *reporter[V, S]) name(t term[V, S]) string {
 	if v, ok := r.onlyCandidate(t); ok {
 		return t.pkg + " " + r.s.alg.str(v)
 	}
-	if t.set.Complement().IsEmpty() {
+	if !t.set.IsFull() && !r.allCandidates(t.pkg, t.set) {
+		if rng, ok := r.candidateRange(t.pkg, t.set); ok {
+			return rng
+		}
+	}
+	return r.setText(t)
+}
+
+// requirement writes the set of a negative term as a requirement: "foo"
+// or "foo>=2, <3" (or a candidate range, as name does).
+func (r *reporter[V, S]) requirement(t term[V, S]) string {
+	return r.setText(t)
+}
+
+// written is a requirement exactly as it was given: dependencies and the
+// user's requirements are quoted, not simplified.
+func (r *reporter[V, S]) written(t term[V, S]) string {
+	if t.set.IsFull() {
 		return t.pkg
 	}
 	return t.pkg + t.set.String()
 }
 
-// requirement writes the set of a negative term as a requirement: "foo"
-// or "foo>=2, <3".
-func (r *reporter[V, S]) requirement(t term[V, S]) string {
-	if t.set.Complement().IsEmpty() {
+func (r *reporter[V, S]) setText(t term[V, S]) string {
+	if t.set.IsFull() {
 		return t.pkg
 	}
-	return t.pkg + t.set.String()
+	text := t.set.String()
+	if strings.Contains(text, " | ") {
+		if rng, ok := r.candidateRange(t.pkg, t.set); ok {
+			return rng
+		}
+	}
+	return t.pkg + text
+}
+
+// candidateRange writes the candidates of pkg inside set as one range,
+// when they are contiguous in the candidate list.
+func (r *reporter[V, S]) candidateRange(pkg string, set S) (string, bool) {
+	sorted := r.s.sortedCandidates(pkg)
+	lo, hi := -1, -1
+	for i, v := range sorted {
+		if set.Contains(v) {
+			if lo < 0 {
+				lo = i
+			} else if hi != i-1 {
+				return "", false
+			}
+			hi = i
+		}
+	}
+	str := r.s.alg.str
+	switch {
+	case lo < 0:
+		return "", false
+	case lo == 0 && hi == len(sorted)-1:
+		return pkg, true
+	case lo == hi:
+		return pkg + "==" + str(sorted[lo]), true
+	case lo == 0:
+		return pkg + "<=" + str(sorted[hi]), true
+	case hi == len(sorted)-1:
+		return pkg + ">=" + str(sorted[lo]), true
+	default:
+		return pkg + ">=" + str(sorted[lo]) + ", <=" + str(sorted[hi]), true
+	}
+}
+
+// allCandidates reports whether set holds every candidate of pkg (and
+// there is more than one).
+func (r *reporter[V, S]) allCandidates(pkg string, set S) bool {
+	if set.IsFull() {
+		return true
+	}
+	cands := r.s.cands[pkg]
+	if len(cands) < 2 {
+		return false
+	}
+	for _, v := range cands {
+		if !set.Contains(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *reporter[V, S]) onlyCandidate(t term[V, S]) (V, bool) {

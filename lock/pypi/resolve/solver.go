@@ -64,9 +64,10 @@ type solver[V any, S VersionSet[V, S]] struct {
 	sorted    map[string][]V                 // candidates in ascending version order
 	deps      map[string]map[string][]Dep[S] // pkg → version string → deps
 	attempts  map[string]int
-	fetched   map[string]bool      // pkg@version whose dependencies were prefetched
-	added     map[string]bool      // pkg@version whose incompatibilities were added
-	counts    map[string][2]uint64 // pkg → {generation, allowed candidates (at most 2)}
+	fetched   map[string]bool              // pkg@version whose dependencies were prefetched
+	added     map[string]bool              // pkg@version whose incompatibilities were added
+	counts    map[string][2]uint64         // pkg → {generation, allowed candidates (at most 2)}
+	depIncs   map[string][]*incompat[V, S] // "pkg\x00dep" → dependency incompatibilities
 	rootDeps  []Dep[S]
 
 	prefetchCandidates   func(ctx context.Context, pkg string)
@@ -86,6 +87,7 @@ func (s *solver[V, S]) solve(ctx context.Context) ([]Picked[V], error) {
 	s.fetched = map[string]bool{}
 	s.added = map[string]bool{}
 	s.counts = map[string][2]uint64{}
+	s.depIncs = map[string][]*incompat[V, S]{}
 
 	s.addIncompat(newIncompat([]term[V, S]{{pkg: rootName, set: s.alg.full(), pos: false}}, causeRoot, rootName))
 	next := rootName
@@ -338,8 +340,7 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 			}
 			continue
 		}
-		ic := s.dependencyIncompat(best, span, d)
-		s.addIncompat(ic)
+		ic := s.addDependency(best, span, d)
 		// Deciding would satisfy this incompatibility at once: let
 		// propagation find the conflict instead.
 		if len(ic.terms) == 2 && s.ps.relation(ic.terms[1]) == satisfied {
@@ -376,12 +377,7 @@ func (s *solver[V, S]) decisionConflicts(pkg string, v V, deps []Dep[S]) bool {
 // few and whole, and lets an explanation say "a depends on b" when a has a
 // single candidate, as the PubGrub paper does by merging version ranges.
 func (s *solver[V, S]) span(pkg string, v V) S {
-	sorted, ok := s.sorted[pkg]
-	if !ok {
-		sorted = append([]V(nil), s.cands[pkg]...)
-		sort.SliceStable(sorted, func(i, j int) bool { return s.alg.less(sorted[i], sorted[j]) })
-		s.sorted[pkg] = sorted
-	}
+	sorted := s.sortedCandidates(pkg)
 	i := sort.Search(len(sorted), func(i int) bool { return !s.alg.less(sorted[i], v) })
 	out := s.alg.full()
 	if i > 0 {
@@ -396,6 +392,47 @@ func (s *solver[V, S]) span(pkg string, v V) S {
 		out = out.Intersect(s.alg.lessThan(sorted[j]))
 	}
 	return out
+}
+
+// addDependency records that the versions of span of pkg depend on d. When
+// other versions of pkg already depend on exactly the same set of d, the
+// two incompatibilities become one over both spans, as PubGrub
+// implementations merge them: fewer, wider incompatibilities make
+// propagation cheaper and explanations say "a>=1.2, <=1.9 depends on b"
+// once instead of once per version.
+func (s *solver[V, S]) addDependency(pkg string, span S, d Dep[S]) *incompat[V, S] {
+	key := pkg + "\x00" + d.Name
+	for i, old := range s.depIncs[key] {
+		if len(old.terms) != 2 || !old.terms[1].set.IsSubsetOf(d.Set) || !d.Set.IsSubsetOf(old.terms[1].set) {
+			continue
+		}
+		merged := s.dependencyIncompat(pkg, old.terms[0].set.Union(span), d)
+		for _, t := range old.terms {
+			list := s.incs[t.pkg]
+			for j := range list {
+				if list[j] == old {
+					list[j] = merged
+				}
+			}
+		}
+		s.depIncs[key][i] = merged
+		return merged
+	}
+	ic := s.dependencyIncompat(pkg, span, d)
+	s.addIncompat(ic)
+	s.depIncs[key] = append(s.depIncs[key], ic)
+	return ic
+}
+
+// sortedCandidates returns the candidates of pkg in ascending order.
+func (s *solver[V, S]) sortedCandidates(pkg string) []V {
+	sorted, ok := s.sorted[pkg]
+	if !ok {
+		sorted = append([]V(nil), s.cands[pkg]...)
+		sort.SliceStable(sorted, func(i, j int) bool { return s.alg.less(sorted[i], sorted[j]) })
+		s.sorted[pkg] = sorted
+	}
+	return sorted
 }
 
 func (s *solver[V, S]) dependencyIncompat(pkg string, set S, d Dep[S]) *incompat[V, S] {

@@ -8,6 +8,7 @@ type VersionSet[V any, S any] interface {
 	Complement() S
 	Contains(V) bool
 	IsEmpty() bool
+	IsFull() bool
 	IsSubsetOf(S) bool
 	IsDisjoint(S) bool
 	String() string
