@@ -42,6 +42,7 @@ type release struct {
 	kind     string     // "wheel" or "sdist"
 	why      unusable
 	reason   string // a clause for explanations, when why != usable
+	detail   string // the Requires-Python specifier, or the yank reason
 	hasSdist bool
 }
 
@@ -87,11 +88,11 @@ type provider struct {
 	projects   map[string]*projectEntry
 	metas      map[string]*metaEntry
 	prefetched map[string]bool
-	hints      map[string][]string // reason → advice, for the explanation's end
+	hints      map[string][]string // project → advice, for the explanation's end
 }
 
-// hint attaches advice to an unavailability reason; Lock prints it after
-// an explanation that uses the reason.
+// hint attaches advice to a project; Lock prints it after an explanation
+// that names the project.
 func (p *provider) hint(reason, advice string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -103,22 +104,46 @@ func (p *provider) hint(reason, advice string) {
 	p.hints[reason] = append(p.hints[reason], advice)
 }
 
-// hintsFor returns the advice attached to reasons the explanation uses.
+// hintsFor returns the advice attached to the projects an explanation
+// names.
 func (p *provider) hintsFor(explanation string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var reasons []string
-	for r := range p.hints {
-		if strings.Contains(explanation, r) {
-			reasons = append(reasons, r)
+	var names []string
+	for n := range p.hints {
+		if mentions(explanation, n) {
+			names = append(names, n)
 		}
 	}
-	sort.Strings(reasons)
+	sort.Strings(names)
 	var out []string
-	for _, r := range reasons {
-		out = append(out, p.hints[r]...)
+	for _, n := range names {
+		out = append(out, p.hints[n]...)
 	}
 	return out
+}
+
+// mentions reports whether text names the project as a word.
+func mentions(text, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isNameByte(text[j-1])
+		k := j + len(name)
+		after := k == len(text) || !isNameByte(text[k]) ||
+			text[k] == '.' && (k+1 == len(text) || !isNameByte(text[k+1]))
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
 }
 
 // splitExtra turns "name[extra]" into its parts.
@@ -295,11 +320,12 @@ func (p *provider) choose(name string, g *fileGroup) *release {
 	}
 	switch {
 	case pyReason != "":
-		r.why, r.reason = needsPython, fmt.Sprintf("%s %s requires Python %s", name, g.version, pyReason)
+		r.why, r.reason, r.detail = needsPython, fmt.Sprintf("%s %s requires Python %s", name, g.version, pyReason), pyReason
 	case compatible > 0 && notYanked == 0, compatible == 0 && p.allowSdist && len(g.sdists) > 0:
 		r.why, r.reason = yanked, fmt.Sprintf("%s %s was yanked", name, g.version)
 		if why := yankReason(g); why != "" {
 			r.reason += " (" + why + ")"
+			r.detail = why
 		}
 	default:
 		r.why, r.reason = noWheel, fmt.Sprintf("%s %s has no wheel for %s", name, g.version, p.target)
@@ -440,37 +466,90 @@ func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) 
 		return ""
 	}
 	newest := in[0]
-	reason := newest.reason
 	if newest.why == noWheel {
-		for _, r := range proj.releases {
-			if (r.why == usable || r.why == prerelease) && r.kind == "wheel" {
-				p.hint(reason, fmt.Sprintf("the newest version of %s with a wheel for %s is %s", base, p.target, r.version))
-				break
-			}
+		if r := newestWithWheel(proj); r != nil {
+			p.hint(base, fmt.Sprintf("the newest version of %s with a wheel for %s is %s", base, p.target, r.version))
 		}
 		if newest.hasSdist && !p.allowSdist {
-			p.hint(reason, fmt.Sprintf("%s %s has a source distribution: --allow-sdist locks it for the build to compile", base, newest.version))
+			p.hint(base, fmt.Sprintf("%s %s has a source distribution: --allow-sdist locks it for the build to compile", base, newest.version))
 		}
 	}
+	// One clause per kind of reason, newest kind first.
+	var kinds []unusable
+	byKind := map[unusable][]*release{}
 	for _, r := range in {
+		if byKind[r.why] == nil {
+			kinds = append(kinds, r.why)
+		}
+		byKind[r.why] = append(byKind[r.why], r)
 		if r.why == prerelease {
-			p.hint(r.reason, "pre-releases are used when a requirement names one, or with --prerelease allow")
-			break
+			p.hint(base, "pre-releases are used when a requirement names one, or with --prerelease allow")
 		}
 	}
-	switch {
-	case len(in) == 2:
-		reason += " and " + in[1].reason
-	case len(in) == 3:
-		reason += ", " + in[1].reason + " and " + in[2].reason
-	case len(in) > 3:
-		reason += fmt.Sprintf(", %s and %d more versions", in[1].reason, len(in)-2)
-		if !set.IsFull() {
-			reason += " that match " + set.String()
-		}
-		reason += " cannot be used either"
+	var clauses []string
+	for _, k := range kinds {
+		clauses = append(clauses, p.clause(base, byKind[k]))
 	}
-	return reason
+	return joinClauses(clauses)
+}
+
+// newestWithWheel is the newest release with a wheel for the target,
+// preferring a final release to a pre-release.
+func newestWithWheel(proj *project) *release {
+	var pre *release
+	for _, r := range proj.releases {
+		if r.kind != "wheel" {
+			continue
+		}
+		if r.why == usable {
+			return r
+		}
+		if r.why == prerelease && pre == nil {
+			pre = r
+		}
+	}
+	return pre
+}
+
+// clause says why the releases rs (newest first, all unusable for the
+// same kind of reason) cannot be used.
+func (p *provider) clause(name string, rs []*release) string {
+	if len(rs) == 1 {
+		return rs[0].reason
+	}
+	var who string
+	switch len(rs) {
+	case 2:
+		who = fmt.Sprintf("%s %s and %s", name, rs[0].version, rs[1].version)
+	case 3:
+		who = fmt.Sprintf("%s %s, %s and %s", name, rs[0].version, rs[1].version, rs[2].version)
+	default:
+		who = fmt.Sprintf("%s %s, %s and %d older versions", name, rs[0].version, rs[1].version, len(rs)-2)
+	}
+	switch rs[0].why {
+	case noWheel:
+		return who + " have no wheel for " + p.target.String()
+	case yanked:
+		return who + " were yanked"
+	case prerelease:
+		return who + " are pre-releases"
+	default:
+		same := true
+		for _, r := range rs {
+			same = same && r.detail == rs[0].detail
+		}
+		if same {
+			return who + " require Python " + rs[0].detail
+		}
+		return who + " do not support Python " + p.python.String()
+	}
+}
+
+func joinClauses(cs []string) string {
+	if len(cs) <= 1 {
+		return strings.Join(cs, "")
+	}
+	return strings.Join(cs[:len(cs)-1], ", ") + " and " + cs[len(cs)-1]
 }
 
 // PrefetchCandidates implements resolve.Prefetcher: it reads the project

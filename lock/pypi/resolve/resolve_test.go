@@ -254,3 +254,20 @@ func TestResolveExplanations(t *testing.T) {
 		})
 	}
 }
+
+// Backtracking through every version of a package is told in one sentence,
+// not one per version.
+func TestResolveExplanationFoldsLongChains(t *testing.T) {
+	p := &memProvider{pkgs: botoLike(8)}
+	_, err := Resolve(context.Background(), p, mustDeps(t, "boto3<1.6", "botocore>=1.6"), Options{})
+	var ns *NoSolutionError
+	if !errors.As(err, &ns) {
+		t.Fatalf("Resolve: got error %v, want a NoSolutionError", err)
+	}
+	want := "Because boto3 1.0.0 depends on botocore>=1.0.0, <1.1.0 and boto3 1.1.0 depends on botocore>=1.1.0, <1.2.0, boto3<=1.1.0 requires botocore<=1.1.0.\n" +
+		"And because boto3 1.5.0 depends on botocore>=1.5.0, <1.6.0 and 3 similar reasons, boto3<=1.5.0 requires botocore<=1.5.0.\n" +
+		"So, because you asked for boto3<1.6 and botocore>=1.6, the requirements cannot be satisfied."
+	if ns.Explanation != want {
+		t.Errorf("explanation:\n%s\nwant:\n%s", ns.Explanation, want)
+	}
+}
