@@ -1,23 +1,30 @@
 // Package lock turns a spec into a locked environment: for every target
-// platform it resolves the PyPI requirements (lock/pypi) — and, once conda
-// is in, the conda specs (lock/conda) — against the target read from the
-// base image or given by flags (CONTRACT §2), and returns the lock file
-// entry. It decides where the environment's Python comes from (CONTRACT
-// §1). It never talks to BuildKit or a registry.
+// platform it resolves the conda specs (lock/conda/envlock) and the PyPI
+// requirements (lock/pypi) against the target read from the base image or
+// given by flags (CONTRACT §2), and returns the lock file entry. It decides
+// where the environment's Python comes from (CONTRACT §1): the base's
+// interpreter, or a conda python package. It never talks to BuildKit or a
+// registry.
 package lock
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock/conda/envlock"
+	"github.com/envbuild/envbuild/lock/conda/matchspec"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi"
 	"github.com/envbuild/envbuild/lock/pypi/index"
+	"github.com/envbuild/envbuild/lock/pypi/pep440"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"github.com/envbuild/envbuild/lock/target"
 )
 
@@ -41,82 +48,342 @@ type Request struct {
 	ExcludeNewer    time.Time
 	Offline         bool
 	CacheDir        string
-	// Env is the process environment (pip's configuration variables).
+	// Env is the process environment (pip's configuration variables, and
+	// CONDA_CHANNELS, CONDARC, CONDA_OVERRIDE_*, HOME for conda).
 	Env map[string]string
 	Log io.Writer
 }
 
 // Env locks one environment.
 func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
-	if req.Spec.IsConda() {
-		return nil, failure.User(fmt.Errorf("environment %q asks for conda packages (%s), and this envbuild cannot lock conda environments yet; use PyPI packages", req.Spec.Name, strings.Join(req.Spec.Conda.Specs, ", ")))
-	}
 	indexes, err := index.FromPipConfig(req.Env, req.Spec.PyPI.IndexURL, req.Spec.PyPI.ExtraIndexURLs)
 	if err != nil {
 		return nil, failure.User(err)
 	}
 	out := &lockfile.Env{Name: req.Spec.Name, SpecDigest: req.Spec.Digest()}
 	for _, t := range req.Targets {
-		if err := checkPython(req.Spec, t); err != nil {
-			return nil, err
-		}
 		var existing []lockfile.Package
-		if req.Existing != nil {
+		if req.Existing != nil && !req.Upgrade {
 			if et := req.Existing.Target(t.Platform); et != nil {
 				existing = et.Packages
 			}
 		}
-		pkgs, err := pypi.Lock(ctx, pypi.Request{
-			Requirements:    req.Spec.PyPI.Requirements,
-			Target:          t.Target,
-			Indexes:         indexes,
-			CacheDir:        req.CacheDir,
-			Offline:         req.Offline,
-			ExcludeNewer:    req.ExcludeNewer,
-			AllowSdist:      req.Spec.Options.AllowSdist,
-			Existing:        existing,
-			Upgrade:         req.Upgrade,
-			UpgradePackages: req.UpgradePackages,
-			Log:             req.Log,
-		})
+		src, err := PythonSource(req.Spec, t)
 		if err != nil {
 			return nil, err
 		}
-		lt := lockfile.Target{
-			Platform:       t.Platform,
-			Python:         t.Python,
-			Implementation: t.Implementation,
-			FreeThreaded:   t.FreeThreaded,
-			Libc:           t.LibcString(),
-			Base:           t.BaseRef,
-			Packages:       pkgs,
+		var lt lockfile.Target
+		if src == "conda" {
+			lt, err = lockConda(ctx, req, t, indexes, existing)
+		} else {
+			lt, err = lockPyPI(ctx, req, t, indexes, existing)
 		}
-		if t.Interpreter != "" {
-			lt.PythonSource = "base"
-			lt.Interpreter = t.Interpreter
+		if err != nil {
+			return nil, err
 		}
 		out.Targets = append(out.Targets, lt)
 	}
 	return out, nil
 }
 
-// checkPython applies CONTRACT §1 for a PyPI-only environment: its python,
-// when set, must be the base's major.minor (a conda Python is not available
-// yet).
-func checkPython(s spec.Spec, t Target) error {
-	if s.Python == "" || t.Interpreter == "" {
-		return nil
+// PythonSource applies CONTRACT §1 to one target: "conda" when the
+// environment has conda specs or asks for another Python than the base's
+// interpreter (another major.minor, or free-threaded or not); "base" when
+// the base's interpreter serves; "" when there is no base interpreter to
+// compare with (a lock from flags, whose target Python is the spec's).
+func PythonSource(s spec.Spec, t Target) (string, error) {
+	if s.IsConda() {
+		return "conda", nil
+	}
+	if t.Interpreter == "" {
+		return "", nil
+	}
+	if s.Python == "" {
+		return "base", nil
 	}
 	want, ft, err := target.NormalizePython(s.Python)
 	if err != nil {
-		return failure.User(err)
+		return "", failure.User(fmt.Errorf("environment %q: %w", s.Name, err))
 	}
 	wmaj, wmin := splitVersion(want)
 	tmaj, tmin := t.PythonMajorMinor()
 	if wmaj != tmaj || wmin != tmin || ft != t.FreeThreaded {
-		return failure.User(fmt.Errorf("environment %q asks for Python %s but the base image's interpreter %s is Python %s (%s); use a base with Python %s, or drop python from the spec to use the base's (a conda Python is not supported yet)", s.Name, s.Python, t.Interpreter, t.Python, t.Platform, s.Python))
+		return "conda", nil
 	}
-	return nil
+	return "base", nil
+}
+
+// The lockers, replaced by fakes in tests.
+var (
+	condaLocker = envlock.Lock
+	pypiLocker  = pypi.Lock
+)
+
+// lockPyPI locks a PyPI-only environment on the base's interpreter (or on
+// the target given by flags).
+func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
+	pkgs, err := pypiLocker(ctx, pypiRequest(req, t.Target, req.Spec.PyPI.Requirements, indexes, existing))
+	if err != nil {
+		return lockfile.Target{}, err
+	}
+	lt := lockfile.Target{
+		Platform:       t.Platform,
+		Python:         t.Python,
+		Implementation: t.Implementation,
+		FreeThreaded:   t.FreeThreaded,
+		Libc:           t.LibcString(),
+		Base:           t.BaseRef,
+		Packages:       pkgs,
+	}
+	if t.Interpreter != "" {
+		lt.PythonSource = "base"
+		lt.Interpreter = t.Interpreter
+	}
+	return lt, nil
+}
+
+func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.Index, existing []lockfile.Package) pypi.Request {
+	var prev []lockfile.Package
+	for _, p := range existing {
+		if p.Source == "pypi" {
+			prev = append(prev, p)
+		}
+	}
+	return pypi.Request{
+		Requirements:    reqs,
+		Target:          t,
+		Indexes:         indexes,
+		CacheDir:        req.CacheDir,
+		Offline:         req.Offline,
+		ExcludeNewer:    req.ExcludeNewer,
+		AllowSdist:      req.Spec.Options.AllowSdist,
+		Existing:        prev,
+		Upgrade:         req.Upgrade,
+		UpgradePackages: req.UpgradePackages,
+		Log:             req.Log,
+	}
+}
+
+// lockConda locks an environment whose Python is a conda package: the
+// conda specs (with python added when no spec names it: the spec's
+// python, else the target's major.minor), then the PyPI requirements
+// against the conda Python, leaving out what a conda package provides.
+func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
+	s := req.Spec
+	specs := append([]string(nil), s.Conda.Specs...)
+	if !namesPython(specs) {
+		ps := "python"
+		switch {
+		case s.Python != "":
+			var err error
+			if ps, err = envlock.PythonSpec(s.Python); err != nil {
+				return lockfile.Target{}, failure.User(fmt.Errorf("environment %q: %w", s.Name, err))
+			}
+		case t.Python != "":
+			ps = "python " + t.Target.PythonShort() + ".*"
+			if t.FreeThreaded {
+				ps, _ = envlock.PythonSpec(t.Target.PythonShort())
+			}
+		}
+		specs = append(specs, ps)
+	}
+	var prev []lockfile.Package
+	for _, p := range existing {
+		if p.Source == "conda" && !upgrading(req, p.Name) {
+			prev = append(prev, p)
+		}
+	}
+	condaPkgs, err := condaLocker(ctx, envlock.Request{
+		Specs:    specs,
+		Channels: s.Conda.Channels,
+		Target:   t.Target,
+		CacheDir: condaCache(req.CacheDir),
+		Offline:  req.Offline,
+		Existing: prev,
+		Env:      req.Env,
+	})
+	if err != nil {
+		return lockfile.Target{}, err
+	}
+	var py *lockfile.Package
+	for i := range condaPkgs {
+		if condaPkgs[i].Name == "python" {
+			py = &condaPkgs[i]
+		}
+	}
+	if py == nil {
+		return lockfile.Target{}, failure.User(fmt.Errorf("environment %q: the conda solution has no python package", s.Name))
+	}
+	lt := lockfile.Target{
+		Platform:       t.Platform,
+		Python:         py.Version,
+		Implementation: target.DefaultImplementer,
+		FreeThreaded:   envlock.IsFreeThreaded(py.Build),
+		Libc:           t.LibcString(),
+		Base:           t.BaseRef,
+		PythonSource:   "conda",
+		Packages:       condaPkgs,
+	}
+	if len(s.PyPI.Requirements) == 0 {
+		return lt, nil
+	}
+	pt := t.Target
+	pt.Python, pt.FreeThreaded, pt.Implementation, pt.Interpreter = lt.Python, lt.FreeThreaded, lt.Implementation, ""
+	pypiPkgs, err := lockPyPIOnConda(ctx, req, pt, indexes, existing, condaPkgs)
+	if err != nil {
+		return lockfile.Target{}, err
+	}
+	lt.Packages = append(lt.Packages, pypiPkgs...)
+	sort.Slice(lt.Packages, func(i, j int) bool {
+		if lt.Packages[i].Name != lt.Packages[j].Name {
+			return lt.Packages[i].Name < lt.Packages[j].Name
+		}
+		return lt.Packages[i].Source < lt.Packages[j].Source
+	})
+	return lt, nil
+}
+
+func upgrading(req Request, name string) bool {
+	if req.Upgrade {
+		return true
+	}
+	for _, n := range req.UpgradePackages {
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func condaCache(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "conda")
+}
+
+// namesPython reports whether a conda spec names python (including
+// Metaflow's "python=3.13t", which matchspec alone does not read).
+func namesPython(specs []string) bool {
+	for _, sp := range specs {
+		sp = strings.TrimSpace(sp)
+		if m, err := matchspec.Parse(sp); err == nil && m.Name == "python" {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(sp, "python"); ok && strings.HasSuffix(rest, "t") && rest != "" && strings.ContainsAny(rest[:1], "= ") {
+			return true
+		}
+	}
+	return false
+}
+
+// condaDists are the conda packages that install a Python distribution of
+// the same (normalised) name: those that need python (noarch: python, or
+// built for one), python itself excepted. A conda package's name is
+// usually its distribution's (numpy, requests, pyyaml); those whose names
+// differ (pytorch and torch) are not recognised.
+func condaDists(pkgs []lockfile.Package) map[string]lockfile.Package {
+	out := map[string]lockfile.Package{}
+	for _, p := range pkgs {
+		if p.Name == "python" {
+			continue
+		}
+		needsPython := p.Noarch == "python"
+		for _, d := range p.Depends {
+			if d == "python" {
+				needsPython = true
+			}
+		}
+		if needsPython {
+			out[pep508.NormalizeName(p.Name)] = p
+		}
+	}
+	return out
+}
+
+// lockPyPIOnConda locks the PyPI requirements for the conda Python. What
+// a conda package already installs is not locked again: a requirement
+// naming it is checked against the conda version and dropped (kept, for
+// its extras' dependencies, when it names extras); a dependency of the
+// PyPI packages is pinned to the conda version, so that the rest of the
+// resolution agrees with it, and left out of the result.
+func lockPyPIOnConda(ctx context.Context, req Request, t target.Target, indexes []index.Index, existing []lockfile.Package, conda []lockfile.Package) ([]lockfile.Package, error) {
+	dists := condaDists(conda)
+	var reqs []string
+	for _, r := range req.Spec.PyPI.Requirements {
+		pr, err := pep508.ParseRequirement(r)
+		if err != nil {
+			reqs = append(reqs, r) // pypi.Lock reports it, with its position
+			continue
+		}
+		cp, ok := dists[pr.NormalizedName()]
+		if !ok {
+			reqs = append(reqs, r)
+			continue
+		}
+		if pr.URL != "" {
+			return nil, failure.User(fmt.Errorf("PyPI requirement %q names %s, which conda package %s %s already installs; drop one of them", r, pr.Name, cp.Name, cp.Version))
+		}
+		v, err := pep440.Parse(cp.Version)
+		if err != nil || !pr.Specifiers.Contains(v, true) {
+			return nil, failure.User(fmt.Errorf("PyPI requirement %q is not satisfied by conda package %s %s, which installs the same distribution; change the requirement or the conda spec", r, cp.Name, cp.Version))
+		}
+		if len(pr.Extras) > 0 {
+			reqs = append(reqs, r)
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	pins := map[string]string{}
+	for round := 0; ; round++ {
+		all := append([]string(nil), reqs...)
+		for _, n := range sortedKeys(pins) {
+			all = append(all, n+"=="+pins[n])
+		}
+		pkgs, err := pypiLocker(ctx, pypiRequest(req, t, all, indexes, existing))
+		if err != nil {
+			if len(pins) > 0 {
+				return nil, fmt.Errorf("locking the PyPI requirements with %s pinned to the versions conda installs: %w", pinList(pins), err)
+			}
+			return nil, err
+		}
+		var kept []lockfile.Package
+		again := false
+		for _, p := range pkgs {
+			cp, ok := dists[pep508.NormalizeName(p.Name)]
+			if !ok {
+				kept = append(kept, p)
+				continue
+			}
+			if _, pinned := pins[cp.Name]; !pinned {
+				pins[cp.Name] = cp.Version
+				if p.Version != cp.Version {
+					again = true
+				}
+			}
+		}
+		if !again || round >= 3 {
+			return kept, nil
+		}
+	}
+}
+
+func pinList(pins map[string]string) string {
+	var s []string
+	for _, n := range sortedKeys(pins) {
+		s = append(s, n+" "+pins[n])
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func splitVersion(v string) (int, int) {
