@@ -303,7 +303,7 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 		return best, false, nil
 	}
 	s.attempts[best]++
-	if s.attempts[best] >= 3 && s.prefetchDependencies != nil {
+	if s.attempts[best] >= 2 && s.prefetchDependencies != nil {
 		s.prefetchAhead(ctx, best, pick, allowed, bestCands)
 	}
 	deps, err := s.dependencies(ctx, best, pick)
@@ -443,13 +443,20 @@ func (s *solver[V, S]) dependencyIncompat(pkg string, set S, d Dep[S]) *incompat
 // candidates of a package that keeps being rejected (backtracking through
 // many versions, as boto3 with an old botocore does).
 func (s *solver[V, S]) prefetchAhead(ctx context.Context, pkg string, pick V, allowed S, cands []V) {
-	const ahead = 50
+	// The window doubles with every rejected version, up to 100: a
+	// package tried twice may be fine at its third version, one tried six
+	// times is probably being walked down release by release.
+	ahead := 10
+	for i := 2; i < s.attempts[pkg] && ahead < 100; i++ {
+		ahead *= 2
+	}
+	ahead = min(ahead, 100)
 	n := 0
 	for _, v := range cands {
 		if n == ahead {
 			break
 		}
-		if !allowed.Contains(v) {
+		if !allowed.Contains(v) || s.alg.exactly(pick).Contains(v) {
 			continue
 		}
 		key := pkg + "@" + s.alg.str(v)
