@@ -32,6 +32,7 @@ import (
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // Options configure one build.
@@ -112,10 +113,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
 		}
-		if !got.Equal(t.Target) {
+		if !targetFits(*lt, got, t.Target) {
 			return nil, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, s.Base, t.Target))
 		}
-		if lt.Interpreter == "" {
+		if lt.Interpreter == "" && lt.PythonSource == "" {
 			lt.Interpreter = t.Interpreter
 			lt.PythonSource = "base"
 		}
@@ -405,8 +406,26 @@ func envMeta(pl *plan.Plan, pp plan.PlatformPlan) ([]byte, error) {
 		if pk.Requested && pk.Source == "pypi" {
 			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
 		}
+		if pk.Source == "conda" {
+			cm := installer.CondaMeta{Name: pk.Name, Version: pk.Version, Build: pk.Build, URL: pk.URL, Channel: pk.Channel}
+			if pk.Requested {
+				cm.RequestedSpec = pk.Spec
+			}
+			m.Conda = append(m.Conda, cm)
+		}
 	}
 	return json.Marshal(m)
+}
+
+// targetFits reports whether a lock target suits the base's: the same
+// target for an environment on the base's interpreter; the same platform
+// and C library for one whose Python is a conda package (its Python is the
+// conda package's, not the base's).
+func targetFits(lt lockfile.Target, locked, base target.Target) bool {
+	if lt.PythonSource == "conda" {
+		return canonical(locked.Platform) == canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
+	}
+	return locked.Equal(base)
 }
 
 func pythonShort(t lockfile.Target) string {

@@ -12,6 +12,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
@@ -51,25 +52,37 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 		return llb.State{}, fmt.Errorf("parsing platform %q: %w", pp.Platform, err)
 	}
 	base := llb.Image(pp.Base.Ref, llb.Platform(target), llb.WithCustomNamef("base image %s (%s)", pp.Base.Ref, pp.Platform))
-	// The installer runs on the build host. Where bytecode is compiled it
-	// runs inside the base image (the target's interpreter is needed);
-	// elsewhere on an empty root, so nothing of the base is needed.
-	root := llb.Scratch().Platform(host)
-	if pp.Bytecode {
-		root = base
-	}
 	installer := InstallerDir + "/" + opt.InstallerName
 	short := pythonShort(pp.Target)
 
-	inputs := []llb.State{base}
-	for _, l := range pp.Layers {
+	// The installer runs on the build host. Where bytecode is compiled it
+	// runs inside the base image with the target's interpreter: the
+	// base's own, or, for a conda Python, the environment's python
+	// (layout.Python) from the layers of the python package and its
+	// dependencies merged onto the base. Elsewhere it runs on an empty
+	// root, so nothing of the base is needed.
+	pyexe := pp.Base.Interpreter
+	compileRoot := base
+	var pythonLayers map[int]bool
+	if pp.Target.PythonSource == "conda" {
+		pyexe = layout.Python
+		pythonLayers = condaPythonLayers(pp)
+	}
+	outs := make([]llb.State, len(pp.Layers))
+	lowerLayer := func(i int) error {
+		l := pp.Layers[i]
+		compile := pp.Bytecode && !pythonLayers[i] && needsBytecode(pp.Target, l)
+		root := llb.Scratch().Platform(host)
+		if compile {
+			root = compileRoot
+		}
 		var args []string
 		var mounts []llb.RunOption
-		for i, pk := range l.Packages {
+		for j, pk := range l.Packages {
 			if pk.Sha256 == "" {
-				return llb.State{}, fmt.Errorf("%s %s has no sha256 in the lock", pk.Name, pk.Version)
+				return fmt.Errorf("%s %s has no sha256 in the lock", pk.Name, pk.Version)
 			}
-			src := fmt.Sprintf("/in/%d", i)
+			src := fmt.Sprintf("/in/%d", j)
 			artifact := fetch(pk, opt.AuthSecrets)
 			if pk.Kind == "sdist" {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform)
@@ -80,8 +93,8 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			}
 			args = append(args, installArgs(pk, path.Join(src, pk.Filename), short, pp.Target)...)
 		}
-		if pp.Bytecode {
-			args = append(args, StepSeparator, "compile", "--root", "/out", "--python-exe", pp.Base.Interpreter)
+		if compile {
+			args = append(args, StepSeparator, "compile", "--root", "/out", "--python-exe", pyexe)
 		}
 		args = append(args, StepSeparator, "normalize", "--root", "/out")
 		runOpts := append([]llb.RunOption{
@@ -92,8 +105,30 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			llb.Network(pb.NetMode_NONE),
 			llb.WithCustomNamef("install %s (%s)", l.Name, pp.Platform),
 		}, mounts...)
-		exec := root.Run(runOpts...)
-		inputs = append(inputs, exec.AddMount("/out", llb.Scratch()))
+		outs[i] = root.Run(runOpts...).AddMount("/out", llb.Scratch())
+		return nil
+	}
+	if len(pythonLayers) > 0 {
+		// The python layers first: the others compile on top of them.
+		rootInputs := []llb.State{base}
+		for i := range pp.Layers {
+			if pythonLayers[i] {
+				if err := lowerLayer(i); err != nil {
+					return llb.State{}, err
+				}
+				rootInputs = append(rootInputs, outs[i])
+			}
+		}
+		compileRoot = llb.Merge(rootInputs, llb.WithCustomNamef("the environment's python on %s (%s)", pp.Base.Ref, pp.Platform))
+	}
+	inputs := []llb.State{base}
+	for i := range pp.Layers {
+		if !pythonLayers[i] {
+			if err := lowerLayer(i); err != nil {
+				return llb.State{}, err
+			}
+		}
+		inputs = append(inputs, outs[i])
 	}
 
 	meta := llb.Scratch().File(llb.Mkfile("/env.json", 0o644, opt.EnvMeta), llb.WithCustomName("environment description"))
@@ -112,6 +147,56 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 	)
 	inputs = append(inputs, metaExec.AddMount("/out", llb.Scratch()))
 	return llb.Merge(inputs, llb.WithCustomNamef("merge %d layers onto %s (%s)", len(inputs)-1, pp.Base.Ref, pp.Platform)), nil
+}
+
+// needsBytecode reports whether a layer has .py files to compile: every
+// layer of an environment on the base's interpreter; for a conda Python,
+// the layers holding PyPI or noarch: python packages (other conda packages
+// ship their own bytecode).
+func needsBytecode(t lockfile.Target, l Layer) bool {
+	if t.PythonSource != "conda" {
+		return true
+	}
+	for _, pk := range l.Packages {
+		if pk.Source == "pypi" || pk.Noarch == "python" {
+			return true
+		}
+	}
+	return false
+}
+
+// condaPythonLayers returns the indexes of the layers holding the conda
+// python package or one of the conda packages it depends on (directly or
+// not): what the environment's python needs to run.
+func condaPythonLayers(pp PlatformPlan) map[int]bool {
+	byName := map[string]lockfile.Package{}
+	for _, pk := range pp.Target.Packages {
+		if pk.Source == "conda" {
+			byName[pk.Name] = pk
+		}
+	}
+	need := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		pk, ok := byName[name]
+		if !ok || need[name] {
+			return
+		}
+		need[name] = true
+		for _, d := range pk.Depends {
+			walk(d)
+		}
+	}
+	walk("python")
+	out := map[int]bool{}
+	for i, l := range pp.Layers {
+		for _, pk := range l.Packages {
+			if pk.Source == "conda" && need[pk.Name] {
+				out[i] = true
+			}
+		}
+	}
+	return out
 }
 
 // buildWheel builds a wheel from a source distribution with the target's

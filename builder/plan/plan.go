@@ -114,10 +114,18 @@ func Make(in Input) (*Plan, error) {
 			pp.Bytecode = false
 			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and BuildKit runs on %s (Python compiles modules on first import instead)", platform, in.HostPlatform))
 		}
-		if t.PythonSource == "base" || t.PythonSource == "" {
+		switch t.PythonSource {
+		case "base", "":
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: a venv-style environment on the base's interpreter %s (Python %s), isolated from its site-packages", platform, base.Interpreter, base.PythonVersion))
+		case "conda":
+			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: Python %s from conda, installed in %s", platform, t.Python, layout.Prefix))
+		default:
+			return nil, failure.User(fmt.Errorf("the lock of environment %q says python-source %q for %s; want \"base\" or \"conda\"; run `envbuild lock` again", in.EnvName, t.PythonSource, platform))
 		}
 		for _, pk := range t.Packages {
+			if pk.Kind == "sdist" && t.PythonSource == "conda" {
+				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, and building one on a conda Python is not supported; pick a version with a wheel for %s", pk.Name, pk.Version, platform))
+			}
 			if pk.Kind == "sdist" && !samePlatform(platform, in.HostPlatform) {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
 			}

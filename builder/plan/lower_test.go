@@ -1,0 +1,175 @@
+package plan
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/envbuild/envbuild/lock/lockfile"
+)
+
+func sha(c string) string { return strings.Repeat(c, 64) }
+
+// condaTarget is a conda environment: python (with a dependency), a
+// compiled conda package, a noarch: python package and a PyPI wheel.
+func condaTarget() lockfile.Target {
+	return lockfile.Target{
+		Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "conda",
+		Packages: []lockfile.Package{
+			{Name: "python", Version: "3.11.2", Source: "conda", Kind: "conda", Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
+			{Name: "libz", Version: "1.3", Source: "conda", Kind: "tar.bz2", Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
+			{Name: "prog", Version: "1.0", Source: "conda", Kind: "conda", Build: "h_0", URL: "http://ch/linux-64/prog-1.0-h_0.conda", Filename: "prog-1.0-h_0.conda", Sha256: sha("3")},
+			{Name: "hello", Version: "1.0", Source: "conda", Kind: "tar.bz2", Build: "pyh_0", Noarch: "python", URL: "http://ch/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: sha("4"), Depends: []string{"python"}, Requested: true, Spec: "hello"},
+			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+		},
+	}
+}
+
+func makePlan(t *testing.T, lt lockfile.Target, host string) *Plan {
+	t.Helper()
+	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
+	p, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{lt.Platform}, HostPlatform: host, Options: Options{Bytecode: true},
+		Bases: map[string]Base{lt.Platform: {Ref: "reg/base@sha256:" + sha("9"), ManifestDigest: "sha256:" + sha("9"), Config: &v1.ConfigFile{}, Interpreter: "/usr/bin/python3.11", PythonVersion: "3.11.2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// execs lowers the plan's first platform and returns its exec ops by the
+// installer arguments' package file names, with the digests of their
+// root inputs.
+type execOp struct {
+	args string
+	self digest.Digest
+	root digest.Digest // "" for an empty (scratch) root
+}
+
+func lowerExecs(t *testing.T, p *Plan) (map[string]execOp, map[digest.Digest]*pb.Op) {
+	t.Helper()
+	st, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", EnvMeta: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[digest.Digest]*pb.Op{}
+	execs := map[string]execOp{}
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.Unmarshal(dt); err != nil {
+			t.Fatal(err)
+		}
+		ops[digest.FromBytes(dt)] = &op
+		if e := op.GetExec(); e != nil {
+			args := strings.Join(e.Meta.Args, " ")
+			x := execOp{args: args, self: digest.FromBytes(dt)}
+			for _, m := range e.Mounts {
+				if m.Dest == "/" && m.Input >= 0 {
+					x.root = digest.Digest(op.Inputs[m.Input].Digest)
+				}
+			}
+			for _, pk := range p.Platforms[0].Target.Packages {
+				if strings.Contains(args, "/"+pk.Filename) {
+					execs[pk.Name] = x
+				}
+			}
+		}
+	}
+	return execs, ops
+}
+
+func TestLowerCondaBytecode(t *testing.T) {
+	p := makePlan(t, condaTarget(), "linux/amd64")
+	execs, ops := lowerExecs(t, p)
+	for _, c := range []struct {
+		name    string
+		compile bool
+	}{{"python", false}, {"libz", false}, {"prog", false}, {"hello", true}, {"six", true}} {
+		e, ok := execs[c.name]
+		if !ok {
+			t.Fatalf("no install step for %s", c.name)
+		}
+		hasCompile := strings.Contains(e.args, "compile --root /out --python-exe /opt/envbuild/env/bin/python")
+		if hasCompile != c.compile {
+			t.Errorf("%s: compiled with the environment's python = %v, want %v (%s)", c.name, hasCompile, c.compile, e.args)
+		}
+		if strings.Contains(e.args, "/usr/bin/python3.11") {
+			t.Errorf("%s: the base's interpreter is used in a conda environment: %s", c.name, e.args)
+		}
+		if !c.compile {
+			if e.root != "" {
+				t.Errorf("%s runs on %v, want an empty root", c.name, ops[e.root])
+			}
+			continue
+		}
+		// The root is the base with python's and libz's layers merged on.
+		root := ops[e.root]
+		if root == nil || root.GetMerge() == nil || len(root.Inputs) != 3 {
+			t.Fatalf("%s compiles on %v, want a merge of the base, python's and libz's layers", c.name, root)
+		}
+		want := map[digest.Digest]bool{execs["python"].self: true, execs["libz"].self: true}
+		for _, in := range root.Inputs[1:] {
+			if !want[digest.Digest(in.Digest)] {
+				t.Errorf("%s compiles on a merge holding %s, which is neither python's nor libz's layer", c.name, in.Digest)
+			}
+		}
+		if src := ops[digest.Digest(root.Inputs[0].Digest)].GetSource(); src == nil || !strings.HasPrefix(src.Identifier, "docker-image://docker.io/reg/base@") {
+			t.Errorf("%s: the merge does not start with the base image: %v", c.name, src)
+		}
+	}
+	if len(p.Platforms[0].Notes) == 0 || !strings.Contains(p.Platforms[0].Notes[0], "Python 3.11.2 from conda") {
+		t.Errorf("notes %q do not say the Python is conda's", p.Platforms[0].Notes)
+	}
+}
+
+func TestLowerCondaOtherPlatform(t *testing.T) {
+	lt := condaTarget()
+	lt.Platform = "linux/arm64"
+	p := makePlan(t, lt, "linux/amd64")
+	if p.Platforms[0].Bytecode {
+		t.Fatal("bytecode planned for arm64 on an amd64 BuildKit")
+	}
+	execs, _ := lowerExecs(t, p)
+	for n, e := range execs {
+		if strings.Contains(e.args, "compile") {
+			t.Errorf("%s compiles bytecode for another platform: %s", n, e.args)
+		}
+	}
+	found := false
+	for _, n := range p.Platforms[0].Notes {
+		found = found || strings.Contains(n, "bytecode not compiled for linux/arm64")
+	}
+	if !found {
+		t.Errorf("notes %q do not say bytecode is skipped", p.Platforms[0].Notes)
+	}
+}
+
+func TestMakeCondaRefusesSdist(t *testing.T) {
+	lt := condaTarget()
+	lt.Packages = append(lt.Packages, lockfile.Package{Name: "x", Version: "1", Source: "pypi", Kind: "sdist", Sha256: sha("6"), Filename: "x-1.tar.gz"})
+	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
+	_, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{"linux/amd64"}, HostPlatform: "linux/amd64",
+		Bases: map[string]Base{"linux/amd64": {Ref: "b", Config: &v1.ConfigFile{}}}})
+	if err == nil || !strings.Contains(err.Error(), "conda Python") {
+		t.Errorf("got %v, want a refusal of an sdist on a conda Python", err)
+	}
+}
+
+func TestImageConfigConda(t *testing.T) {
+	p := makePlan(t, condaTarget(), "linux/amd64")
+	b, err := ImageConfig(p, p.Platforms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "VIRTUAL_ENV") || !strings.Contains(string(b), "PATH=/opt/envbuild/env/bin:") {
+		t.Errorf("config %s: want PATH first and no VIRTUAL_ENV for a conda Python", b)
+	}
+}
