@@ -102,12 +102,46 @@ func (pr *problem) explain(core []int32, specs []matchspec.MatchSpec) []string {
 	if len(plainRoots) > 0 {
 		lines = append(lines, "the request asks for "+joinAnd(plainRoots))
 	}
-	// The links of the chain: who needs what.
-	sort.SliceStable(reqOrder, func(i, j int) bool {
-		if reqOrder[i][0] != reqOrder[j][0] {
-			return reqOrder[i][0] < reqOrder[j][0]
+	// The links of the chain: who needs what, from the request down (by
+	// distance from a requested name), then by name.
+	depth := map[string]int{}
+	var queue []string
+	for _, m := range specs {
+		if _, ok := depth[m.Name]; !ok {
+			depth[m.Name] = 0
+			queue = append(queue, m.Name)
 		}
-		return reqOrder[i][1] < reqOrder[j][1]
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, k := range reqOrder {
+			if k[0] != n {
+				continue
+			}
+			if d := depName(k[1]); d != "" {
+				if _, ok := depth[d]; !ok {
+					depth[d] = depth[n] + 1
+					queue = append(queue, d)
+				}
+			}
+		}
+	}
+	level := func(n string) int {
+		if d, ok := depth[n]; ok {
+			return d
+		}
+		return len(depth) + 1
+	}
+	sort.SliceStable(reqOrder, func(i, j int) bool {
+		a, b := reqOrder[i], reqOrder[j]
+		if level(a[0]) != level(b[0]) {
+			return level(a[0]) < level(b[0])
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		return a[1] < b[1]
 	})
 	var chain []*group
 	for _, k := range reqOrder {
