@@ -25,6 +25,7 @@ func specFlags() []cli.Flag {
 		&cli.StringFlag{Name: "env", Usage: "the environment of envbuild.toml to use, when it has several"},
 		&cli.StringSliceFlag{Name: "pypi", Usage: "a PEP 508 requirement (repeatable)"},
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
+		&cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"},
 		&cli.StringFlag{Name: "python", Usage: "Python version X.Y[.Z] (default: the base image's)"},
 		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable; default linux/amd64)"},
 		&cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"},
@@ -99,6 +100,9 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 		if p != "linux/amd64" && p != "linux/arm64" && p != "linux/arm64/v8" {
 			return s, "", failure.Usage(fmt.Errorf("--platform %q is not supported; use linux/amd64 or linux/arm64", p))
 		}
+	}
+	if v := c.StringSlice("channel"); len(v) > 0 {
+		s.Conda.Channels = v
 	}
 	if v := c.String("index-url"); v != "" {
 		s.PyPI.IndexURL = v
