@@ -240,8 +240,11 @@ func (p *pool) byVersion(name string) []int32 {
 	}
 	allowed := p.allowedUnsorted(name)
 	ids := append([]int32(nil), allowed...)
-	sort.SliceStable(ids, func(i, j int) bool {
-		return p.solvables[ids[j]].rec.ParsedVersion.Less(p.solvables[ids[i]].rec.ParsedVersion)
+	sort.Slice(ids, func(i, j int) bool {
+		if c := p.solvables[ids[j]].rec.ParsedVersion.Compare(p.solvables[ids[i]].rec.ParsedVersion); c != 0 {
+			return c < 0
+		}
+		return ids[i] < ids[j]
 	})
 	p.versionOrder[name] = ids
 	return ids
@@ -315,7 +318,12 @@ func (p *pool) simpleCompare(a, b int32) int {
 }
 
 func (p *pool) sortCandidates(ids []int32) {
-	sort.SliceStable(ids, func(i, j int) bool { return p.simpleCompare(ids[i], ids[j]) < 0 })
+	sort.Slice(ids, func(i, j int) bool {
+		if c := p.simpleCompare(ids[i], ids[j]); c != 0 {
+			return c < 0
+		}
+		return ids[i] < ids[j]
+	})
 	for start := 0; start < len(ids); {
 		end := start + 1
 		for end < len(ids) && p.simpleCompare(ids[start], ids[end]) == 0 {
