@@ -297,6 +297,92 @@ func (s *scanner) skip() error {
 	return nil
 }
 
+// recordFast consumes a record object with a tight loop (strings are
+// skipped with IndexByte) and returns its top-level "name" value.
+func (s *scanner) recordFast() (string, error) {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return "", s.errorf("want a record object")
+	}
+	b := s.b
+	i := s.i
+	depth := 0
+	var name []byte
+	nameNext := false
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexByte(b[j:], '"')
+				if k < 0 {
+					s.i = i
+					return "", s.errorf("unterminated string")
+				}
+				j += k
+				n := 0
+				for m := j - 1; m > i && b[m] == '\\'; m-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				j++
+			}
+			str := b[i+1 : j]
+			i = j + 1
+			if depth != 1 {
+				continue
+			}
+			if nameNext {
+				if bytes.IndexByte(str, '\\') >= 0 {
+					var v string
+					if err := json.Unmarshal(b[j-len(str)-1:j+1], &v); err != nil {
+						return "", s.errorf("bad name: %v", err)
+					}
+					str = []byte(v)
+				}
+				name = str
+				nameNext = false
+				continue
+			}
+			if name == nil && string(str) == "name" {
+				k := i
+				for k < len(b) && (b[k] == ' ' || b[k] == '\n' || b[k] == '\t' || b[k] == '\r') {
+					k++
+				}
+				if k < len(b) && b[k] == ':' {
+					nameNext = true
+				}
+			}
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			i++
+			if depth == 0 {
+				s.i = i
+				if len(name) == 0 {
+					return "", fmt.Errorf("no name")
+				}
+				return string(name), nil
+			}
+		case ':', ',', ' ', '\n', '\t', '\r':
+			i++
+		default:
+			// A number, true, false or null: a name must be a string.
+			if nameNext {
+				s.i = i
+				return "", s.errorf("name is not a string")
+			}
+			i++
+		}
+	}
+	s.i = i
+	return "", s.errorf("unexpected end of input in a record")
+}
+
 // recordName consumes a record object and returns its "name".
 func (s *scanner) recordName() (string, error) {
 	name := ""

@@ -50,8 +50,8 @@ func ReadIndexFile(path string, src Source) (*Index, error) {
 }
 
 // ReadIndex reads repodata.json (plain or zstd-compressed) into an Index.
-// The JSON structure is checked now; the fields of each record when its
-// name is first asked for.
+// The outer JSON structure and each record's name are checked now; the
+// rest of a record when its name is first asked for.
 func ReadIndex(r io.Reader, src Source) (*Index, error) {
 	body, err := io.ReadAll(r)
 	if err != nil {
@@ -106,7 +106,7 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 			return sc.object(func(fnb []byte) error {
 				fn := string(fnb)
 				start := sc.i
-				name, err := sc.recordName()
+				name, err := sc.recordFast()
 				if err != nil {
 					return fmt.Errorf("reading record %q: %w", fn, err)
 				}

@@ -418,9 +418,17 @@ func TestDecodeRecordShapes(t *testing.T) {
 			t.Errorf("decodeRecord(%s) succeeded, want an error", bad)
 		}
 	}
-	for _, bad := range []string{`{"packages": {"a-1-0.tar.bz2": {"version": "1"}}}`, `{"packages": [}`, `{"packages": {"a": {"name": "a",}}}`} {
+	for _, bad := range []string{`{"packages": {"a-1-0.tar.bz2": {"version": "1"}}}`, `{"packages": [}`, `{"packages": {"a": {"name": "a"}`, `{"packages": {"a": {"name": 3}}}`} {
 		if _, err := ReadIndex(strings.NewReader(bad), Source{}); err == nil {
 			t.Errorf("ReadIndex(%s) succeeded, want an error", bad)
 		}
+	}
+	// A record's inside is checked when its name is asked for.
+	x, err := ReadIndex(strings.NewReader(`{"packages": {"a-1-0.tar.bz2": {"name": "a", "version": "1",}}}`), Source{Channel: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Records("a"); err == nil {
+		t.Errorf("Records(a) of a record with a trailing comma succeeded, want an error")
 	}
 }
