@@ -102,6 +102,13 @@ type reportInfo struct {
 	Notes       []string
 }
 
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 func mbf(n float64) string { return fmt.Sprintf("%.1f MB", n/1e6) }
@@ -172,7 +179,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Build benchmark: envbuild vs Dockerfile peers\n\n")
 	p("Written by `make bench` (`go run ./bench/build`); do not edit by hand.\n")
-	p("Medians of %d runs on one shared, noisy machine: read the ratios, not the absolute times.\n\n", info.Runs)
+	p("Medians of %s on one shared, noisy machine: read the ratios, not the absolute times.\n\n", plural(info.Runs, "run"))
 	p("- date: %s\n", info.Date.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- machine: %s\n", info.Machine)
 	if info.Commit != "" {
@@ -181,7 +188,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	p("- BuildKit %s (one buildkitd for warm scenarios, a fresh one per cold run), CNCF Distribution on loopback, base: the test bed's Debian bookworm amd64 (Python 3.11)\n", info.Buildkit)
 	p("- spec: `%s`; %d locked packages, %s of wheels\n", strings.Join(info.Spec, " "), info.Packages, mb(info.Artifacts))
 	p("- change one pin: `%s` through %s, one version per run\n", info.PinPackage, strings.Join(info.PinVersions, " → "))
-	p("- peers: uv %s; gzip layers and OCI media types for all three\n", info.UVVersion)
+	p("- peers: %s; gzip layers and OCI media types for all three\n", info.UVVersion)
 	p("- whole benchmark: %s\n\n", info.Wall.Round(time.Second))
 
 	p("## Wall time (median seconds; ratio = envbuild / peer)\n\n")
@@ -229,7 +236,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 				continue
 			}
 			l, _ := r.medianOf(sc.Key, t, func(s sample) float64 { return float64(s.Pushed.NewLayers) })
-			row = append(row, fmt.Sprintf("%s, %g layers", mbf(b), l))
+			row = append(row, fmt.Sprintf("%s, %s", mbf(b), plural(int(l+0.5), "layer")))
 		}
 		p("| %s |\n", strings.Join(row, " | "))
 	}
