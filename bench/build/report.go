@@ -270,10 +270,27 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 			}
 		}
 	}
+	writeMethod(w)
 	if len(info.Notes) > 0 {
 		p("\n## Notes\n\n")
 		for _, n := range info.Notes {
 			p("- %s\n", n)
 		}
+	}
+}
+
+// writeMethod says how the figures were made, with the peers' Dockerfiles.
+func writeMethod(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("\n## How it is measured\n\n")
+	p("- One test bed (integration/testbed): buildkitd, a loopback registry, the Debian base and its swap twin (same root file system and Python, another top layer).\n")
+	p("- The spec is locked with `envbuild lock --base` before any timing, one lock per pin version; the peers' requirements.txt is that lock's `name==version` list, so all three install the same versions.\n")
+	p("- envbuild: `bin/envbuild build --json --base … --registry … --lock …` with `BUILDKIT_HOST`, timed as a process. Peers: the Dockerfiles below through BuildKit's `dockerfile.v0` frontend (Go client `Solve`), image exporter with `push=true`, gzip, OCI media types; timed from connect to pushed.\n")
+	p("- cold: a new buildkitd (`StartExtraBuildkitd`), a new repository and an empty envbuild cache for every build. change one pin: the bed's buildkitd after an untimed warm build; run i changes the pin package to the i-th version. base swap: run i builds the same lock as change-one-pin's run i on the swap base, into the same repository. unchanged: a new buildkitd and an empty envbuild cache, the image already pushed.\n")
+	p("- Tools take turns going first from run to run. Bytes pushed: the sizes of the pushed image's blobs (layers and config) that neither the base image nor any tag of the repository held before; new layers: the layers among them. \"package layers re-pushed\" counts new layers whose history says `envbuild: install …`.\n")
+	p("- The machine's CA bundle is bind-mounted into the peers' install steps (`PIP_CERT`, `SSL_CERT_FILE`) so they reach the same index as envbuild; it is in no layer. The uv peer adds `--compile-bytecode` so it does the same work as pip and envbuild (both compile .pyc files).\n")
+	for _, t := range []string{"pip", "uv"} {
+		df, _ := dockerfile(t, "BASE")
+		p("\n%s:\n\n```dockerfile\n%s```\n", toolTitle[t], df)
 	}
 }
