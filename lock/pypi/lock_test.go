@@ -94,8 +94,15 @@ func testProjects(t *testing.T) map[string][]*dist {
 			sdist(t, "native-1.0.tar.gz", "2.2", "Requires-Dist: lib<2"),
 		},
 		"wants-new-lib": {wheel(t, "wants_new_lib-1.0-py3-none-any.whl", "Requires-Dist: lib>=3.1")},
-		"dynamic":       {sdist(t, "dynamic-1.0.tar.gz", "2.1", "Requires-Dist: lib")},
-		"conflicting":   {wheel(t, "conflicting-1.0-py3-none-any.whl", "Requires-Dist: lib>=2")},
+		"x86only": {
+			wheel(t, "x86only-1.0-py3-none-manylinux_2_17_x86_64.whl"),
+			wheel(t, "x86only-1.1-py3-none-manylinux_2_17_x86_64.whl"),
+			wheel(t, "x86only-1.2-py3-none-manylinux_2_17_x86_64.whl"),
+			wheel(t, "x86only-1.3-py3-none-manylinux_2_17_x86_64.whl"),
+			wheel(t, "x86only-1.4-py3-none-manylinux_2_17_x86_64.whl"),
+		},
+		"dynamic":     {sdist(t, "dynamic-1.0.tar.gz", "2.1", "Requires-Dist: lib")},
+		"conflicting": {wheel(t, "conflicting-1.0-py3-none-any.whl", "Requires-Dist: lib>=2")},
 	}
 }
 
@@ -255,6 +262,9 @@ func TestLockExplainsFailures(t *testing.T) {
 		{"an sdist whose dependencies need a build", []string{"dynamic"}, "3.11", "linux/amd64", func(r *Request) { r.AllowSdist = true },
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because dynamic 1.0 is a source distribution whose dependencies are only known after a build and you asked for dynamic, the requirements cannot be satisfied."},
+		{"many versions without a wheel", []string{"x86only"}, "3.11", "linux/arm64", nil,
+			"no set of packages for CPython 3.11.0 on linux/arm64 (glibc 2.28) satisfies the requirements:\n" +
+				"Because x86only 1.4, 1.3 and 3 older versions have no wheel for CPython 3.11.0 on linux/arm64 (glibc 2.28) and you asked for x86only, the requirements cannot be satisfied."},
 		{"several unusable versions", []string{"lib>2"}, "3.11", "linux/amd64", nil,
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because lib 3.0 was yanked (broken build) and lib 2.1b1 is a pre-release and you asked for lib>2, the requirements cannot be satisfied.\n" +

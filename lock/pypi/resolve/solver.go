@@ -231,6 +231,16 @@ func (s *solver[V, S]) resolveConflict(ic *incompat[V, S]) (*incompat[V, S], err
 
 // decide picks the next package and version, or reports that every
 // required package has a version.
+//
+// The package: among those required and undecided, one with no allowed
+// candidate (its conflict is found at once), else one with exactly one
+// (nothing to choose), else the first to have become required. PubGrub
+// suggests the fewest candidates; counting beyond two mostly reorders
+// independent packages, while the order of discovery is what uv uses, so
+// that the two agree where several solutions exist.
+//
+// The version: the preferred one (from an existing lock) when it is still
+// allowed, else the first allowed candidate in the provider's order.
 func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 	best, bestCount := "", 3
 	var bestCands []V
