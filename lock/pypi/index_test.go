@@ -164,3 +164,29 @@ func TestLockCancelled(t *testing.T) {
 		t.Fatal("Lock succeeded on a hanging index")
 	}
 }
+
+// A second lock from the same cache works with the index gone (--offline).
+func TestLockOffline(t *testing.T) {
+	f := newFakeIndex(t, testProjects(t))
+	cache := t.TempDir()
+	tg := mustTarget(t, "3.12", "linux/arm64")
+	first, _, err := lockAt(t, f, tg, []string{"app[opt]"}, func(r *Request) { r.CacheDir = cache })
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	f.srv.Close()
+	second, log, err := lockAt(t, f, tg, []string{"app[opt]"}, func(r *Request) { r.CacheDir = cache; r.Offline = true })
+	if err != nil {
+		t.Fatalf("offline Lock: %v", err)
+	}
+	if a, b := summary(first), summary(second); a != b {
+		t.Errorf("offline lock differs:\n%s\nvs\n%s", b, a)
+	}
+	if !strings.Contains(log, "locked 7 packages for CPython 3.12.0 on linux/arm64 (glibc 2.28)") {
+		t.Errorf("the log does not sum up the lock:\n%s", log)
+	}
+	_, _, err = lockAt(t, f, tg, []string{"lib"}, func(r *Request) { r.CacheDir = t.TempDir(); r.Offline = true })
+	if err == nil {
+		t.Error("an offline lock with an empty cache succeeded")
+	}
+}

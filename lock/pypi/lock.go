@@ -138,6 +138,15 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 		cancel()
 		p.wg.Wait()
 	}()
+	p.indexes = "pypi"
+	if len(req.Indexes) > 0 {
+		var names []string
+		for _, ix := range req.Indexes {
+			names = append(names, ix.Name)
+		}
+		p.indexes = strings.Join(names, ", ")
+	}
+	start := time.Now()
 
 	var roots []resolve.Dependency
 	requested := map[string]bool{}
@@ -220,7 +229,12 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	if err != nil {
 		return nil, err
 	}
-	return p.packages(ctx, solution, requested, req.Log)
+	pkgs, err := p.packages(ctx, solution, requested, req.Log)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(req.Log, "locked %d packages for %s in %v\n", len(pkgs), t, time.Since(start).Round(time.Millisecond))
+	return pkgs, nil
 }
 
 // packages turns a solution into lock entries: virtual "name[extra]"

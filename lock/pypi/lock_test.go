@@ -254,7 +254,7 @@ func TestLockExplainsFailures(t *testing.T) {
 				"So, because you asked for wants-new-lib, the requirements cannot be satisfied."},
 		{"an unknown project", []string{"nosuch"}, "3.11", "linux/amd64", nil,
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
-				"Because no index has a project named nosuch and you asked for nosuch, the requirements cannot be satisfied."},
+				"Because no index (pypi) has a project named nosuch and you asked for nosuch, the requirements cannot be satisfied."},
 		{"pre-releases are not used when not asked for", []string{"onlypre"}, "3.11", "linux/amd64", func(r *Request) { r.Prerelease = PrereleaseDisallow },
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because onlypre 1.0a1 is a pre-release and you asked for onlypre, the requirements cannot be satisfied.\n" +

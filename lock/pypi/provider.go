@@ -81,6 +81,7 @@ type provider struct {
 	pins       map[string][]pep440.Version // user == pins: yanked files allowed
 	direct     map[string]*directRef
 	preferred  map[string]pep440.Version
+	indexes    string // the names of the indexes asked, for messages
 
 	bg         context.Context
 	wg         sync.WaitGroup
@@ -454,7 +455,7 @@ func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) 
 		return ""
 	}
 	if proj.missing {
-		return "no index has a project named " + base
+		return fmt.Sprintf("no index (%s) has a project named %s", p.indexes, base)
 	}
 	var in []*release
 	for _, r := range proj.releases {
