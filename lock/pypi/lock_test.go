@@ -234,8 +234,8 @@ func TestLockExplainsFailures(t *testing.T) {
 	}{
 		{"a conflict", []string{"conflicting", "lib<2"}, "3.11", "linux/amd64", nil,
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
-				"Because conflicting 1.0 depends on lib>=2 and you asked for conflicting, lib>=2 is required.\n" +
-				"So, because you asked for lib<2, the requirements cannot be satisfied."},
+				"Because conflicting 1.0 depends on lib>=2 and you asked for lib<2, conflicting 1.0 cannot be used.\n" +
+				"So, because you asked for conflicting, the requirements cannot be satisfied."},
 		{"requires-python", []string{"newpy>=2"}, "3.11", "linux/amd64", nil,
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because newpy 2.0 requires Python >=3.12 and you asked for newpy>=2, the requirements cannot be satisfied."},

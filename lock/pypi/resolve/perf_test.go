@@ -4,9 +4,20 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// cpuTime is the user and system CPU time of this process: unlike the
+// wall clock it does not grow when other work shares the machine.
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // botoLike is the shape of boto3 and botocore: every boto3 release pins a
 // narrow botocore range, so "boto3 botocore<1.30" backtracks through every
@@ -22,7 +33,7 @@ func botoLike(n int) map[string]map[string][]string {
 
 func TestResolveBacktracksThroughManyVersions(t *testing.T) {
 	p := &memProvider{pkgs: botoLike(400)}
-	start := time.Now()
+	start := cpuTime(t)
 	got, err := Resolve(context.Background(), p, mustDeps(t, "boto3", "botocore<1.30"), Options{})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
@@ -30,8 +41,8 @@ func TestResolveBacktracksThroughManyVersions(t *testing.T) {
 	if g, want := render(got), "boto3 1.29.0, botocore 1.29.0, jmespath 1.0.1"; g != want {
 		t.Errorf("got %s, want %s", g, want)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v, want well under a second", d)
+	if d := cpuTime(t) - start; d > time.Second {
+		t.Errorf("took %v of CPU, want well under a second", d)
 	}
 }
 
@@ -66,9 +77,9 @@ func TestResolveLargeGraphIsFastAndDeterministic(t *testing.T) {
 	var first string
 	for run := 0; run < 3; run++ {
 		p := &memProvider{pkgs: pkgs}
-		start := time.Now()
+		start := cpuTime(t)
 		got, err := Resolve(context.Background(), p, mustDeps(t, "p0", "p1", "p2"), Options{})
-		d := time.Since(start)
+		d := cpuTime(t) - start
 		out := ""
 		if err != nil {
 			out = err.Error()
@@ -82,7 +93,7 @@ func TestResolveLargeGraphIsFastAndDeterministic(t *testing.T) {
 			t.Fatalf("run %d differs from run 0:\n%s\nvs\n%s", run, out, first)
 		}
 		if d > time.Second {
-			t.Errorf("took %v, want well under a second", d)
+			t.Errorf("took %v of CPU, want well under a second", d)
 		}
 	}
 }

@@ -188,7 +188,7 @@ func TestResolveExplanations(t *testing.T) {
 			},
 			reqs: []string{"foo>=1.0.0,<2.0.0", "baz>=1.0.0,<2.0.0"},
 			want: "Because foo 1.0.0 depends on bar>=2.0.0, <3.0.0 and bar 2.0.0 depends on baz>=3.0.0, <4.0.0, foo 1.0.0 requires baz>=3.0.0, <4.0.0.\n" +
-				"So, because you asked for foo>=1.0.0, <2.0.0 and baz>=1.0.0, <2.0.0, the requirements cannot be satisfied.",
+				"So, because you asked for baz>=1.0.0, <2.0.0 and foo>=1.0.0, <2.0.0, the requirements cannot be satisfied.",
 		},
 		{
 			name: "branching error reporting",
@@ -200,11 +200,11 @@ func TestResolveExplanations(t *testing.T) {
 				"y":   {"1.0.0": nil, "2.0.0": nil},
 			},
 			reqs: []string{"foo>=1.0.0,<2.0.0"},
-			want: "    Because a 1.0.0 depends on b>=2.0.0, <3.0.0 and foo 1.0.0 depends on a>=1.0.0, <2.0.0, foo 1.0.0 requires b>=2.0.0, <3.0.0.\n" +
-				"(1) So, because foo 1.0.0 depends on b>=1.0.0, <2.0.0, foo 1.0.0 cannot be used.\n" +
+			want: "    Because a 1.0.0 depends on b>=2.0.0, <3.0.0 and foo 1.0.0 depends on b>=1.0.0, <2.0.0, a 1.0.0 is incompatible with foo 1.0.0.\n" +
+				"(1) So, because foo 1.0.0 depends on a>=1.0.0, <2.0.0, foo 1.0.0 cannot be used.\n" +
 				"\n" +
-				"    Because x 1.0.0 depends on y>=2.0.0, <3.0.0 and foo 1.1.0 depends on x>=1.0.0, <2.0.0, foo 1.1.0 requires y>=2.0.0, <3.0.0.\n" +
-				"    And because foo 1.1.0 depends on y>=1.0.0, <2.0.0, foo 1.1.0 cannot be used.\n" +
+				"    Because x 1.0.0 depends on y>=2.0.0, <3.0.0 and foo 1.1.0 depends on y>=1.0.0, <2.0.0, x 1.0.0 is incompatible with foo 1.1.0.\n" +
+				"    And because foo 1.1.0 depends on x>=1.0.0, <2.0.0, foo 1.1.0 cannot be used.\n" +
 				"    And because foo 1.0.0 cannot be used (1), no version of foo can be used.\n" +
 				"    So, because you asked for foo>=1.0.0, <2.0.0, the requirements cannot be satisfied.",
 		},
@@ -215,8 +215,8 @@ func TestResolveExplanations(t *testing.T) {
 				"b": {"1.0": nil, "3.0": nil},
 			},
 			reqs: []string{"a", "b<2"},
-			want: "Because a 2.0 depends on b>=3 and you asked for a, b>=3 is required.\n" +
-				"So, because you asked for b<2, the requirements cannot be satisfied.",
+			want: "Because a 2.0 depends on b>=3 and you asked for b<2, a 2.0 cannot be used.\n" +
+				"So, because you asked for a, the requirements cannot be satisfied.",
 		},
 		{
 			name: "no matching version",
@@ -266,7 +266,7 @@ func TestResolveExplanationFoldsLongChains(t *testing.T) {
 	}
 	want := "Because boto3 1.0.0 depends on botocore>=1.0.0, <1.1.0 and boto3 1.1.0 depends on botocore>=1.1.0, <1.2.0, boto3<=1.1.0 requires botocore<=1.1.0.\n" +
 		"And because boto3 1.5.0 depends on botocore>=1.5.0, <1.6.0 and 3 similar reasons, boto3<=1.5.0 requires botocore<=1.5.0.\n" +
-		"So, because you asked for boto3<1.6 and botocore>=1.6, the requirements cannot be satisfied."
+		"So, because you asked for botocore>=1.6 and boto3<1.6, the requirements cannot be satisfied."
 	if ns.Explanation != want {
 		t.Errorf("explanation:\n%s\nwant:\n%s", ns.Explanation, want)
 	}

@@ -251,8 +251,11 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 		}
 		if name == rootName {
 			s.ps.decide(rootName, *new(V), s.alg.full())
-			for _, d := range s.rootDeps {
-				s.addIncompat(s.dependencyIncompat(rootName, s.alg.full(), d))
+			// Propagation visits the newest incompatibilities first:
+			// adding them last to first makes packages become required
+			// in the order they were written, which decides ties.
+			for i := len(s.rootDeps) - 1; i >= 0; i-- {
+				s.addIncompat(s.dependencyIncompat(rootName, s.alg.full(), s.rootDeps[i]))
 			}
 			return rootName, false, nil
 		}
@@ -340,7 +343,8 @@ func (s *solver[V, S]) decide(ctx context.Context) (string, bool, error) {
 	}
 	s.added[key] = true
 	conflict := false
-	for _, d := range deps {
+	for i := len(deps) - 1; i >= 0; i-- { // see the root's dependencies in decide
+		d := deps[i]
 		if d.Name == best {
 			if !d.Set.Contains(pick) {
 				ic := newIncompat([]term[V, S]{{pkg: best, set: span, pos: true}}, causeUnavailable, rootName)
