@@ -133,7 +133,7 @@ func parse(orig string) (MatchSpec, error) {
 	if strings.HasSuffix(s, "@") {
 		return m, fmt.Errorf("feature specs (name@) are not supported; use track_features in brackets: *[track_features=name]")
 	}
-	if strings.HasSuffix(s, ".conda") || strings.HasSuffix(s, ".tar.bz2") {
+	if low := strings.ToLower(s); strings.HasSuffix(low, ".conda") || strings.HasSuffix(low, ".tar.bz2") {
 		return parseArtifact(s)
 	}
 
@@ -255,15 +255,24 @@ func parse(orig string) (MatchSpec, error) {
 	if m.Name == "" {
 		return m, fmt.Errorf("no package name")
 	}
-	if strings.ContainsAny(m.Name, "[]():/\\'\", ") {
-		return m, fmt.Errorf("invalid package name %q", m.Name)
-	}
 	return m, m.compile()
 }
 
 func (m *MatchSpec) compile() error {
+	for _, c := range m.Name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '*') {
+			return fmt.Errorf("invalid package name %q: a name holds only letters, digits, '-', '_', '.' (and '*' in patterns)", m.Name)
+		}
+	}
+	if strings.ContainsAny(m.Build, " \t[]'\",=|<>~#") {
+		return fmt.Errorf("invalid build string %q", m.Build)
+	}
 	if m.Name != "*" && strings.Contains(m.Name, "*") {
-		m.nameRe = globRegexp(m.Name)
+		re, err := globRegexp(m.Name)
+		if err != nil {
+			return fmt.Errorf("compiling name pattern %q: %w", m.Name, err)
+		}
+		m.nameRe = re
 	}
 	if m.Build == "*" {
 		m.Build = ""
@@ -276,17 +285,21 @@ func (m *MatchSpec) compile() error {
 		}
 		m.buildRe = re
 	case strings.Contains(m.Build, "*"):
-		m.buildRe = globRegexp(m.Build)
+		re, err := globRegexp(m.Build)
+		if err != nil {
+			return fmt.Errorf("compiling build pattern %q: %w", m.Build, err)
+		}
+		m.buildRe = re
 	}
 	return nil
 }
 
-func globRegexp(g string) *regexp.Regexp {
+func globRegexp(g string) (*regexp.Regexp, error) {
 	parts := strings.Split(g, "*")
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
-	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+	return regexp.Compile("^" + strings.Join(parts, ".*") + "$")
 }
 
 // splitChannel splits "conda-forge/linux-64" into channel and subdir when
@@ -372,16 +385,19 @@ func isAlnum(c byte) bool {
 func parseArtifact(s string) (MatchSpec, error) {
 	var m MatchSpec
 	fn := path.Base(strings.ReplaceAll(s, "\\", "/"))
-	stem := strings.TrimSuffix(strings.TrimSuffix(fn, ".conda"), ".tar.bz2")
+	stem := fn[:len(fn)-len(".conda")]
+	if strings.HasSuffix(strings.ToLower(fn), ".tar.bz2") {
+		stem = fn[:len(fn)-len(".tar.bz2")]
+	}
 	b := strings.LastIndexByte(stem, '-')
-	if b <= 0 {
+	if b <= 0 || b == len(stem)-1 {
 		return m, fmt.Errorf("artifact file name %q is not name-version-build", fn)
 	}
 	v := strings.LastIndexByte(stem[:b], '-')
 	if v <= 0 {
 		return m, fmt.Errorf("artifact file name %q is not name-version-build", fn)
 	}
-	m.Name = stem[:v]
+	m.Name = strings.ToLower(stem[:v])
 	sp, err := version.ParseSpec("==" + stem[v+1:b])
 	if err != nil {
 		return m, err
