@@ -146,6 +146,12 @@ func TestLockDirectReference(t *testing.T) {
 	if err == nil || failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), "but the URL says") {
 		t.Errorf("a wrong #sha256: got %v, want a user error about the hash", err)
 	}
+	x86 := wheel(t, "direct-2.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+	p["not-an-index-project"] = append(p["not-an-index-project"], x86)
+	_, _, err = lockAt(t, f, mustTarget(t, "3.11", "linux/arm64"), []string{"direct @ " + f.srv.URL + "/files/" + x86.filename}, nil)
+	if err == nil || failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), "does not fit CPython 3.11.0 on linux/arm64 (glibc 2.28)") {
+		t.Errorf("a wheel for another platform: got %v, want a user error naming the target", err)
+	}
 	_, _, err = lockAt(t, f, tg, []string{"other @ " + link}, nil)
 	if err == nil || failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), `is of project "direct", not "other"`) {
 		t.Errorf("a wheel of another project: got %v, want a user error", err)
