@@ -203,6 +203,11 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 		Env:      req.Env,
 	})
 	if err != nil {
+		if !s.IsConda() && t.Interpreter != "" {
+			// CONTRACT §1: a PyPI-only environment gets a conda Python
+			// when the base's is another version; say why conda is asked.
+			return lockfile.Target{}, fmt.Errorf("environment %q asks for Python %s, and the base's interpreter %s is Python %s (%s), so its Python comes from conda: %w", s.Name, s.Python, t.Interpreter, t.Python, t.Platform, err)
+		}
 		return lockfile.Target{}, err
 	}
 	var py *lockfile.Package

@@ -217,3 +217,16 @@ func TestLockPyPIOnBase(t *testing.T) {
 		t.Errorf("got %q, want a venv on the base's interpreter and no conda lock", got)
 	}
 }
+
+func TestCondaPythonFailureSaysWhy(t *testing.T) {
+	old := condaLocker
+	t.Cleanup(func() { condaLocker = old })
+	condaLocker = func(context.Context, envlock.Request) ([]lockfile.Package, error) {
+		return nil, failure.Infra(fmt.Errorf("fetching repodata of conda channel %q: connection refused", "conda-forge"))
+	}
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", PyPI: spec.PyPI{Requirements: []string{"six"}}}, Targets: []Target{debianBase}})
+	want := `environment "default" asks for Python 3.12, and the base's interpreter /usr/bin/python3.11 is Python 3.11.2 (linux/amd64), so its Python comes from conda: fetching repodata of conda channel "conda-forge": connection refused`
+	if err == nil || err.Error() != want || failure.KindOf(err) != failure.KindInfra {
+		t.Errorf("got %v (kind %d)\nwant %s (infrastructure)", err, failure.KindOf(err), want)
+	}
+}
