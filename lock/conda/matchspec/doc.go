@@ -17,6 +17,11 @@
 // ' or ". An unknown key is an error. A spec that is an artifact file name
 // or URL (…/name-version-build.conda or .tar.bz2) matches that artifact.
 //
+// Names are lower-cased and hold only letters, digits, '-', '_' and '.'
+// (plus '*' in patterns); a build holds no spaces, quotes, brackets or
+// version operators. Every dependency string of the shared defaults and
+// pytorch channels parses.
+//
 // Differences from conda, chosen to agree with rattler: "==1.2.*" means
 // 1.2.* (conda warns and reads ==1.2); parentheses are version grouping,
 // never conda's old "(optional)" annotations; feature specs ("name@") are
