@@ -149,11 +149,31 @@ func (r *reporter[V, S]) visit(ic *incompat[V, S], conclusion bool) {
 
 // both joins two external causes: "you asked for a and b" when both are
 // the user's requirements.
+//
+// Two dependencies of the same version read "a 1.0 depends on both b and
+// c"; a dependency whose target depends on something else reads "a 1.0
+// depends on b>=2 which depends on c<1".
 func (r *reporter[V, S]) both(a, b *incompat[V, S]) string {
 	if r.isRootDependency(a) && r.isRootDependency(b) {
 		return "you asked for " + r.written(a.terms[1]) + " and " + r.written(b.terms[1])
 	}
+	if isDependency(a) && isDependency(b) {
+		da, db := a.terms[0], b.terms[0]
+		if da.pkg == db.pkg && da.pkg != rootName && da.set.IsSubsetOf(db.set) && db.set.IsSubsetOf(da.set) {
+			return r.name(da) + " depends on both " + r.written(a.terms[1]) + " and " + r.written(b.terms[1])
+		}
+		for _, xy := range [][2]*incompat[V, S]{{a, b}, {b, a}} {
+			x, y := xy[0], xy[1]
+			if x.terms[1].pkg == y.terms[0].pkg && y.terms[0].pkg != rootName && x.terms[1].set.IsSubsetOf(y.terms[0].set) {
+				return r.describe(x) + " which depends on " + r.written(y.terms[1])
+			}
+		}
+	}
 	return r.describe(a) + " and " + r.describe(b)
+}
+
+func isDependency[V any, S VersionSet[V, S]](ic *incompat[V, S]) bool {
+	return ic.kind == causeDependency && len(ic.terms) == 2 && ic.terms[0].pos && !ic.terms[1].pos
 }
 
 func (r *reporter[V, S]) isRootDependency(ic *incompat[V, S]) bool {

@@ -187,7 +187,7 @@ func TestResolveExplanations(t *testing.T) {
 				"baz": {"1.0.0": nil, "3.0.0": nil},
 			},
 			reqs: []string{"foo>=1.0.0,<2.0.0", "baz>=1.0.0,<2.0.0"},
-			want: "Because foo 1.0.0 depends on bar>=2.0.0, <3.0.0 and bar 2.0.0 depends on baz>=3.0.0, <4.0.0, foo 1.0.0 requires baz>=3.0.0, <4.0.0.\n" +
+			want: "Because foo 1.0.0 depends on bar>=2.0.0, <3.0.0 which depends on baz>=3.0.0, <4.0.0, foo 1.0.0 requires baz>=3.0.0, <4.0.0.\n" +
 				"So, because you asked for baz>=1.0.0, <2.0.0 and foo>=1.0.0, <2.0.0, the requirements cannot be satisfied.",
 		},
 		{
@@ -217,6 +217,16 @@ func TestResolveExplanations(t *testing.T) {
 			reqs: []string{"a", "b<2"},
 			want: "Because a 2.0 depends on b>=3 and you asked for b<2, a 2.0 cannot be used.\n" +
 				"So, because you asked for a, the requirements cannot be satisfied.",
+		},
+		{
+			name: "two requirements of one version",
+			pkgs: map[string]map[string][]string{
+				"x": {"1.0": {"y>=2", "y<1"}},
+				"y": {"0.5": nil, "2.0": nil},
+			},
+			reqs: []string{"x"},
+			want: "Because x 1.0 depends on both y>=2 and y<1, x 1.0 cannot be used.\n" +
+				"So, because you asked for x, the requirements cannot be satisfied.",
 		},
 		{
 			name: "no matching version",
