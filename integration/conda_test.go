@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path"
@@ -388,4 +390,58 @@ int main(void) {
 			{Path: "bin/prefixprog", Data: bin, Exec: true, Placeholder: placeholder, PlaceholderMode: "binary"},
 			{Path: "share/prefixprog/data.txt", Data: []byte("prefixprog-data-ok\n")},
 		}}
+}
+
+// Bad input for conda environments: the user's (exit 1, explained) and
+// the channel's (exit 4), nothing pushed.
+func TestCondaErrors(t *testing.T) {
+	bed := testbed.Require(t)
+	chanDir := t.TempDir()
+	err := condachannel.Write(chanDir, []condachannel.Package{
+		{Name: "python", Version: "3.11.2", Build: "h_0", Subdir: "linux-64", Format: "conda",
+			Files: []condachannel.File{{Path: "bin/python3.11", Data: []byte("not run")}}},
+		{Name: "needs-old-python", Version: "1.0", Build: "pyh_0", Subdir: "noarch", Noarch: "python", Format: "conda",
+			Depends: []string{"python >=3.6,<3.9"}, Files: []condachannel.File{{Path: "site-packages/old.py", Data: []byte("")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := condachannel.Serve(chanDir)
+	defer srv.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "channel down", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	repo := bed.Registry + "/envs/conda-errors"
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown package", []string{"--conda", "envbuild-no-such-pkg", "--channel", srv.URL}, 1, []string{"envbuild-no-such-pkg"}},
+		{"unsatisfiable", []string{"--conda", "needs-old-python", "--channel", srv.URL}, 1, []string{"cannot solve the conda environment", "needs-old-python", "python"}},
+		{"bad spec", []string{"--conda", "python >=<3", "--channel", srv.URL}, 1, []string{`"python >=<3"`}},
+		{"unknown channel", []string{"--conda", "python", "--channel", srv.URL + "/no-such-channel"}, 4, []string{"no-such-channel", "not found"}},
+		{"channel unreachable", []string{"--conda", "python", "--channel", "http://127.0.0.1:1/channel"}, 4, []string{"127.0.0.1:1"}},
+		{"channel answers 500", []string{"--conda", "python", "--channel", failing.URL}, 4, []string{"500"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := envbuild(t, t.TempDir(), nil, append([]string{"build", "--progress", "plain", "--base", bed.Base, "--registry", repo}, tc.args...)...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", r.code, tc.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("error does not mention %q: %q", w, r.stderr)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("a failed build printed a result: %q", r.stdout)
+			}
+			if tags := listTags(t, repo); len(tags) != 0 {
+				t.Errorf("a failed build pushed %v", tags)
+			}
+		})
+	}
 }
