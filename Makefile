@@ -48,12 +48,23 @@ integration: setup ## integration tests only
 	$(GO) test -count=1 -timeout 45m -v ./integration/...
 
 .PHONY: bench
-bench: setup build ## benchmarks against the peers; writes docs/BENCH-*.md
+bench: bench-build bench-lock bench-conda ## every benchmark (not run in CI); tables go to docs/BENCH-*.md
+
+.PHONY: bench-build
+bench-build: setup build ## builds: envbuild vs Dockerfiles with pip and with uv, on the same buildkitd, base and packages
 	bash scripts/bench.sh
 
+.PHONY: bench-lock
+bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
+	$(GO) run ./bench/lock
+
+.PHONY: bench-conda
+bench-conda: ## conda solves vs py-rattler on ../shared/data (skips without it)
+	$(GO) test -count=1 -tags bench -run CompareRattler -v ./bench/conda
+
 .PHONY: conformance
-conformance: ## conformance runs against uv and py-rattler (outside CI; needs ../shared/data for conda)
-	ENVBUILD_CONFORMANCE=1 $(GO) test -count=1 -tags conformance -timeout 60m ./lock/...
+conformance: ## lock and solve results compared with uv and py-rattler (outside CI)
+	ENVBUILD_CONFORMANCE=1 $(GO) test -count=1 -tags conformance -timeout 60m ./lock/... ./bench/...
 
 .PHONY: testbed-up testbed-down
 testbed-up: setup ## start the test bed and leave it running (prints its variables)

@@ -76,3 +76,17 @@ else
 	mv bin/buildkitd.tmp bin/buildkitd
 	log "built bin/buildkitd"
 fi
+
+# Python tools the tests compare with or load flows with: metaflow (the flow
+# reader's tests check envbuild's view against Metaflow's own) and uv (the
+# lock's versions are compared with `uv pip compile`). Pinned; pip checks
+# each file against the sha256 the index lists.
+py_tools=()
+python3 -c 'import metaflow' 2>/dev/null || py_tools+=("metaflow==2.19.39")
+command -v uv >/dev/null 2>&1 || py_tools+=("uv==0.13.9")
+if ((${#py_tools[@]} > 0)); then
+	log "installing Python tools: ${py_tools[*]}"
+	python3 -m pip install --quiet "${py_tools[@]}"
+else
+	log "Python tools present"
+fi
