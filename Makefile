@@ -6,6 +6,8 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/envbuild/envbuild/cmd/envbuild/app.Version=$(VERSION)
 export CGO_ENABLED := 0
+# pip installs the test tools (uv) into the user scheme on some machines.
+export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help
 help: ## list the targets
