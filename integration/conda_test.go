@@ -445,3 +445,40 @@ func TestCondaErrors(t *testing.T) {
 		})
 	}
 }
+
+// CONTRACT §1: a PyPI-only environment asking for another Python than the
+// base's gets a conda python (channels from CONDA_CHANNELS here), and its
+// PyPI packages are locked for that Python.
+func TestPythonFromCondaForAnotherVersion(t *testing.T) {
+	bed := testbed.Require(t)
+	chanDir := t.TempDir()
+	err := condachannel.Write(chanDir, []condachannel.Package{
+		{Name: "python", Version: "3.12.1", Build: "h_0", Subdir: "linux-64", Format: "conda",
+			Files: []condachannel.File{{Path: "bin/python3.12", Data: []byte("only locked here, never run")}}},
+		{Name: "python", Version: "3.11.2", Build: "h_0", Subdir: "linux-64", Format: "conda",
+			Files: []condachannel.File{{Path: "bin/python3.11", Data: []byte("only locked here, never run")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := condachannel.Serve(chanDir)
+	defer srv.Close()
+	dir := t.TempDir()
+	r := envbuild(t, dir, []string{"CONDA_CHANNELS=" + srv.URL}, "lock", "--pypi", "six==1.16.0", "--python", "3.12", "--base", bed.Base)
+	if r.code != 0 {
+		t.Fatalf("lock failed with exit %d:\n%s", r.code, r.stderr)
+	}
+	lf, err := lockfile.Read(filepath.Join(dir, "envbuild.lock"))
+	if err != nil || lf == nil {
+		t.Fatalf("reading the lock: %v", err)
+	}
+	lt := lf.Envs[0].Targets[0]
+	var got []string
+	for _, p := range lt.Packages {
+		got = append(got, p.Source+":"+p.Name+"="+p.Version)
+	}
+	if lt.PythonSource != "conda" || lt.Python != "3.12.1" || lt.Interpreter != "" || strings.Join(got, " ") != "conda:python=3.12.1 pypi:six=1.16.0" {
+		t.Errorf("lock target: python-source %q, python %q, interpreter %q, packages %q; want conda, 3.12.1, none, conda python and PyPI six",
+			lt.PythonSource, lt.Python, lt.Interpreter, got)
+	}
+}

@@ -219,6 +219,9 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 	if py == nil {
 		return lockfile.Target{}, failure.User(fmt.Errorf("environment %q: the conda solution has no python package", s.Name))
 	}
+	if req.Log != nil {
+		fmt.Fprintf(req.Log, "locked %d conda packages for %s: Python %s %s from conda\n", len(condaPkgs), t.Platform, py.Version, py.Build)
+	}
 	lt := lockfile.Target{
 		Platform:       t.Platform,
 		Python:         py.Version,
