@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -32,6 +33,7 @@ import (
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/pypi/index"
 	"github.com/envbuild/envbuild/lock/target"
 )
 
@@ -188,7 +190,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, EnvMeta: meta})
+		st, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, EnvMeta: meta, CABundle: caBundle(o.Lock.Env)})
 		if err != nil {
 			return nil, err
 		}
@@ -343,6 +345,20 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 func envDigest(env *lockfile.Env) string {
 	f := lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{*env}}
 	return f.Digest()
+}
+
+// caBundle is the CA bundle the user's pip trusts, for steps that reach an
+// index from inside the build; nil when pip uses its own.
+func caBundle(env map[string]string) []byte {
+	path, err := index.PipCert(env)
+	if err != nil || path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // baseRepository is the repository of the bases ("host/path"), taken from

@@ -30,6 +30,10 @@ type LowerOptions struct {
 	// EnvMeta is the JSON description of the per-environment files for the
 	// installer's envmeta step.
 	EnvMeta []byte
+	// CABundle, when set, is the PEM bundle the client's pip trusts
+	// (PIP_CERT or pip.conf's cert): steps that reach an index from inside
+	// the build (building an sdist) trust it too.
+	CABundle []byte
 	// AuthSecrets maps an artifact host to the BuildKit secret id holding
 	// its Authorization header (private indexes); hosts absent need none.
 	AuthSecrets map[string]string
@@ -85,7 +89,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			src := fmt.Sprintf("/in/%d", j)
 			artifact := fetch(pk, opt.AuthSecrets)
 			if pk.Kind == "sdist" {
-				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform)
+				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
 			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
 			if len(args) > 0 {
@@ -204,16 +208,20 @@ func condaPythonLayers(pp PlatformPlan) map[int]bool {
 // build host's platform can do it; plan.Make refuses the others). Its
 // build dependencies come from the network, as pip's build isolation
 // fetches them.
-func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platform string) llb.State {
-	const script = `set -e; "$0" -m venv /tmp/envbuild-sdist && /tmp/envbuild-sdist/bin/python -m pip wheel --quiet --no-deps --no-cache-dir --wheel-dir /wheels "$1"`
-	exec := base.Run(
+func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platform string, caBundle []byte) llb.State {
+	const script = `set -e; "$0" -m venv /tmp/envbuild-sdist && /tmp/envbuild-sdist/bin/python -m pip wheel --quiet --use-pep517 --no-deps --no-cache-dir --wheel-dir /wheels "$1"`
+	opts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", "-c", script, interpreter, "/sdist/" + pk.Filename}),
 		llb.AddMount("/sdist", sdist, llb.Readonly),
 		llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
 		llb.AddEnv("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
 		llb.WithCustomNamef("build a wheel of %s %s from its sdist (%s)", pk.Name, pk.Version, platform),
-	)
-	return exec.AddMount("/wheels", llb.Scratch())
+	}
+	if len(caBundle) > 0 {
+		ca := llb.Scratch().File(llb.Mkfile("/ca.pem", 0o644, caBundle), llb.WithCustomName("the CA bundle pip trusts"))
+		opts = append(opts, llb.AddMount("/.envbuild-ca", ca, llb.Readonly), llb.AddEnv("PIP_CERT", "/.envbuild-ca/ca.pem"))
+	}
+	return base.Run(opts...).AddMount("/wheels", llb.Scratch())
 }
 
 func fetch(pk lockfile.Package, secrets map[string]string) llb.State {

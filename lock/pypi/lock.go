@@ -128,7 +128,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	bg, cancel := context.WithCancel(ctx)
 	p := &provider{
 		src: src, target: t, tags: tt, env: env, python: pyVersion,
-		allowSdist: req.AllowSdist, prerelease: req.Prerelease,
+		allowSdist: req.AllowSdist, prerelease: req.Prerelease, log: req.Log,
 		explicit: map[string]bool{}, pins: map[string][]pep440.Version{},
 		direct: map[string]*directRef{}, preferred: map[string]pep440.Version{},
 		bg: bg, projects: map[string]*projectEntry{}, metas: map[string]*metaEntry{}, prefetched: map[string]bool{},

@@ -259,9 +259,6 @@ func TestLockExplainsFailures(t *testing.T) {
 			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because onlypre 1.0a1 is a pre-release and you asked for onlypre, the requirements cannot be satisfied.\n" +
 				"hint: pre-releases are used when a requirement names one, or with --prerelease allow"},
-		{"an sdist whose dependencies need a build", []string{"dynamic"}, "3.11", "linux/amd64", func(r *Request) { r.AllowSdist = true },
-			"no set of packages for CPython 3.11.0 on linux/amd64 (glibc 2.28) satisfies the requirements:\n" +
-				"Because dynamic 1.0 is a source distribution whose dependencies are only known after a build and you asked for dynamic, the requirements cannot be satisfied."},
 		{"many versions without a wheel", []string{"x86only"}, "3.11", "linux/arm64", nil,
 			"no set of packages for CPython 3.11.0 on linux/arm64 (glibc 2.28) satisfies the requirements:\n" +
 				"Because x86only 1.4, 1.3 and 3 older versions have no wheel for CPython 3.11.0 on linux/arm64 (glibc 2.28) and you asked for x86only, the requirements cannot be satisfied."},
@@ -294,5 +291,21 @@ func TestLockExplainsFailures(t *testing.T) {
 				t.Errorf("error:\n%s\nwant:\n%s", err, tt.want)
 			}
 		})
+	}
+}
+
+// With --allow-sdist, an sdist whose metadata only a build would settle is
+// locked with the dependencies its PKG-INFO declares, and the log says so.
+func TestLockSdistWithDeclaredDependencies(t *testing.T) {
+	f := newFakeIndex(t, testProjects(t))
+	pkgs, log, err := lockAt(t, f, mustTarget(t, "3.11", "linux/amd64"), []string{"dynamic"}, func(r *Request) { r.AllowSdist = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(pkgs); !strings.HasPrefix(got, "dynamic 1.0 sdist [lib]; lib ") {
+		t.Errorf("locked %q, want dynamic 1.0 as an sdist depending on lib, and lib", got)
+	}
+	if !strings.Contains(log, "dynamic 1.0: dependencies taken from dynamic-1.0.tar.gz's PKG-INFO") {
+		t.Errorf("the log does not say the dependencies come from PKG-INFO:\n%s", log)
 	}
 }

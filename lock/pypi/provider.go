@@ -90,6 +90,22 @@ type provider struct {
 	metas      map[string]*metaEntry
 	prefetched map[string]bool
 	hints      map[string][]string // project → advice, for the explanation's end
+	log        io.Writer
+	logged     map[string]bool
+}
+
+// logOnce writes line to the lock's log the first time key is seen.
+func (p *provider) logOnce(key, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.logged == nil {
+		p.logged = map[string]bool{}
+	}
+	if p.logged[key] || p.log == nil {
+		return
+	}
+	p.logged[key] = true
+	fmt.Fprintln(p.log, line)
 }
 
 // hint attaches advice to a project; Lock prints it after an explanation
@@ -403,6 +419,13 @@ func (p *provider) Dependencies(ctx context.Context, pkg string, v pep440.Versio
 			return nil, err
 		}
 		md, err = p.metadata(ctx, r.file)
+		var dyn *index.DynamicMetadataError
+		if errors.As(err, &dyn) && p.allowSdist && dyn.Declared != nil {
+			// With --allow-sdist, what the sdist declares is taken as its
+			// dependencies (a build could add more); say so.
+			p.logOnce("sdist-meta:"+r.file.Filename, fmt.Sprintf("%s %s: dependencies taken from %s's PKG-INFO (%s); a build could add more — pin them with --pypi if an import fails", base, v, r.file.Filename, dyn.Why))
+			md, err = dyn.Declared, nil
+		}
 		if errors.Is(err, index.ErrDynamicMetadata) {
 			return nil, &resolve.UnavailableError{Reason: fmt.Sprintf("%s %s is a source distribution whose dependencies are only known after a build", base, v)}
 		}

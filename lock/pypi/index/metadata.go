@@ -118,7 +118,9 @@ func (c *Client) fetchMetadata(ctx context.Context, f File, key string) (*Metada
 		// An sdist's metadata, from PKG-INFO or a PEP 658 file, is only
 		// what a build would produce when it says its fields are static.
 		if dyn, why := md.dynamic(); dyn {
-			return nil, failure.User(fmt.Errorf("reading the dependencies of %s: %s, so only a build would tell: %w; pick a version with a wheel", f.Filename, why, ErrDynamicMetadata))
+			return nil, failure.User(&DynamicMetadataError{
+				Filename: f.Filename, Why: why, Declared: md.metadata(),
+			})
 		}
 	}
 	if err := c.f.cache.putBlob(key, raw); err != nil {
@@ -126,6 +128,24 @@ func (c *Client) fetchMetadata(ctx context.Context, f File, key string) (*Metada
 	}
 	return md.metadata(), nil
 }
+
+// DynamicMetadataError is the error of Metadata for an sdist whose
+// dependencies only a build would tell (it matches ErrDynamicMetadata). It
+// carries what the sdist declares anyway, for callers that accept it as a
+// best effort (envbuild lock --allow-sdist, which says so).
+type DynamicMetadataError struct {
+	Filename string
+	Why      string
+	// Declared is the metadata the sdist's PKG-INFO states.
+	Declared *Metadata
+}
+
+func (e *DynamicMetadataError) Error() string {
+	return fmt.Sprintf("reading the dependencies of %s: %s, so only a build would tell: %v; pick a version with a wheel", e.Filename, e.Why, ErrDynamicMetadata)
+}
+
+// Unwrap makes errors.Is(err, ErrDynamicMetadata) hold.
+func (e *DynamicMetadataError) Unwrap() error { return ErrDynamicMetadata }
 
 // checkIdentity refuses metadata that names another project or version
 // than the file it came from.
