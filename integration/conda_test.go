@@ -207,6 +207,27 @@ print(json.dumps({os.path.basename(p): json.load(open(p)) for p in glob.glob("/o
 		t.Errorf("image env %q: want PATH first, the base's variables and no VIRTUAL_ENV", cfg.Config.Env)
 	}
 
+	// Another environment sharing python and prefixprog shares their
+	// layers: per-environment fields (requested_spec, url) stay out of them.
+	other := mustBuild(t, t.TempDir(), nil, "--conda", "prefixprog", "--conda", "python=3.11", "--channel", srv.URL, "--base", bed.Base, "--registry", repo)
+	first := map[string]bool{}
+	for _, d := range layerDigests(t, image(t, res.Image)) {
+		first[d] = true
+	}
+	otherLayers := layerDigests(t, image(t, other.Image))
+	baseLayers := len(layerDigests(t, image(t, bed.Base)))
+	if len(otherLayers) != baseLayers+3 {
+		t.Fatalf("the second environment has %d layers, want the base's %d, python's, prefixprog's and the metadata layer", len(otherLayers), baseLayers)
+	}
+	for i, d := range otherLayers[:len(otherLayers)-1] {
+		if !first[d] {
+			t.Errorf("layer %d (%s) of the second environment is not in the first: the package layers differ between environments", i, d)
+		}
+	}
+	if first[otherLayers[len(otherLayers)-1]] {
+		t.Errorf("the two environments share their metadata layer")
+	}
+
 	// The same environment from envbuild.toml, the channel named there:
 	// the same packages give the same env id, so the registry has it.
 	tomlDir := t.TempDir()
