@@ -48,6 +48,10 @@ type Request struct {
 	ExcludeNewer    time.Time
 	Offline         bool
 	CacheDir        string
+	// Cuda is the CUDA driver version of the target for conda's __cuda
+	// virtual package ("12.4"); empty means CONDA_OVERRIDE_CUDA from Env,
+	// and no __cuda when that is unset too.
+	Cuda string
 	// Env is the process environment (pip's configuration variables, and
 	// CONDA_CHANNELS, CONDARC, CONDA_OVERRIDE_*, HOME for conda).
 	Env map[string]string
@@ -201,6 +205,7 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 		Offline:  req.Offline,
 		Existing: prev,
 		Env:      req.Env,
+		Cuda:     req.Cuda,
 	})
 	if err != nil {
 		if !s.IsConda() && t.Interpreter != "" {

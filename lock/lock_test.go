@@ -230,3 +230,23 @@ func TestCondaPythonFailureSaysWhy(t *testing.T) {
 		t.Errorf("got %v (kind %d)\nwant %s (infrastructure)", err, failure.KindOf(err), want)
 	}
 }
+
+func TestCondaRequestCarriesTargetAndCuda(t *testing.T) {
+	var got envlock.Request
+	old := condaLocker
+	t.Cleanup(func() { condaLocker = old })
+	condaLocker = func(_ context.Context, r envlock.Request) ([]lockfile.Package, error) {
+		got = r
+		return condaEnv, nil
+	}
+	env := map[string]string{"CONDA_CHANNELS": "local"}
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}, Channels: []string{"bioconda", "conda-forge"}}},
+		Targets: []Target{debianBase}, Cuda: "12.4", CacheDir: "/cache", Env: env, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cuda != "12.4" || got.CacheDir != "/cache/conda" || !got.Offline || got.Env["CONDA_CHANNELS"] != "local" ||
+		strings.Join(got.Channels, ",") != "bioconda,conda-forge" || got.Target.LibcVersion != "2.36" || got.Target.Platform != "linux/amd64" {
+		t.Errorf("conda request %+v does not carry the spec's channels, the target, CUDA, the cache and the environment", got)
+	}
+}
