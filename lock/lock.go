@@ -322,6 +322,10 @@ func condaDists(pkgs []lockfile.Package) map[string]lockfile.Package {
 // resolution agrees with it, and left out of the result.
 func lockPyPIOnConda(ctx context.Context, req Request, t target.Target, indexes []index.Index, existing []lockfile.Package, conda []lockfile.Package) ([]lockfile.Package, error) {
 	dists := condaDists(conda)
+	markerEnv, err := pep508.EnvironmentFor(t.Python, t.Implementation, t.Machine())
+	if err != nil {
+		return nil, failure.User(fmt.Errorf("locking PyPI requirements for %s: %w", t, err))
+	}
 	var reqs []string
 	for _, r := range req.Spec.PyPI.Requirements {
 		pr, err := pep508.ParseRequirement(r)
@@ -330,7 +334,7 @@ func lockPyPIOnConda(ctx context.Context, req Request, t target.Target, indexes 
 			continue
 		}
 		cp, ok := dists[pr.NormalizedName()]
-		if !ok {
+		if !ok || !pr.Marker.Evaluate(markerEnv, nil) {
 			reqs = append(reqs, r)
 			continue
 		}

@@ -123,12 +123,15 @@ func TestLockPyPIOnConda(t *testing.T) {
 		"six":             pypiPkg("six", "1.17.0"),
 		"idna":            pypiPkg("idna", "3.7"),
 	}
-	// The fake resolver: each requirement's name, plus six for
+	// The fake resolver: each requirement's name (none with a marker), plus six for
 	// python-dateutil and idna for requests; a pin "six==X" sets six's
 	// version.
 	resolve := func(reqs []string) []lockfile.Package {
 		got := map[string]lockfile.Package{}
 		for _, r := range reqs {
+			if strings.Contains(r, ";") {
+				continue // the fake's markers never apply
+			}
 			name, pin, _ := strings.Cut(r, "==")
 			name = strings.Fields(strings.Split(name, ">")[0])[0]
 			p := index[name]
@@ -164,6 +167,7 @@ func TestLockPyPIOnConda(t *testing.T) {
 		{"only requirements conda satisfies: no PyPI lock", []string{"six", "tomli"}, "", "", ""},
 		{"a dependency conda installs is pinned and left out", []string{"python-dateutil"}, "python-dateutil / python-dateutil|six==1.16.0", "python-dateutil=2.9.0", ""},
 		{"a requirement conda does not satisfy", []string{"six>=1.17"}, "", "", `PyPI requirement "six>=1.17" is not satisfied by conda package six 1.16.0`},
+		{"a requirement whose marker excludes the target is left to PyPI", []string{`six>=1.17; python_version < "3"`, "requests"}, `six>=1.17; python_version < "3"|requests`, "idna=3.7 requests=2.32.3", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var f fakes
