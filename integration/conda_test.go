@@ -46,7 +46,7 @@ func TestCondaEnvironmentFromLocalChannel(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	python := repackagedPython(t, bed)
+	python := repackagedPython(t, bed.Base, "x86_64")
 	pkgs := []condachannel.Package{python, helloPackage(), sixPackage(), prefixProgram(t)}
 	chanDir := t.TempDir()
 	if err := condachannel.Write(chanDir, pkgs); err != nil {
@@ -267,10 +267,15 @@ site.addsitedir(os.path.join(sys.prefix, "lib", "python%d.%d" % sys.version_info
 // sitecustomize.py adds lib/python3.11/site-packages (see sitecustomize),
 // and the sysconfig data names the build prefix placeholder instead of
 // /usr. Shared libraries beyond glibc (libz, libexpat) come from the
-// base, as glibc does; the test checks they are there.
-func repackagedPython(t *testing.T, bed *testbed.Bed) condachannel.Package {
+// base, as glibc does; the test checks they are there. arch is the
+// base's machine, x86_64 or aarch64.
+func repackagedPython(t *testing.T, base, arch string) condachannel.Package {
 	t.Helper()
-	img := image(t, bed.Base)
+	subdir, machine := "linux-64", elf.EM_X86_64
+	if arch == "aarch64" {
+		subdir, machine = "linux-aarch64", elf.EM_AARCH64
+	}
+	img := image(t, base)
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	var files []condachannel.File
@@ -320,11 +325,14 @@ func repackagedPython(t *testing.T, bed *testbed.Bed) condachannel.Package {
 		}
 	}
 	if exe == nil || !have["usr/lib/python3.11/os.py"] {
-		t.Fatalf("the base image %s has no /usr/bin/python3.11 with its standard library", bed.Base)
+		t.Fatalf("the base image %s has no /usr/bin/python3.11 with its standard library", base)
 	}
 	ef, err := elf.NewFile(bytes.NewReader(exe))
 	if err != nil {
 		t.Fatalf("reading the base's python3.11: %v", err)
+	}
+	if ef.Machine != machine {
+		t.Fatalf("the python3.11 of %s is %v, want %v", base, ef.Machine, machine)
 	}
 	needed, err := ef.ImportedLibraries()
 	if err != nil {
@@ -334,7 +342,7 @@ func repackagedPython(t *testing.T, bed *testbed.Bed) condachannel.Package {
 		if strings.HasPrefix(lib, "libpython") {
 			t.Fatalf("the base's python3.11 links %s dynamically; this test expects Debian's statically linked interpreter", lib)
 		}
-		if !have["usr/lib/x86_64-linux-gnu/"+lib] && !have["lib/x86_64-linux-gnu/"+lib] {
+		if !have["usr/lib/"+arch+"-linux-gnu/"+lib] && !have["lib/"+arch+"-linux-gnu/"+lib] {
 			t.Fatalf("the base's python3.11 needs %s, which the base does not have", lib)
 		}
 	}
@@ -344,7 +352,7 @@ func repackagedPython(t *testing.T, bed *testbed.Bed) condachannel.Package {
 		condachannel.File{Path: "bin/python3", Symlink: "python3.11"},
 		condachannel.File{Path: "bin/python", Symlink: "python3.11"},
 	)
-	return condachannel.Package{Name: "python", Version: "3.11.2", Build: "h_envbuild_0", Subdir: "linux-64", Format: "conda",
+	return condachannel.Package{Name: "python", Version: "3.11.2", Build: "h_envbuild_0", Subdir: subdir, Format: "conda",
 		Depends: []string{"__glibc >=2.17"}, Files: files}
 }
 
@@ -501,5 +509,77 @@ func TestPythonFromCondaForAnotherVersion(t *testing.T) {
 	if lt.PythonSource != "conda" || lt.Python != "3.12.1" || lt.Interpreter != "" || strings.Join(got, " ") != "conda:python=3.12.1 pypi:six=1.16.0" {
 		t.Errorf("lock target: python-source %q, python %q, interpreter %q, packages %q; want conda, 3.12.1, none, conda python and PyPI six",
 			lt.PythonSource, lt.Python, lt.Interpreter, got)
+	}
+}
+
+// An arm64 conda environment built on the amd64 BuildKit without
+// emulation: the arm64 base's own python repackaged for linux-aarch64 and
+// a noarch: python package, installed by the host's installer; nothing of
+// the target runs, so bytecode is skipped, and the build says so.
+func TestCondaArm64WithoutEmulation(t *testing.T) {
+	bed := testbed.Require(t)
+	if _, err := exec.LookPath("bzip2"); err != nil {
+		t.Skip("bzip2 is not on PATH: the test writes .tar.bz2 packages with it (Debian: apt-get install bzip2)")
+	}
+	ctx := context.Background()
+	chanDir := t.TempDir()
+	if err := condachannel.Write(chanDir, []condachannel.Package{repackagedPython(t, bed.BaseARM64, "aarch64"), helloPackage(), sixPackage()}); err != nil {
+		t.Fatal(err)
+	}
+	srv := condachannel.Serve(chanDir)
+	defer srv.Close()
+	dir := t.TempDir()
+	r := envbuild(t, dir, nil, "build", "--json", "--progress", "plain", "--conda", "envbuild-hello", "--channel", srv.URL,
+		"--platform", "linux/arm64", "--base", bed.BaseARM64, "--registry", bed.Registry+"/envs/conda-arm64")
+	if r.code != 0 {
+		t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
+	}
+	var res result
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("no JSON result: %v\n%s", err, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "bytecode not compiled for linux/arm64") {
+		t.Errorf("the build does not say bytecode was skipped:\n%s", r.stderr)
+	}
+	cfg, err := image(t, res.Image).ConfigFile()
+	if err != nil || cfg.Architecture != "arm64" {
+		t.Fatalf("image architecture %q (%v), want arm64", cfg.Architecture, err)
+	}
+	exe, err := bed.ReadFile(ctx, res.Image, "linux/arm64", prefix+"/bin/python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ef, err := elf.NewFile(bytes.NewReader(exe)); err != nil || ef.Machine != elf.EM_AARCH64 {
+		t.Errorf("%s/bin/python is not an aarch64 program (%v)", prefix, err)
+	}
+	files, err := bed.ListFiles(ctx, res.Image, "linux/arm64", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+		if strings.Contains(f, "/__pycache__/") && strings.Contains(f, "site-packages") {
+			t.Errorf("bytecode %s was compiled for arm64 on an amd64 BuildKit", f)
+		}
+	}
+	for _, want := range []string{
+		prefix + "/lib/python3.11/site-packages/envbuild_hello/cli.py",
+		prefix + "/lib/python3.11/site-packages/six.py",
+		prefix + "/bin/envbuild-hello",
+		prefix + "/conda-meta/python-3.11.2-h_envbuild_0.json",
+		prefix + "/conda-meta/envbuild-hello-1.0-pyh_0.json",
+		prefix + "/conda-meta/six-1.16.0-pyh_0.json",
+	} {
+		if !have[want] {
+			t.Errorf("%s is missing from the arm64 image", want)
+		}
+	}
+	if have[prefix+"/pyvenv.cfg"] {
+		t.Errorf("a conda environment got a pyvenv.cfg")
+	}
+	ep, err := bed.ReadFile(ctx, res.Image, "linux/arm64", prefix+"/bin/envbuild-hello")
+	if err != nil || !strings.HasPrefix(string(ep), "#!"+prefix+"/bin/python") {
+		t.Errorf("entry point %q (%v): want a script run by the environment's python", ep, err)
 	}
 }
