@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -56,7 +57,11 @@ func TestCondaEnvironmentFromLocalChannel(t *testing.T) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	repo := bed.Registry + "/envs/conda"
+	// A repository of this run's own: conda-meta's url and channel are
+	// the channel's address, which changes between runs and does not enter
+	// the env id (CONTRACT §3), so an image of an earlier run on a reused
+	// bed would be a cache hit holding that run's address.
+	repo := fmt.Sprintf("%s/envs/conda-%d", bed.Registry, time.Now().UnixNano())
 	res := mustBuild(t, dir, nil, "--conda", "envbuild-hello>=1", "--conda", "prefixprog", "--channel", srv.URL,
 		"--pypi", "six>=1.10", "--pypi", "idna==3.7", "--base", bed.Base, "--registry", repo)
 
@@ -530,7 +535,7 @@ func TestCondaArm64WithoutEmulation(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	r := envbuild(t, dir, nil, "build", "--json", "--progress", "plain", "--conda", "envbuild-hello", "--channel", srv.URL,
-		"--platform", "linux/arm64", "--base", bed.BaseARM64, "--registry", bed.Registry+"/envs/conda-arm64")
+		"--platform", "linux/arm64", "--base", bed.BaseARM64, "--registry", fmt.Sprintf("%s/envs/conda-arm64-%d", bed.Registry, time.Now().UnixNano()))
 	if r.code != 0 {
 		t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
 	}
