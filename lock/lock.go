@@ -352,8 +352,10 @@ func lockPyPIOnConda(ctx context.Context, req Request, t target.Target, indexes 
 	if len(reqs) == 0 {
 		return nil, nil
 	}
+	// Each round that locks again adds a pin, so there are at most as many
+	// rounds as conda packages with a distribution.
 	pins := map[string]string{}
-	for round := 0; ; round++ {
+	for {
 		all := append([]string(nil), reqs...)
 		for _, n := range sortedKeys(pins) {
 			all = append(all, n+"=="+pins[n])
@@ -380,7 +382,7 @@ func lockPyPIOnConda(ctx context.Context, req Request, t target.Target, indexes 
 				}
 			}
 		}
-		if !again || round >= 3 {
+		if !again {
 			return kept, nil
 		}
 	}
