@@ -106,7 +106,6 @@ func TestErrors(t *testing.T) {
 		{name: "base not found", args: []string{"--pypi", "six", "--base", bed.Registry + "/bases/none:latest"}, code: 1, want: "not found"},
 		{name: "base not authorised", args: []string{"--pypi", "six", "--base", bed.AuthRegistry + "/bases/debian:bookworm"}, code: 4, want: bed.AuthRegistry},
 		{name: "base without python", args: []string{"--pypi", "six", "--base", bed.BaseNoPython}, code: 1, want: "no usable Python"},
-		{name: "python differs from the base", args: []string{"--pypi", "six", "--python", "3.12"}, code: 1, want: "3.12"},
 		{name: "buildkitd unreachable", args: []string{"--pypi", "six==1.16.0", "--pypi", "idna==3.4", "--buildkit-addr", "unix:///nonexistent/bk.sock"}, code: 4, want: "BuildKit"},
 		{name: "registry unreachable", args: []string{"--pypi", "six==1.16.0", "--registry", "127.0.0.1:1/envs/x"}, code: 4, want: "127.0.0.1:1"},
 		{name: "registry answers 500", args: []string{"--pypi", "six==1.16.0", "--registry", fakeRegistry(t, 500) + "/envs/x"}, code: 4, want: "500"},
