@@ -322,3 +322,51 @@ func TestWriteReport(t *testing.T) {
 		}
 	}
 }
+
+func TestDeriveBase(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := host + "/bases/swap:1"
+	ref, _ := name.ParseReference(from, name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	var rr registryReader
+	var digests []string
+	for i, marker := range []string{"run 1", "run 2"} {
+		to := host + "/bench/swap-base:run-" + marker[len(marker)-1:]
+		if err := deriveBase(ctx, from, to, marker); err != nil {
+			t.Fatal(err)
+		}
+		orig, _ := rr.Image(ctx, from)
+		got, err := rr.Image(ctx, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LayerCount != 2 {
+			t.Fatalf("derived base %d: got %d layers, want 2", i, got.LayerCount)
+		}
+		for d := range orig.Layers {
+			if _, ok := got.Layers[d]; !ok {
+				t.Errorf("derived base %d lost the original layer %s", i, d)
+			}
+		}
+		for d := range got.Layers {
+			if _, ok := orig.Layers[d]; !ok {
+				digests = append(digests, d)
+				if want := "envbuild bench: base marker " + marker; got.Names[d] != want {
+					t.Errorf("derived base %d: marker layer named %q, want %q", i, got.Names[d], want)
+				}
+			}
+		}
+	}
+	if len(digests) != 2 || digests[0] == digests[1] {
+		t.Errorf("marker layers: got %v, want two different digests", digests)
+	}
+}

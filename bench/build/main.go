@@ -50,7 +50,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 	spec := fs.String("spec", "pandas==2.2.2 requests==2.32.3 scikit-learn==1.5.0", "the package set, space-separated PEP 508 requirements")
 	fs.StringVar(&o.PinPackage, "pin-package", "tzdata", "the small package whose pin changes (pinned in the spec too)")
 	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7", "versions of -pin-package: the first for the warm build and the cold runs, one more per run")
-	scen := fs.String("scenarios", "pin,swap,unchanged,cold", "scenarios to run, in this order")
+	scen := fs.String("scenarios", "cold,pin,swap,unchanged", "scenarios to run (always in this order)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -76,10 +76,13 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 		}
 		o.Scenarios[s] = true
 	}
-	if o.Scenarios["swap"] && !o.Scenarios["pin"] {
-		return nil, fmt.Errorf("-scenarios: swap builds on the images of pin; add pin")
+	if !o.Scenarios["cold"] {
+		return nil, fmt.Errorf("-scenarios %q: every scenario starts from the first cold build's daemon and image; add cold", *scen)
 	}
-	if o.UV == "" && (o.Scenarios["pin"] || o.Scenarios["cold"]) {
+	if o.Scenarios["swap"] && !o.Scenarios["pin"] {
+		return nil, fmt.Errorf("-scenarios %q: swap builds on the images of pin; add pin", *scen)
+	}
+	if o.UV == "" {
 		p, err := exec.LookPath("uv")
 		if err != nil {
 			return nil, fmt.Errorf("finding uv for the uv peer: not on PATH; install it (pip install uv) or pass -uv")
@@ -143,11 +146,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	b := &bench{
-		o:   o,
-		bed: bed,
-		cli: &envbuildCLI{Bin: o.Envbuild, Env: envWithout("BUILDKIT_HOST")},
-		res: results{},
-		log: stderr,
+		o:    o,
+		bed:  bed,
+		cli:  &envbuildCLI{Bin: o.Envbuild, Env: envWithout("BUILDKIT_HOST")},
+		res:  results{},
+		log:  stderr,
+		warm: map[string]warmState{},
 	}
 	if err := b.runAll(ctx); err != nil {
 		fmt.Fprintln(stderr, "bench/build:", err)
@@ -180,6 +184,15 @@ type bench struct {
 
 	// variants[i] is the spec with the pin package at PinVersions[i].
 	variants []variant
+	// warm is each tool's daemon and repository after its first cold
+	// build, where change-one-pin and base swap run.
+	warm map[string]warmState
+}
+
+// warmState is a buildkitd and a repository holding one tool's build of
+// variant 0.
+type warmState struct {
+	Addr, Repo string
 }
 
 // variant is one version of the spec, locked.
@@ -209,10 +222,10 @@ func (b *bench) runAll(ctx context.Context) error {
 		key string
 		fn  func(context.Context) error
 	}{
+		{"cold", b.cold},
 		{"pin", b.changeOnePin},
 		{"swap", b.baseSwap},
 		{"unchanged", b.unchanged},
-		{"cold", b.cold},
 	}
 	for _, s := range steps {
 		if !b.o.Scenarios[s.key] {
@@ -274,7 +287,7 @@ func (b *bench) logFile(parts ...string) io.Writer {
 // buildSpec is one build to measure.
 type buildSpec struct {
 	Scenario, Tool string
-	Run            int // 1-based; 0 for an untimed warm-up
+	Run            int // 1-based
 	Addr           string
 	Repo           string // registry/repository
 	Tag            string // the peers' tag
@@ -333,18 +346,19 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 }
 
 // measure runs a timed build and records it; a failed build is a note,
-// not the end of the benchmark.
-func (b *bench) measure(ctx context.Context, s buildSpec) {
+// not the end of the benchmark. It reports whether the build succeeded.
+func (b *bench) measure(ctx context.Context, s buildSpec) bool {
 	smp, err := b.build(ctx, s)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		b.note("%s run %d, %s failed: %v", s.Scenario, s.Run, toolTitle[s.Tool], err)
-		return
+		return false
 	}
 	b.res.add(s.Scenario, s.Tool, smp)
 	b.logf("%s run %d/%d: %-14s %6.1f s, pushed %s in %d new layers", s.Scenario, s.Run, b.o.Runs, toolTitle[s.Tool], smp.Seconds, mb(smp.Pushed.Bytes), smp.Pushed.NewLayers)
+	return true
 }
 
 // rotated returns tools starting at run's position, so no tool always
@@ -356,60 +370,13 @@ func rotated(ts []string, run int) []string {
 
 func (b *bench) repo(name string) string { return b.bed.Registry + "/bench/" + name }
 
-// changeOnePin: on the bed's buildkitd, a warm build of variant 0, then run
-// i builds variant i (one pin changed from the previous run's).
-func (b *bench) changeOnePin(ctx context.Context) error {
-	cache := filepath.Join(b.o.Work, "cache", "warm")
-	for _, t := range tools {
-		s := buildSpec{Scenario: "pin", Tool: t, Run: 0, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: "v0", Base: b.bed.Base, Variant: 0, CacheDir: cache}
-		t0 := time.Now()
-		if _, err := b.build(ctx, s); err != nil {
-			return fmt.Errorf("warm build of %s: %w", toolTitle[t], err)
-		}
-		b.logf("pin warm-up: %s %.1f s", toolTitle[t], time.Since(t0).Seconds())
-	}
-	for i := 1; i <= b.o.Runs; i++ {
-		for _, t := range rotated(tools, i) {
-			b.measure(ctx, buildSpec{Scenario: "pin", Tool: t, Run: i, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: fmt.Sprintf("v%d", i), Base: b.bed.Base, Variant: i, CacheDir: cache})
-		}
-	}
-	return ctx.Err()
-}
-
-// baseSwap: run i builds variant i (built on Base by changeOnePin, into the
-// same repository) on BaseSwap.
-func (b *bench) baseSwap(ctx context.Context) error {
-	cache := filepath.Join(b.o.Work, "cache", "warm")
-	for i := 1; i <= b.o.Runs; i++ {
-		for _, t := range rotated(tools, i) {
-			b.measure(ctx, buildSpec{Scenario: "swap", Tool: t, Run: i, Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-" + t), Tag: fmt.Sprintf("v%d-swap", i), Base: b.bed.BaseSwap, Variant: i, CacheDir: cache})
-		}
-	}
-	return ctx.Err()
-}
-
-// unchanged: variant 0 again, from a fresh buildkitd and an empty envbuild
-// cache (a teammate's machine), the image already in the registry.
-func (b *bench) unchanged(ctx context.Context) error {
-	if !b.o.Scenarios["pin"] {
-		cache := filepath.Join(b.o.Work, "cache", "warm")
-		if _, err := b.build(ctx, buildSpec{Scenario: "unchanged", Tool: "envbuild", Addr: b.bed.BuildkitAddr, Repo: b.repo("pin-envbuild"), Base: b.bed.Base, CacheDir: cache}); err != nil {
-			return fmt.Errorf("pushing the image first: %w", err)
-		}
-	}
-	addr, err := b.bed.StartExtraBuildkitd(ctx)
-	if err != nil {
-		return err
-	}
-	for i := 1; i <= b.o.Runs; i++ {
-		cache := filepath.Join(b.o.Work, "cache", fmt.Sprintf("unchanged-%d", i))
-		b.measure(ctx, buildSpec{Scenario: "unchanged", Tool: "envbuild", Run: i, Addr: addr, Repo: b.repo("pin-envbuild"), Base: b.bed.Base, Variant: 0, CacheDir: cache})
-	}
-	return ctx.Err()
-}
+// warmCache is envbuild's --cache-dir on the warm daemon.
+func (b *bench) warmCache() string { return filepath.Join(b.o.Work, "cache", "cold-envbuild-1") }
 
 // cold: every build on its own new buildkitd, into a new repository, with
-// an empty envbuild cache; the daemon is pruned afterwards to free disk.
+// an empty envbuild cache. The daemon and repository of each tool's first
+// run stay as that tool's warm state for the other scenarios; the others
+// are pruned afterwards to free disk.
 func (b *bench) cold(ctx context.Context) error {
 	for i := 1; i <= b.o.Runs; i++ {
 		for _, t := range rotated(tools, i) {
@@ -417,12 +384,71 @@ func (b *bench) cold(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			repo := b.repo(fmt.Sprintf("cold-%s-%d", t, i))
 			cache := filepath.Join(b.o.Work, "cache", fmt.Sprintf("cold-%s-%d", t, i))
-			b.measure(ctx, buildSpec{Scenario: "cold", Tool: t, Run: i, Addr: addr, Repo: b.repo(fmt.Sprintf("cold-%s-%d", t, i)), Tag: "v0", Base: b.bed.Base, Variant: 0, CacheDir: cache})
+			ok := b.measure(ctx, buildSpec{Scenario: "cold", Tool: t, Run: i, Addr: addr, Repo: repo, Tag: "v0", Base: b.bed.Base, Variant: 0, CacheDir: cache})
+			if i == 1 && ok {
+				b.warm[t] = warmState{Addr: addr, Repo: repo}
+				continue
+			}
 			if err := pruneAll(ctx, addr); err != nil {
 				b.logf("%v", err)
 			}
 		}
+	}
+	return ctx.Err()
+}
+
+// changeOnePin: on each tool's warm daemon (its first cold build, variant
+// 0), run i builds variant i, one pin changed from the previous run's.
+func (b *bench) changeOnePin(ctx context.Context) error {
+	for i := 1; i <= b.o.Runs; i++ {
+		for _, t := range rotated(tools, i) {
+			w, ok := b.warm[t]
+			if !ok {
+				continue // its cold build failed: noted there
+			}
+			b.measure(ctx, buildSpec{Scenario: "pin", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d", i), Base: b.bed.Base, Variant: i, CacheDir: b.warmCache()})
+		}
+	}
+	return ctx.Err()
+}
+
+// baseSwap: run i builds variant i (built on Base by changeOnePin, into the
+// same repository) on a base with Base's root file system and Python under
+// another top layer: the bed's BaseSwap plus a marker layer new in every
+// run, so no run finds the previous one's work on the same base.
+func (b *bench) baseSwap(ctx context.Context) error {
+	for i := 1; i <= b.o.Runs; i++ {
+		base := b.repo("swap-base") + fmt.Sprintf(":run-%d", i)
+		if err := deriveBase(ctx, b.bed.BaseSwap, base, fmt.Sprintf("run %d", i)); err != nil {
+			return err
+		}
+		for _, t := range rotated(tools, i) {
+			w, ok := b.warm[t]
+			if !ok {
+				continue
+			}
+			b.measure(ctx, buildSpec{Scenario: "swap", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d-swap", i), Base: base, Variant: i, CacheDir: b.warmCache()})
+		}
+	}
+	return ctx.Err()
+}
+
+// unchanged: variant 0 again (pushed by envbuild's first cold build), from
+// a fresh buildkitd and an empty envbuild cache: a teammate's machine.
+func (b *bench) unchanged(ctx context.Context) error {
+	w, ok := b.warm["envbuild"]
+	if !ok {
+		return nil
+	}
+	addr, err := b.bed.StartExtraBuildkitd(ctx)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= b.o.Runs; i++ {
+		cache := filepath.Join(b.o.Work, "cache", fmt.Sprintf("unchanged-%d", i))
+		b.measure(ctx, buildSpec{Scenario: "unchanged", Tool: "envbuild", Run: i, Addr: addr, Repo: w.Repo, Base: b.bed.Base, Variant: 0, CacheDir: cache})
 	}
 	return ctx.Err()
 }

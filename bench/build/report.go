@@ -185,7 +185,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	if info.Commit != "" {
 		p("- envbuild commit: %s\n", info.Commit)
 	}
-	p("- BuildKit %s (one buildkitd for warm scenarios, a fresh one per cold run), CNCF Distribution on loopback, base: the test bed's Debian bookworm amd64 (Python 3.11)\n", info.Buildkit)
+	p("- BuildKit %s, a fresh buildkitd for every cold build (each tool's first one stays up for its warm scenarios); CNCF Distribution on loopback; base: the test bed's Debian bookworm amd64 (Python 3.11)\n", info.Buildkit)
 	p("- spec: `%s`; %d locked packages, %s of wheels\n", strings.Join(info.Spec, " "), info.Packages, mb(info.Artifacts))
 	p("- change one pin: `%s` through %s, one version per run\n", info.PinPackage, strings.Join(info.PinVersions, " → "))
 	p("- peers: %s; gzip layers and OCI media types for all three\n", info.UVVersion)
@@ -286,7 +286,7 @@ func writeMethod(w io.Writer) {
 	p("- One test bed (integration/testbed): buildkitd, a loopback registry, the Debian base and its swap twin (same root file system and Python, another top layer).\n")
 	p("- The spec is locked with `envbuild lock --base` before any timing, one lock per pin version; the peers' requirements.txt is that lock's `name==version` list, so all three install the same versions.\n")
 	p("- envbuild: `bin/envbuild build --json --base … --registry … --lock …` with `BUILDKIT_HOST`, timed as a process. Peers: the Dockerfiles below through BuildKit's `dockerfile.v0` frontend (Go client `Solve`), image exporter with `push=true`, gzip, OCI media types; timed from connect to pushed.\n")
-	p("- cold: a new buildkitd (`StartExtraBuildkitd`), a new repository and an empty envbuild cache for every build. change one pin: the bed's buildkitd after an untimed warm build; run i changes the pin package to the i-th version. base swap: run i builds the same lock as change-one-pin's run i on the swap base, into the same repository. unchanged: a new buildkitd and an empty envbuild cache, the image already pushed.\n")
+	p("- cold: a new buildkitd (`StartExtraBuildkitd`), a new repository and an empty envbuild cache for every build. change one pin: on the buildkitd and repository of the tool's first cold build (the warm build); run i changes the pin package to the i-th version. base swap: run i builds the same lock as change-one-pin's run i, on the same buildkitd and into the same repository, on a base with the same root file system and Python under another top layer (the bed's swap base plus a marker layer new in each run, so no run is warmed by the one before). unchanged: a new buildkitd and an empty envbuild cache, the image of envbuild's first cold build already in the registry.\n")
 	p("- Tools take turns going first from run to run. Bytes pushed: the sizes of the pushed image's blobs (layers and config) that neither the base image nor any tag of the repository held before; new layers: the layers among them. \"package layers re-pushed\" counts new layers whose history says `envbuild: install …`.\n")
 	p("- The machine's CA bundle is bind-mounted into the peers' install steps (`PIP_CERT`, `SSL_CERT_FILE`) so they reach the same index as envbuild; it is in no layer. The uv peer adds `--compile-bytecode` so it does the same work as pip and envbuild (both compile .pyc files).\n")
 	for _, t := range []string{"pip", "uv"} {
