@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh prepares a machine to run envbuild's integration tests and demo:
 # the Debian packages the test bed starts (runc, a CNCF Distribution registry,
-# debootstrap, htpasswd, zstd, busybox-static) and bin/buildkitd, built from
+# debootstrap, htpasswd, zstd, busybox-static; gcc, libc6-dev and bzip2 for
+# the conda tests' static test program and .tar.bz2 archives) and bin/buildkitd, built from
 # this module's go.mod so the daemon and the client are the same version.
 #
 # Idempotent: apt runs only when a command is missing; buildkitd is rebuilt
@@ -30,6 +31,8 @@ declare -A needs=(
 	[htpasswd]=apache2-utils
 	[zstd]=zstd
 	[dpkg-deb]=dpkg
+	[gcc]=gcc
+	[bzip2]=bzip2
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -50,7 +53,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2
 else
 	log "Debian packages present"
 fi
