@@ -58,7 +58,7 @@ bench-build: setup build ## builds: envbuild vs Dockerfiles with pip and with uv
 
 .PHONY: bench-lock
 bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
-	$(GO) run ./bench/lock
+	$(GO) run ./bench/lock -runs 3 -out docs/BENCH-lock.md
 
 .PHONY: bench-conda
 bench-conda: ## conda solves vs py-rattler on ../shared/data (skips without it)
