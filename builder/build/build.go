@@ -17,7 +17,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -303,7 +302,7 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 		if lf == nil {
 			lf = &lockfile.File{LockVersion: lockfile.Version}
 		}
-		replaceEnv(lf, newEnv)
+		lf.Put(*newEnv)
 		if err := lockfile.Write(o.LockPath, lf); err != nil {
 			return nil, nil, false, err
 		}
@@ -394,17 +393,6 @@ func missingTarget(env *lockfile.Env, platforms []string) bool {
 		}
 	}
 	return false
-}
-
-func replaceEnv(f *lockfile.File, e *lockfile.Env) {
-	for i := range f.Envs {
-		if f.Envs[i].Name == e.Name {
-			f.Envs[i] = *e
-			return
-		}
-	}
-	f.Envs = append(f.Envs, *e)
-	sort.Slice(f.Envs, func(i, j int) bool { return f.Envs[i].Name < f.Envs[j].Name })
 }
 
 // envMeta describes the per-environment files for the installer's envmeta

@@ -201,6 +201,19 @@ func Write(path string, f *File) error {
 	return nil
 }
 
+// Put replaces the environment of the same name, or adds e, keeping the
+// environments sorted.
+func (f *File) Put(e Env) {
+	for i := range f.Envs {
+		if f.Envs[i].Name == e.Name {
+			f.Envs[i] = e
+			return
+		}
+	}
+	f.Envs = append(f.Envs, e)
+	sort.Slice(f.Envs, func(i, j int) bool { return f.Envs[i].Name < f.Envs[j].Name })
+}
+
 // Env returns the environment named name, or nil.
 func (f *File) Env(name string) *Env {
 	for i := range f.Envs {

@@ -40,14 +40,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == 0 {
 		return 0
 	}
-	fmt.Fprintln(stderr, "envbuild: "+oneLine(err.Error()))
+	// One line, except for explanations (a conflict's chain of reasons)
+	// that are several lines on purpose.
+	fmt.Fprintln(stderr, "envbuild: "+strings.TrimSpace(err.Error()))
 	return int(failure.KindOf(err))
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	// Explanations (conflicts) are several lines on purpose; keep them.
-	return s
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

@@ -94,7 +94,7 @@ func lockCommand() *cli.Command {
 			if f == nil {
 				f = &lockfile.File{LockVersion: lockfile.Version}
 			}
-			replaceEnv(f, e)
+			f.Put(*e)
 			if err := lockfile.Write(lockPath, f); err != nil {
 				return err
 			}
@@ -106,15 +106,4 @@ func lockCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-func replaceEnv(f *lockfile.File, e *lockfile.Env) {
-	for i := range f.Envs {
-		if f.Envs[i].Name == e.Name {
-			f.Envs[i] = *e
-			return
-		}
-	}
-	f.Envs = append(f.Envs, *e)
-	f.Sort()
 }
