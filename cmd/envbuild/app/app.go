@@ -47,7 +47,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	a := &cli.App{
 		Name:                 "envbuild",
 		Usage:                "build container images of Python environments on your own base image",
 		Version:              Version,
@@ -55,8 +55,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow and daemon (see `envbuild --help`)", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return failure.Usage(fmt.Errorf("%w (see `envbuild %s --help`)", err, c.Command.Name))
+			name := "envbuild"
+			if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+				name = "envbuild " + c.Command.FullName()
+			}
+			return failure.Usage(fmt.Errorf("%w (see `%s --help`)", err, name))
 		},
 		Commands: []*cli.Command{
 			buildCommand(),
@@ -65,4 +75,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			daemonCommand(),
 		},
 	}
+	// A usage error is exit 2 with one line on stderr, in every
+	// subcommand; help goes to stdout only when asked for.
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = a.OnUsageError
+			setUsage(c.Subcommands)
+		}
+	}
+	setUsage(a.Commands)
+	return a
 }
