@@ -166,8 +166,35 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 	if err != nil || lf == nil {
 		t.Fatalf("reading the flow's lock: %v", err)
 	}
-	if len(lf.Envs) != len(builtSteps) {
-		t.Errorf("the lock holds %d environments, want %d", len(lf.Envs), len(builtSteps))
+	// Each is locked against its step's base: transform's written
+	// python:3.11-slim with the registry prefix, the others the default
+	// image; tiny_conda's six from conda-forge, through the alias.
+	debianRepo, _, _ := strings.Cut(bed.Base, ":bookworm")
+	wantLock := map[string]string{
+		"start":      debianRepo + "@sha256: base",
+		"transform":  bed.Registry + "/python@sha256: base",
+		"tiny_conda": debianRepo + "@sha256: conda",
+	}
+	for _, e := range lf.Envs {
+		want, ok := wantLock[e.Name]
+		if !ok || len(e.Targets) != 1 {
+			t.Errorf("lock environment %q with %d targets; want one target of each of %q", e.Name, len(e.Targets), builtSteps)
+			continue
+		}
+		delete(wantLock, e.Name)
+		lt := e.Targets[0]
+		wantBase, wantSource, _ := strings.Cut(want, " ")
+		if !strings.HasPrefix(lt.Base, wantBase) || lt.PythonSource != wantSource || lt.Python != "3.11.2" {
+			t.Errorf("lock of %s: base %q, python %s from %q; want %s…, 3.11.2 from %q", e.Name, lt.Base, lt.Python, lt.PythonSource, wantBase, wantSource)
+		}
+		for _, p := range lt.Packages {
+			if p.Source == "conda" && !strings.HasPrefix(p.URL, srv.URL+"/conda-forge/") {
+				t.Errorf("lock of %s: conda package %s from %q, want the channel %s/conda-forge", e.Name, p.Name, p.URL, srv.URL)
+			}
+		}
+	}
+	if len(wantLock) != 0 {
+		t.Errorf("the lock has no environment for %q", sortedKeys(wantLock))
 	}
 
 	runIn := func(step string, argv ...string) (string, string, int) {
