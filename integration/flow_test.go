@@ -47,12 +47,12 @@ var (
 	baseSteps  = []string{"plain", "end"}
 )
 
-// mustFlowBuild runs `envbuild flow build --json` on flow, which must
-// succeed, and checks that FLOW.envbuild.json beside the flow holds what
-// stdout printed.
+// mustFlowBuild runs `envbuild flow build --json --progress plain ARGS`,
+// ARGS naming flow, which must succeed, and checks that FLOW.envbuild.json
+// beside the flow holds what stdout printed.
 func mustFlowBuild(t *testing.T, flow string, env []string, args ...string) (flowRun, string) {
 	t.Helper()
-	r := envbuild(t, filepath.Dir(flow), env, append([]string{"flow", "build", "--json", "--progress", "plain"}, append(args, flow)...)...)
+	r := envbuild(t, filepath.Dir(flow), env, append([]string{"flow", "build", "--json", "--progress", "plain"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("flow build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
 	}
@@ -140,7 +140,7 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 	env := []string{"ENVBUILD_DEFAULT_CONTAINER_IMAGE=" + bed.Base, "CONDARC=" + condarc, "CONDA_CHANNELS=", "CONDA_CHANNEL_ALIAS="}
 	args := []string{"--registry", repo, "--registry-prefix", bed.Registry}
 
-	first, _ := mustFlowBuild(t, flow, env, args...)
+	first, _ := mustFlowBuild(t, flow, env, append(args, flow)...)
 	if got, want := sortedKeys(first.Steps), []string{"end", "plain", "start", "tiny_conda", "transform"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("steps in the JSON %q, want %q", got, want)
 	}
@@ -238,8 +238,9 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 	}
 
 	// Again, with no BuildKit daemon: every environment is in the registry.
+	// The flags after the flow, as the README writes them.
 	tagsBefore := listTags(t, repo)
-	again, stderr := mustFlowBuild(t, flow, env, append(args, "--buildkit-addr", "unix:///nonexistent.sock")...)
+	again, stderr := mustFlowBuild(t, flow, env, append(append([]string{flow}, args...), "--buildkit-addr", "unix:///nonexistent.sock")...)
 	for _, n := range builtSteps {
 		s, f := again.Steps[n], first.Steps[n]
 		if !s.Cached || s.Image != f.Image || s.Digest != f.Digest || s.EnvID != f.EnvID {

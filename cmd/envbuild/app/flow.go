@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -43,8 +44,12 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
 			},
 			Action: func(c *cli.Context) error {
-				if c.NArg() != 1 {
-					return failure.Usage(fmt.Errorf("envbuild flow build takes one flow file, got %d arguments", c.NArg()))
+				args, help, err := flagsAfterArgs(c)
+				if err != nil || help {
+					return err
+				}
+				if len(args) != 1 {
+					return failure.Usage(fmt.Errorf("envbuild flow build takes one flow file, got %d arguments", len(args)))
 				}
 				var withImage string
 				for _, w := range c.StringSlice("with") {
@@ -71,7 +76,7 @@ func flowCommand() *cli.Command {
 					return err
 				}
 				fo := build.FlowOptions{
-					FlowPath:          c.Args().First(),
+					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
 					WithImage:         withImage,
 					Sources:           config.Sources{Flags: config.Values{Registry: c.String("registry-prefix"), Repository: c.String("registry")}, Env: env, ConfigPath: c.String("config")},
@@ -101,4 +106,53 @@ func flowCommand() *cli.Command {
 			},
 		}},
 	}
+}
+
+// flagsAfterArgs returns the command's arguments, setting on c the flags
+// written after the first of them: `envbuild flow build FLOW.py --json`, as
+// the README writes it (urfave/cli stops reading flags at the first
+// argument). "--" ends the flags. help reports that --help came after an
+// argument and the command's help was shown.
+func flagsAfterArgs(c *cli.Context) (args []string, help bool, err error) {
+	in := c.Args().Slice()
+	for i := 0; i < len(in); i++ {
+		a := in[i]
+		if a == "--" {
+			args = append(args, in[i+1:]...)
+			break
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			args = append(args, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if cli.HelpFlag != nil && slices.Contains(cli.HelpFlag.Names(), name) {
+			return nil, true, cli.ShowSubcommandHelp(c)
+		}
+		var flag cli.Flag
+		for _, f := range c.Command.Flags {
+			for _, n := range f.Names() {
+				if n == name {
+					flag = f
+				}
+			}
+		}
+		if flag == nil {
+			return nil, false, failure.Usage(fmt.Errorf("flag %q after %q is not a flag of envbuild flow build; see envbuild flow build --help", a, in[0]))
+		}
+		if _, isBool := flag.(*cli.BoolFlag); isBool && !hasVal {
+			val, hasVal = "true", true
+		}
+		if !hasVal {
+			if i+1 == len(in) {
+				return nil, false, failure.Usage(fmt.Errorf("flag %q needs a value", a))
+			}
+			i++
+			val = in[i]
+		}
+		if err := c.Set(name, val); err != nil {
+			return nil, false, failure.Usage(fmt.Errorf("flag %q: %w", a, err))
+		}
+	}
+	return args, false, nil
 }
