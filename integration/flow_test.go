@@ -169,7 +169,11 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 	// Each is locked against its step's base: transform's written
 	// python:3.11-slim with the registry prefix, the others the default
 	// image; tiny_conda's six from conda-forge, through the alias.
-	debianRepo, _, _ := strings.Cut(bed.Base, ":bookworm")
+	baseRef, err := name.ParseReference(bed.Base, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debianRepo := baseRef.Context().Name()
 	wantLock := map[string]string{
 		"start":      debianRepo + "@sha256: base",
 		"transform":  bed.Registry + "/python@sha256: base",
