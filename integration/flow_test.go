@@ -259,6 +259,12 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 			t.Errorf("step %s on the second run: %+v; want its base image %s and disabled", n, s, bed.Base)
 		}
 	}
+	// Read without Metaflow (no python at that path): the static reader
+	// sees the same environments, so the same images, all cached.
+	static, _ := mustFlowBuild(t, flow, env, append(append([]string{flow}, args...), "--python", filepath.Join(dir, "no-such-python"), "--buildkit-addr", "unix:///nonexistent.sock")...)
+	if !reflect.DeepEqual(static.Steps, again.Steps) {
+		t.Errorf("read without metaflow, the flow gave\n%+v\nread with it\n%+v", static.Steps, again.Steps)
+	}
 	if tagsAfter := listTags(t, repo); !reflect.DeepEqual(tagsBefore, tagsAfter) {
 		t.Errorf("the second run changed the repository's tags: %q, then %q", tagsBefore, tagsAfter)
 	}
