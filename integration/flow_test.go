@@ -269,6 +269,36 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 		t.Errorf("the second run changed the repository's tags: %q, then %q", tagsBefore, tagsAfter)
 	}
 
+	// A step renamed: its environment is the same, so its image is cached,
+	// and the flow's lock forgets the old name.
+	renamedDir := t.TempDir()
+	renamed := filepath.Join(renamedDir, "literal_flow.py")
+	if err := os.WriteFile(renamed, []byte(strings.ReplaceAll(string(src), "transform", "reshape")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lockData, err := os.ReadFile(filepath.Join(dir, "literal_flow.envbuild.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(renamedDir, "literal_flow.envbuild.lock"), lockData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := mustFlowBuild(t, renamed, env, append(append([]string{renamed}, args...), "--buildkit-addr", "unix:///nonexistent.sock")...)
+	if s := moved.Steps["reshape"]; !s.Cached || s.Image != first.Steps["transform"].Image {
+		t.Errorf("the renamed step: %+v; want transform's image %s, cached", s, first.Steps["transform"].Image)
+	}
+	lf, err = lockfile.Read(filepath.Join(renamedDir, "literal_flow.envbuild.lock"))
+	if err != nil || lf == nil {
+		t.Fatalf("reading the renamed flow's lock: %v", err)
+	}
+	var names []string
+	for _, e := range lf.Envs {
+		names = append(names, e.Name)
+	}
+	if got, want := strings.Join(names, " "), "reshape start tiny_conda"; got != want {
+		t.Errorf("the renamed flow's lock holds environments %q, want %q", got, want)
+	}
+
 	t.Run("metaflow assigns the built images", func(t *testing.T) {
 		checkMetaflowImages(t, root, flow, first)
 	})

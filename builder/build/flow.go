@@ -16,6 +16,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/metaflow"
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // FlowOptions configure `envbuild flow build`.
@@ -61,7 +62,9 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	if err != nil {
 		return nil, failure.User(err)
 	}
-	if o.Build.LockPath == "" {
+	// The flow's own lock (no --lock) holds its environments only.
+	ownLock := o.Build.LockPath == ""
+	if ownLock {
 		o.Build.LockPath = strings.TrimSuffix(o.FlowPath, filepath.Ext(o.FlowPath)) + ".envbuild.lock"
 	}
 	jobs := o.Jobs
@@ -139,6 +142,15 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
+	if ownLock {
+		keep := map[string]bool{}
+		for _, w := range byKey {
+			keep[w.spec.Name] = true
+		}
+		if err := pruneLock(o.Build.LockPath, keep); err != nil {
+			return nil, err
+		}
+	}
 	if o.Table != nil {
 		writeTable(o.Table, flow, out)
 	}
@@ -148,6 +160,27 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// pruneLock drops from the flow's lock the environments of steps the flow
+// no longer has (renamed, removed, or now sharing another step's
+// environment), so the lock lists what the flow builds and nothing else.
+func pruneLock(path string, keep map[string]bool) error {
+	lf, err := lockfile.Read(path)
+	if err != nil || lf == nil {
+		return err
+	}
+	kept := make([]lockfile.Env, 0, len(lf.Envs))
+	for _, e := range lf.Envs {
+		if keep[e.Name] {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == len(lf.Envs) {
+		return nil
+	}
+	lf.Envs = kept
+	return lockfile.Write(path, lf)
 }
 
 func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
