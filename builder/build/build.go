@@ -75,6 +75,10 @@ type Result struct {
 	Layers      int      `json:"layers"`
 	PushedBytes int64    `json:"pushed_bytes"`
 	Locked      bool     `json:"locked,omitempty"`
+	// Steps and StepsCached count BuildKit's build steps and how many came
+	// from its cache.
+	Steps       int      `json:"steps,omitempty"`
+	StepsCached int      `json:"steps_cached,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
 }
 
@@ -261,6 +265,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		res.Image = imageRef + "@" + br.Digest
 	}
 	res.PushedBytes = br.PushedBytes
+	res.Steps, res.StepsCached = br.Vertexes, br.Cached
 	res.Layers = countLayers(pl)
 	return res, nil
 }

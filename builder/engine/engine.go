@@ -167,7 +167,9 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		}
 		return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
 	}
-	opt := client.SolveOpt{LocalMounts: mounts, Session: attachables}
+	// FrontendAttrs must not be nil: BuildKit's client copies cache-import
+	// attributes into it.
+	opt := client.SolveOpt{LocalMounts: mounts, Session: attachables, FrontendAttrs: map[string]string{}}
 	r := &Result{}
 	switch {
 	case job.Export.Image != "" && job.BlobsExist != nil:
