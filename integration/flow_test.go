@@ -352,17 +352,31 @@ func checkMetaflowImages(t *testing.T, root, flow string, built flowRun) {
 	}
 
 	tmp := t.TempDir()
-	cmd := exec.Command("python3", filepath.Join(root, "frontends", "metaflow", "extension", "tests", "show_images.py"), flow,
-		"--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(),
+	mfEnv := append(os.Environ(),
 		"PYTHONPATH="+site,
 		"METAFLOW_DATASTORE_SYSROOT_LOCAL="+filepath.Join(tmp, "local"),
 		"METAFLOW_DATASTORE_SYSROOT_S3=s3://envbuild-test/metaflow",
 		"METAFLOW_USER=envbuild-test",
 		"ENVBUILD_FLOW_IMAGES=", // FLOW.envbuild.json beside the flow, as envbuild wrote it
-		"SHOW_IMAGES_INIT=1",    // and init_environment, as a run does
 	)
+
+	// Metaflow's own command line accepts the environment.
+	show := exec.Command("python3", flow, "--environment=envbuild", "--datastore=s3", "show")
+	show.Dir, show.Env = tmp, mfEnv
+	out, err := show.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3 literal_flow.py --environment=envbuild --datastore=s3 show: %v\n%s", err, tail(string(out), 40))
+	}
+	for n := range built.Steps {
+		if !strings.Contains(string(out), "Step "+n+"\n") {
+			t.Errorf("metaflow's show does not list step %s:\n%s", n, out)
+		}
+	}
+
+	cmd := exec.Command("python3", filepath.Join(root, "frontends", "metaflow", "extension", "tests", "show_images.py"), flow,
+		"--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
+	cmd.Dir = tmp
+	cmd.Env = append(mfEnv, "SHOW_IMAGES_INIT=1") // init_environment, as a run does
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
