@@ -134,6 +134,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench/build: emptying the working directory:", err)
 		return 1
 	}
+	// A private copy: bin/envbuild is also the installer BuildKit runs, and
+	// a `make build` elsewhere during the benchmark would change it between
+	// runs and invalidate every install step.
+	bin := filepath.Join(o.Work, "bin", "envbuild")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		return 1
+	}
+	if err := copyFile(o.Envbuild, bin, 0o755); err != nil {
+		fmt.Fprintln(stderr, "bench/build:", err)
+		return 1
+	}
+	o.Envbuild = bin
 	started := time.Now()
 	bed, err := testbed.Start(ctx, testbed.Options{Log: stderr})
 	if err != nil {
@@ -459,6 +472,7 @@ func (b *bench) info(root string, started time.Time) reportInfo {
 		Date:        time.Now(),
 		Machine:     machine(),
 		Commit:      gitCommit(root),
+		Version:     commandOutput(b.o.Envbuild, "--version"),
 		Runs:        b.o.Runs,
 		Spec:        b.variants[0].Requirements,
 		PinPackage:  b.o.PinPackage,

@@ -92,16 +92,16 @@ func writePeerContext(dir, tool, base, requirements, caBundle, uvBinary string) 
 func copyFile(from, to string, mode os.FileMode) error {
 	in, err := os.Open(from)
 	if err != nil {
-		return fmt.Errorf("copying %q into the build context: %w", from, err)
+		return fmt.Errorf("copying %q to %q: %w", from, to, err)
 	}
 	defer in.Close()
 	out, err := os.OpenFile(to, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 	if err != nil {
-		return fmt.Errorf("copying %q into the build context: %w", from, err)
+		return fmt.Errorf("copying %q to %q: %w", from, to, err)
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copying %q into the build context: %w", from, err)
+		return fmt.Errorf("copying %q to %q: %w", from, to, err)
 	}
 	return out.Close()
 }

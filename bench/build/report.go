@@ -90,6 +90,7 @@ type reportInfo struct {
 	Date        time.Time
 	Machine     string
 	Commit      string
+	Version     string // envbuild --version
 	Runs        int
 	Spec        []string
 	PinPackage  string
@@ -183,7 +184,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	p("- date: %s\n", info.Date.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- machine: %s\n", info.Machine)
 	if info.Commit != "" {
-		p("- envbuild commit: %s\n", info.Commit)
+		p("- checkout: %s; %s\n", info.Commit, info.Version)
 	}
 	p("- BuildKit %s, a fresh buildkitd for every cold build (each tool's first one stays up for its warm scenarios); CNCF Distribution on loopback; base: the test bed's Debian bookworm amd64 (Python 3.11)\n", info.Buildkit)
 	p("- spec: `%s`; %d locked packages, %s of wheels\n", strings.Join(info.Spec, " "), info.Packages, mb(info.Artifacts))
