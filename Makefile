@@ -17,6 +17,15 @@ help: ## list the targets
 build: ## build bin/envbuild (static: it is also the installer that runs inside BuildKit)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/envbuild ./cmd/envbuild
 
+.PHONY: dist
+dist: ## envbuild for linux and macOS (amd64, arm64), each carrying static Linux installers for both architectures, in dist/
+	mkdir -p builder/build/installers dist
+	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o builder/build/installers/envbuild-linux-amd64 ./cmd/envbuild
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o builder/build/installers/envbuild-linux-arm64 ./cmd/envbuild
+	for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -tags embedinstaller -ldflags '$(LDFLAGS)' -o dist/envbuild-$${p%/*}-$${p#*/} ./cmd/envbuild || exit 1; \
+	done
+
 $(BIN)/buildkitd: go.mod
 	CGO_ENABLED=1 $(GO) build -o $(BIN)/buildkitd github.com/moby/buildkit/cmd/buildkitd
 

@@ -17,13 +17,14 @@ import (
 const InstallerName = "envbuild"
 
 // embedded returns a static Linux envbuild binary for arch, when this
-// build of envbuild carries one (see embedded_*.go); nil otherwise.
+// build of envbuild carries one (embedded_installers.go, built by `make
+// dist` with -tags embedinstaller); nil otherwise.
 var embedded = func(arch string) []byte { return nil }
 
 // installerDir returns a directory holding only a static Linux envbuild
 // binary that runs on hostPlatform: this very program when it is one
 // (Linux, same architecture, no dynamic loader), else a copy embedded at
-// build time (`make build` embeds both architectures). The directory is
+// build time (`make dist` embeds both architectures). The directory is
 // keyed by the binary's hash, so BuildKit's cache sees the same content
 // for the same program.
 func installerDir(cacheDir, hostPlatform string) (string, error) {
@@ -42,7 +43,7 @@ func installerDir(cacheDir, hostPlatform string) (string, error) {
 		data = embedded(arch)
 	}
 	if data == nil {
-		return "", failure.User(fmt.Errorf("BuildKit runs on %s, and this envbuild has no static linux/%s build of itself to run there as the installer; build envbuild with `make build` (CGO_ENABLED=0, both architectures embedded)", hostPlatform, arch))
+		return "", failure.User(fmt.Errorf("BuildKit runs on %s, and this envbuild has no static linux/%s build of itself to run there as the installer; use a build made by `make dist` (it carries both Linux installers), or on Linux/%s `make build` (CGO_ENABLED=0)", hostPlatform, arch, arch))
 	}
 	sum := sha256.Sum256(data)
 	dir := filepath.Join(cacheDir, "installer", hex.EncodeToString(sum[:12]))
