@@ -2,10 +2,12 @@ package integration
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/envbuild/envbuild/integration/testbed"
@@ -53,5 +55,36 @@ func TestSdist(t *testing.T) {
 	r = envbuild(t, t.TempDir(), nil, "build", "--pypi", "docopt==0.6.2", "--allow-sdist", "--platform", "linux/arm64", "--base", bed.BaseMulti, "--registry", bed.Registry+"/envs/sdist")
 	if r.code != 1 || !strings.Contains(r.stderr, "source distribution") {
 		t.Errorf("an sdist for another platform: exit %d, %q", r.code, lastLine(r.stderr))
+	}
+}
+
+// With no repository configured, the image goes to an OCI layout directory
+// (CONTRACT §6: "oci_layout" replaces "image").
+func TestOCILayoutWithoutRepository(t *testing.T) {
+	bed := testbed.Require(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "layout")
+	r := envbuild(t, dir, []string{"ENVBUILD_REPOSITORY="}, "build", "--json", "--progress", "plain", "--pypi", "six==1.16.0", "--base", bed.Base, "--output", out)
+	if r.code != 0 {
+		t.Fatalf("build to an OCI layout failed: %s", r.stderr)
+	}
+	var res result
+	if err := jsonUnmarshal(r.stdout, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Image != "" || res.OCILayout != out || !strings.HasPrefix(res.Digest, "sha256:") {
+		t.Errorf("result %+v; want oci_layout %s and no image", res, out)
+	}
+	p, err := layout.FromPath(out)
+	if err != nil {
+		t.Fatalf("%s is not an OCI layout: %v", out, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := idx.IndexManifest()
+	if len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != res.Digest {
+		t.Errorf("layout index %+v does not hold the digest %s", m.Manifests, res.Digest)
 	}
 }
