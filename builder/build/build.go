@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -214,6 +215,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
 	}
+	if job.Secrets, err = indexSecrets(s, o.Lock.Env); err != nil {
+		return nil, err
+	}
 	job.Export.Compression = o.Compression
 	if imageRef != "" {
 		job.Export.Image = imageRef
@@ -349,6 +353,30 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 func envDigest(env *lockfile.Env) string {
 	f := lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{*env}}
 	return f.Digest()
+}
+
+// indexSecrets are the session secrets that let BuildKit fetch artifacts
+// from a private index with the lock's own credentials: BuildKit's HTTP
+// source asks the session for HTTP_AUTH_HEADER_<host> for every download.
+// Nothing of them enters the LLB, the lock or the image.
+func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error) {
+	indexes, err := index.FromPipConfig(env, s.PyPI.IndexURL, s.PyPI.ExtraIndexURLs)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	headers, err := index.AuthHeaders(indexes, env["NETRC"])
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	secrets := map[string][]byte{}
+	for host, v := range headers {
+		h := host
+		if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
+			h = u.Hostname()
+		}
+		secrets["HTTP_AUTH_HEADER_"+h] = []byte(v)
+	}
+	return secrets, nil
 }
 
 // caBundle is the CA bundle the user's pip trusts, for steps that reach an
