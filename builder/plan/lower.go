@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"net/url"
 	"path"
 	"strings"
 
@@ -34,9 +33,6 @@ type LowerOptions struct {
 	// (PIP_CERT or pip.conf's cert): steps that reach an index from inside
 	// the build (building an sdist) trust it too.
 	CABundle []byte
-	// AuthSecrets maps an artifact host to the BuildKit secret id holding
-	// its Authorization header (private indexes); hosts absent need none.
-	AuthSecrets map[string]string
 }
 
 // StepSeparator separates steps in one installer invocation.
@@ -87,7 +83,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 				return fmt.Errorf("%s %s has no sha256 in the lock", pk.Name, pk.Version)
 			}
 			src := fmt.Sprintf("/in/%d", j)
-			artifact := fetch(pk, opt.AuthSecrets)
+			artifact := fetch(pk)
 			if pk.Kind == "sdist" {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
@@ -224,16 +220,14 @@ func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platfor
 	return base.Run(opts...).AddMount("/wheels", llb.Scratch())
 }
 
-func fetch(pk lockfile.Package, secrets map[string]string) llb.State {
+// fetch downloads an artifact inside BuildKit, checked against the lock's
+// sha256. A private index's credentials reach BuildKit as the session
+// secret HTTP_AUTH_HEADER_<host>, which its HTTP source looks up by itself.
+func fetch(pk lockfile.Package) llb.State {
 	opts := []llb.HTTPOption{
 		llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, pk.Sha256)),
 		llb.Filename(pk.Filename),
 		llb.WithCustomNamef("fetch %s", pk.Filename),
-	}
-	if u, err := url.Parse(pk.URL); err == nil {
-		if id, ok := secrets[u.Host]; ok {
-			opts = append(opts, llb.AuthHeaderSecret(id))
-		}
 	}
 	return llb.HTTP(pk.URL, opts...)
 }
