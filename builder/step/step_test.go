@@ -1,0 +1,27 @@
+package step
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestStepsRunInOrderAndStopAtTheFirstFailure(t *testing.T) {
+	root := t.TempDir()
+	var out, errb bytes.Buffer
+	// normalize succeeds on an empty root; an unknown installer step fails
+	// and the step after it must not run.
+	rc := Main([]string{"normalize", "--root", root, Separator, "no-such-step", Separator, "normalize", "--root", "/nonexistent-root"}, &out, &errb)
+	if rc == 0 {
+		t.Fatalf("an unknown step succeeded")
+	}
+	if strings.Contains(errb.String(), "nonexistent-root") {
+		t.Errorf("the step after a failure ran: %q", errb.String())
+	}
+	if rc := Main([]string{"normalize", "--root", root, Separator}, &out, &errb); rc != 2 {
+		t.Errorf("an empty step: exit %d, want 2", rc)
+	}
+	if rc := Main([]string{"wheel-in-dir", "--dir", t.TempDir(), "--root", root}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "gave 0 wheels") {
+		t.Errorf("wheel-in-dir on an empty directory: exit %d, %q", rc, errb.String())
+	}
+}
