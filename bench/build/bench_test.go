@@ -301,8 +301,10 @@ func TestRegistryReader(t *testing.T) {
 
 func TestWriteReport(t *testing.T) {
 	r := results{}
-	r.add("cold", "envbuild", sample{Seconds: 10})
+	r.add("cold", "envbuild", sample{Seconds: 10, Digest: "sha256:0123456789abcdef"})
+	r.add("cold", "envbuild", sample{Seconds: 10, Digest: "sha256:0123456789abcdef"})
 	r.add("cold", "uv", sample{Seconds: 20})
+	r.add("cold", "uv", sample{Seconds: 40})
 	r.add("cold", "pip", sample{Seconds: 40})
 	r.add("pin", "envbuild", sample{Seconds: 6})
 	r.add("pin", "uv", sample{Seconds: 20})
@@ -312,8 +314,9 @@ func TestWriteReport(t *testing.T) {
 	writeReport(&buf, r, reportInfo{Runs: 1, Spec: []string{"pandas==2.2.2"}, PinVersions: []string{"1", "2"}})
 	got := buf.String()
 	for _, want := range []string{
-		"| cold: fresh buildkitd, new repository | 10.0 | 20.0 | 40.0 | 0.50 | 0.25 | ≤ uv Dockerfile | met |",
-		"| change one pin (after a warm build) | 6.0 | 20.0 | — | 0.30 | — | ≤ ¼ of uv Dockerfile | not met |",
+		"| cold: fresh buildkitd, new repository | 10.0 | 30.0 | 40.0 | 0.33 | 0.25 | 0.50, 0.25 | ≤ uv Dockerfile | met |",
+		"| change one pin (after a warm build) | 6.0 | 20.0 | — | 0.30 | — | 0.30 | ≤ ¼ of uv Dockerfile | not met |",
+		"cold image digest on 2 separate fresh buildkitds: identical (0123456789ab)",
 		"no package layer re-pushed | not met (1 re-pushed) |",
 		"a registry round trip | met (cached: true) |",
 	} {

@@ -334,7 +334,7 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 		if err != nil {
 			return sample{}, err
 		}
-		out.Cached, out.ReportedBytes = res.Cached, res.PushedBytes
+		out.Cached, out.ReportedBytes, out.Digest = res.Cached, res.PushedBytes, res.Digest
 		ref = s.Repo + "@" + res.Digest
 	default:
 		dir := filepath.Join(b.o.Work, "contexts", fmt.Sprintf("%s-%s-%d-v%d", s.Scenario, s.Tool, s.Run, s.Variant))
@@ -348,6 +348,7 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 			return sample{}, err
 		}
 		ref = s.Repo + "@" + dgst
+		out.Digest = dgst
 	}
 	out.Seconds = time.Since(start).Seconds()
 	img, err := b.reg.Image(ctx, ref)

@@ -39,6 +39,8 @@ type sample struct {
 	Cached bool
 	// ReportedBytes is envbuild's own pushed_bytes.
 	ReportedBytes int64
+	// Digest is the pushed manifest's.
+	Digest string
 }
 
 // results holds the samples by scenario and tool.
@@ -157,6 +159,30 @@ func target(r results, scen string) (text, verdict string) {
 	return "", ""
 }
 
+// runRatios lists envbuild's time over the peer's for each run, the two
+// measured side by side in the same round; "—" when the runs do not pair.
+func runRatios(e, q []sample) string {
+	if len(e) == 0 || len(e) != len(q) {
+		return "—"
+	}
+	var parts []string
+	for i := range e {
+		if q[i].Seconds <= 0 {
+			return "—"
+		}
+		parts = append(parts, fmt.Sprintf("%.2f", e[i].Seconds/q[i].Seconds))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
+}
+
 func metText(ok bool) string {
 	if ok {
 		return "met"
@@ -193,8 +219,8 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	p("- whole benchmark: %s\n\n", info.Wall.Round(time.Second))
 
 	p("## Wall time (median seconds; ratio = envbuild / peer)\n\n")
-	p("| scenario | envbuild | uv Dockerfile | pip Dockerfile | envbuild / uv | envbuild / pip | target | result |\n")
-	p("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	p("| scenario | envbuild | uv Dockerfile | pip Dockerfile | envbuild / uv | envbuild / pip | envbuild / uv, run by run | target | result |\n")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n")
 	for _, sc := range scenarios {
 		if len(r[sc.Key]) == 0 {
 			continue
@@ -218,6 +244,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 				row = append(row, "—")
 			}
 		}
+		row = append(row, runRatios(r[sc.Key]["envbuild"], r[sc.Key]["uv"]))
 		text, verdict := target(r, sc.Key)
 		row = append(row, text, verdict)
 		p("| %s |\n", strings.Join(row, " | "))
@@ -242,6 +269,14 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 		p("| %s |\n", strings.Join(row, " | "))
 	}
 
+	if ss := r["cold"]["envbuild"]; len(ss) > 1 {
+		same := true
+		for _, s := range ss {
+			same = same && s.Digest == ss[0].Digest
+		}
+		p("\nenvbuild's cold image digest on %d separate fresh buildkitds: %s.\n", len(ss), map[bool]string{true: "identical (" + shortDigest(ss[0].Digest) + ")", false: "different"}[same])
+	}
+
 	if cold := r["cold"]; len(cold) > 0 {
 		p("\n## Image (cold build): layers and compressed size above the base\n\n")
 		p("| tool | layers (base included) | environment size |\n| --- | ---: | ---: |\n")
@@ -256,7 +291,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	}
 
 	p("\n## Every run\n\n")
-	p("| scenario | tool | seconds | pushed | new layers | notes |\n| --- | --- | --- | --- | --- | --- |\n")
+	p("| scenario | tool | seconds | pushed | new layers | digest | notes |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sc := range scenarios {
 		for _, t := range sc.Tools {
 			for i, s := range r[sc.Key][t] {
@@ -267,7 +302,7 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 				if sc.Key == "swap" && t == "envbuild" {
 					notes = append(notes, fmt.Sprintf("package layers re-pushed: %d", packageLayers(s.Pushed.NewLayerNames)))
 				}
-				p("| %s | %s | %d: %.1f | %s | %d | %s |\n", sc.Key, toolTitle[t], i+1, s.Seconds, mb(s.Pushed.Bytes), s.Pushed.NewLayers, strings.Join(notes, "; "))
+				p("| %s | %s | %d: %.1f | %s | %d | %s | %s |\n", sc.Key, toolTitle[t], i+1, s.Seconds, mb(s.Pushed.Bytes), s.Pushed.NewLayers, shortDigest(s.Digest), strings.Join(notes, "; "))
 			}
 		}
 	}
