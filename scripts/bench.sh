@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# make bench: benchmarks against the peers on the real test bed; each writes
-# its table into docs/BENCH-*.md. Not a test and not run in CI. Arguments are
-# passed to bench/build (e.g. `bash scripts/bench.sh -n 5`).
-#
-# bench/build: envbuild build vs a Dockerfile with pip install and one with
-# uv pip install --no-deps (cache mount), same buildkitd, base and lock.
-# About 15 minutes on 2 cores with the default -n 3.
+# make bench-build (part of make bench): envbuild build vs a Dockerfile with
+# pip install and one with uv pip install --no-deps (cache mount), on the real
+# test bed, same buildkitd, base and lock; writes docs/BENCH-build.md. Not a
+# test and not run in CI. Arguments go to bench/build (e.g. `-n 5`). About
+# 10-15 minutes on 2 cores with the default -n 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +16,7 @@ if [ ! -x "$uvdir/bin/uv" ]; then
 fi
 
 if [ ! -x bin/envbuild ]; then
-  echo "bench: bin/envbuild is missing; run make build (make bench does)" >&2
+  echo "bench: bin/envbuild is missing; run make build (make bench-build does)" >&2
   exit 1
 fi
 
