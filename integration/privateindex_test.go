@@ -23,7 +23,7 @@ import (
 func tinyWheel(t *testing.T, name, version string) []byte {
 	t.Helper()
 	files := map[string]string{
-		name + "/__init__.py": "VALUE = 42\n",
+		name + "/__init__.py":                        "VALUE = 42\n",
 		name + "-" + version + ".dist-info/METADATA": "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n",
 		name + "-" + version + ".dist-info/WHEEL":    "Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 	}
