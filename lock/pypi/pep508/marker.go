@@ -104,29 +104,17 @@ func MustParseMarker(s string) *Marker {
 }
 
 func (sc *scanner) markerOr() (*Marker, error) {
-	first, err := sc.markerAnd()
-	if err != nil {
-		return nil, err
-	}
-	args := []*Marker{first}
-	for {
-		save := sc.pos
-		sc.skipSpace()
-		if !sc.keyword("or") {
-			sc.pos = save
-			break
-		}
-		next, err := sc.markerAnd()
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, next)
-	}
-	return join(markerOr, args), nil
+	return sc.markerChain("or", markerOr, sc.markerAnd)
 }
 
 func (sc *scanner) markerAnd() (*Marker, error) {
-	first, err := sc.markerAtom()
+	return sc.markerChain("and", markerAnd, sc.markerAtom)
+}
+
+// markerChain reads operand (keyword operand)* and joins the operands into
+// a node of kind op.
+func (sc *scanner) markerChain(keyword string, op markerKind, operand func() (*Marker, error)) (*Marker, error) {
+	first, err := operand()
 	if err != nil {
 		return nil, err
 	}
@@ -134,17 +122,17 @@ func (sc *scanner) markerAnd() (*Marker, error) {
 	for {
 		save := sc.pos
 		sc.skipSpace()
-		if !sc.keyword("and") {
+		if !sc.keyword(keyword) {
 			sc.pos = save
 			break
 		}
-		next, err := sc.markerAtom()
+		next, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, next)
 	}
-	return join(markerAnd, args), nil
+	return join(op, args), nil
 }
 
 // join builds an and/or node, flattening nested nodes of the same kind
