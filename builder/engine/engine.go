@@ -313,7 +313,7 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	}()
 	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)
 	wg.Wait()
-	r.Vertexes, r.Cached = counter.vertexes, counter.cached
+	r.Vertexes, r.Cached = counter.counts()
 	if err != nil {
 		return "", classifySolveError(err, e.Addr)
 	}

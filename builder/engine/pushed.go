@@ -11,28 +11,31 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// stepCounter counts build steps as the status stream reports them.
+// stepCounter counts build steps as the status stream reports them. A
+// vertex is reported several times (started, cached, completed), so the
+// counts are taken over every update at the end.
 type stepCounter struct {
-	seen     map[string]bool
-	vertexes int
-	cached   int
+	done   map[string]bool
+	cached map[string]bool
 }
 
 func (p *stepCounter) observe(s *client.SolveStatus) {
-	if p.seen == nil {
-		p.seen = map[string]bool{}
+	if p.done == nil {
+		p.done, p.cached = map[string]bool{}, map[string]bool{}
 	}
 	for _, v := range s.Vertexes {
-		if v.Completed == nil || p.seen[v.Digest.String()] {
-			continue
+		d := v.Digest.String()
+		if v.Completed != nil || v.Cached {
+			p.done[d] = true
 		}
-		p.seen[v.Digest.String()] = true
-		p.vertexes++
 		if v.Cached {
-			p.cached++
+			p.cached[d] = true
 		}
 	}
 }
+
+// counts returns the steps seen and how many came from a cache.
+func (p *stepCounter) counts() (int, int) { return len(p.done), len(p.cached) }
 
 // readBlob reads a blob from the daemon's content store.
 func (e *Engine) readBlob(ctx context.Context, dgst string) ([]byte, error) {
