@@ -362,22 +362,10 @@ func (r *rangeReader) add(ch chunk) {
 // and the file's total size; errRangeIgnored (with the body unread) when
 // the server answered 200 instead of 206.
 func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, start, total int64, err error) {
-	err = c.f.send(ctx, u, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Range", rng)
-		return req, nil
-	}, func(resp *http.Response) error {
+	err = c.f.send(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
-			cr := resp.Header.Get("Content-Range")
-			s, t, ok := parseContentRange(cr)
-			if !ok {
-				return fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(u), cr)
-			}
-			b, err := readBody(resp)
+			s, t, b, err := readPartial(resp, u)
 			if err != nil {
 				return err
 			}
@@ -438,22 +426,10 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 			os.Remove(whole.Name())
 		}
 	}()
-	err := c.f.send(ctx, f.URL, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Range", rng)
-		return req, nil
-	}, func(resp *http.Response) error {
+	err := c.f.send(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
-			cr := resp.Header.Get("Content-Range")
-			s, t, ok := parseContentRange(cr)
-			if !ok {
-				return fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(f.URL), cr)
-			}
-			b, err := readBody(resp)
+			s, t, b, err := readPartial(resp, f.URL)
 			if err != nil {
 				return err
 			}
@@ -713,4 +689,28 @@ func sdistPKGInfo(f *os.File, size int64, lower string) ([]byte, error) {
 			return buf.Bytes(), err
 		}
 	}
+}
+
+// rangeRequest makes the GET of one byte range of u.
+func rangeRequest(u, rng string) func(context.Context) (*http.Request, error) {
+	return func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Range", rng)
+		return req, nil
+	}
+}
+
+// readPartial reads a 206 answer: the range's offset, the file's total
+// size and the bytes.
+func readPartial(resp *http.Response, u string) (start, total int64, data []byte, err error) {
+	cr := resp.Header.Get("Content-Range")
+	start, total, ok := parseContentRange(cr)
+	if !ok {
+		return 0, 0, nil, fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(u), cr)
+	}
+	data, err = readBody(resp)
+	return start, total, data, err
 }
