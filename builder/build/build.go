@@ -129,15 +129,17 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	// 3. The plan and the env id; the registry is asked first.
-	pl, err := plan.Make(plan.Input{
-		EnvName:      s.Name,
-		Env:          env,
-		Platforms:    platforms,
-		Bases:        bases,
-		Options:      plan.Options{Bytecode: !s.Options.NoBytecode},
-		HostPlatform: "linux/amd64",
-		LockDigest:   envDigest(env),
-	})
+	// BuildKit's platform is not known before a daemon is asked, and the
+	// cache check must not need one: the env id does not depend on it.
+	input := plan.Input{
+		EnvName:    s.Name,
+		Env:        env,
+		Platforms:  platforms,
+		Bases:      bases,
+		Options:    plan.Options{Bytecode: !s.Options.NoBytecode},
+		LockDigest: envDigest(env),
+	}
+	pl, err := plan.Make(input)
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +174,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if host != "linux/amd64" {
-		// Bytecode and sdist decisions depend on BuildKit's platform.
-		pl, err = plan.Make(plan.Input{EnvName: s.Name, Env: env, Platforms: platforms, Bases: bases, Options: plan.Options{Bytecode: !s.Options.NoBytecode}, HostPlatform: host, LockDigest: envDigest(env)})
-		if err != nil {
-			return nil, err
-		}
+	// Bytecode and sdist builds depend on BuildKit's platform.
+	input.HostPlatform = host
+	if pl, err = plan.Make(input); err != nil {
+		return nil, err
 	}
 	instDir, err := installerDir(o.CacheDir, host)
 	if err != nil {

@@ -52,7 +52,10 @@ type Input struct {
 	Bases     map[string]Base
 	Options   Options
 	// HostPlatform is the BuildKit worker's platform ("linux/amd64"): the
-	// installer runs there, so bytecode is compiled only for that platform.
+	// installer runs there, so bytecode is compiled and sdists are built
+	// only for that platform. "" means not known yet (before a daemon is
+	// asked): the env id and tag do not depend on it, and the decisions
+	// that do are left for a plan made with it.
 	HostPlatform string
 	// LockDigest is the lock file's digest, recorded in a label.
 	LockDigest string
@@ -110,7 +113,8 @@ func Make(in Input) (*Plan, error) {
 		pp := PlatformPlan{Platform: platform, Base: base, Target: *t}
 		pp.Layers = groupLayers(t.Packages, budget)
 		pp.Bytecode = in.Options.Bytecode
-		if pp.Bytecode && !samePlatform(platform, in.HostPlatform) {
+		hostKnown := in.HostPlatform != ""
+		if pp.Bytecode && hostKnown && !samePlatform(platform, in.HostPlatform) {
 			pp.Bytecode = false
 			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and BuildKit runs on %s (Python compiles modules on first import instead)", platform, in.HostPlatform))
 		}
@@ -126,7 +130,7 @@ func Make(in Input) (*Plan, error) {
 			if pk.Kind == "sdist" && t.PythonSource == "conda" {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, and building one on a conda Python is not supported; pick a version with a wheel for %s", pk.Name, pk.Version, platform))
 			}
-			if pk.Kind == "sdist" && !samePlatform(platform, in.HostPlatform) {
+			if pk.Kind == "sdist" && hostKnown && !samePlatform(platform, in.HostPlatform) {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
 			}
 		}
