@@ -36,31 +36,14 @@ func buildCommand() *cli.Command {
 				s.Options.NoBytecode = true
 			}
 			env := config.EnvMap(os.Environ())
-			base := c.String("base")
-			if base == "" {
-				base = s.Base
-			}
-			repo := c.String("registry")
-			if repo == "" {
-				repo = s.Repository
-			}
-			conf, err := config.Resolve(config.Sources{Flags: config.Values{Image: base, Registry: c.String("registry-prefix"), Repository: repo}, Env: env, ConfigPath: c.String("config")}, "")
+			conf, err := resolveConfig(c, env, s.Base, s.Repository)
 			if err != nil {
 				return err
 			}
-			s.Base, err = conf.BaseImage("", s.Python)
-			if err != nil {
+			if s.Base, err = conf.BaseImage("", s.Python); err != nil {
 				return err
 			}
 			s.Repository = conf.Repository.Value
-			insecure := append(c.StringSlice("insecure-registry"), conf.File.InsecureRegistries...)
-			addr := c.String("buildkit-addr")
-			if addr == "" {
-				addr = env["BUILDKIT_HOST"]
-			}
-			if addr == "" {
-				addr = conf.File.BuildkitAddr
-			}
 			cd := cacheDir(c)
 			stderr := c.App.ErrWriter
 			lreq, err := lockRequest(c, cd, stderr)
@@ -71,11 +54,11 @@ func buildCommand() *cli.Command {
 				Spec:         s,
 				LockPath:     lockPath,
 				OCIDir:       c.String("output"),
-				BuildkitAddr: addr,
+				BuildkitAddr: buildkitAddr(c, env, conf),
 				Progress:     c.String("progress"),
 				ProgressOut:  stderr,
 				Log:          func(l string) { fmt.Fprintln(stderr, l) },
-				Registry:     registryClient(insecure),
+				Registry:     registryClient(c, conf),
 				CacheDir:     cd,
 				Lock:         lreq,
 				Compression:  c.String("compression"),

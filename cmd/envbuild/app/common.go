@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/envbuild/envbuild/builder/engine"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/frontends/envtoml"
@@ -168,8 +169,37 @@ func cacheDir(c *cli.Context) string {
 	return filepath.Join(home, ".cache", "envbuild")
 }
 
-func registryClient(insecure []string) *registry.Client {
+// resolveConfig applies CONTRACT §5 with this command's flags first; the
+// base and repository written in envbuild.toml count as flags.
+func resolveConfig(c *cli.Context, env map[string]string, specBase, specRepo string) (config.Resolved, error) {
+	base, repo := c.String("base"), c.String("registry")
+	if base == "" {
+		base = specBase
+	}
+	if repo == "" {
+		repo = specRepo
+	}
+	return config.Resolve(config.Sources{
+		Flags:      config.Values{Image: base, Registry: c.String("registry-prefix"), Repository: repo},
+		Env:        env,
+		ConfigPath: c.String("config"),
+	}, "")
+}
+
+// registryClient speaks plain HTTP to loopback registries and to those
+// named by --insecure-registry or the config file's insecure_registries.
+func registryClient(c *cli.Context, conf config.Resolved) *registry.Client {
+	insecure := append(append([]string(nil), c.StringSlice("insecure-registry")...), conf.File.InsecureRegistries...)
 	return registry.New(registry.Options{InsecureHosts: insecure})
+}
+
+// buildkitAddr is --buildkit-addr, else BUILDKIT_HOST, else the config
+// file's buildkit_addr, else "" (envbuild's local daemon, CONTRACT §7).
+func buildkitAddr(c *cli.Context, env map[string]string, conf config.Resolved) string {
+	if a := engine.Address(c.String("buildkit-addr"), env); a != "" {
+		return a
+	}
+	return conf.File.BuildkitAddr
 }
 
 func printJSON(w io.Writer, v any) error {

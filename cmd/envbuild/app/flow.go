@@ -61,10 +61,6 @@ func flowCommand() *cli.Command {
 					withImage = img
 				}
 				env := config.EnvMap(os.Environ())
-				addr := c.String("buildkit-addr")
-				if addr == "" {
-					addr = env["BUILDKIT_HOST"]
-				}
 				cd := cacheDir(c)
 				stderr := c.App.ErrWriter
 				lreq, err := lockRequest(c, cd, stderr)
@@ -85,11 +81,11 @@ func flowCommand() *cli.Command {
 					Table:             stderr,
 					Build: build.Options{
 						LockPath:     c.String("lock"),
-						BuildkitAddr: addr,
+						BuildkitAddr: buildkitAddr(c, env, conf),
 						Progress:     c.String("progress"),
 						ProgressOut:  stderr,
 						Log:          func(l string) { fmt.Fprintln(stderr, l) },
-						Registry:     registryClient(append(c.StringSlice("insecure-registry"), conf.File.InsecureRegistries...)),
+						Registry:     registryClient(c, conf),
 						CacheDir:     cd,
 						Lock:         lreq,
 					},

@@ -51,21 +51,15 @@ func lockCommand() *cli.Command {
 				return nil
 			}
 			env := config.EnvMap(os.Environ())
-			base := c.String("base")
-			if base == "" {
-				base = s.Base
-			}
-			var targets []lock.Target
-			conf, err := config.Resolve(config.Sources{Flags: config.Values{Image: base, Registry: c.String("registry-prefix")}, Env: env, ConfigPath: c.String("config")}, "")
+			conf, err := resolveConfig(c, env, s.Base, "")
 			if err != nil {
 				return err
 			}
 			cd := cacheDir(c)
+			var targets []lock.Target
 			if conf.Image.Value != "" {
 				img := config.WithRegistry(conf.Image.Value, conf.Registry.Value)
-				insecure := append(c.StringSlice("insecure-registry"), conf.File.InsecureRegistries...)
-				_, targets, err = build.Targets(c.Context, registryClient(insecure), img, s.PlatformsOrDefault(), cd)
-				if err != nil {
+				if _, targets, err = build.Targets(c.Context, registryClient(c, conf), img, s.PlatformsOrDefault(), cd); err != nil {
 					return err
 				}
 			} else {
