@@ -93,7 +93,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
 	platforms := s.PlatformsOrDefault()
 	if s.Base == "" {
-		return nil, failure.User(fmt.Errorf("no base image for environment %q", s.Name))
+		return nil, failure.User(fmt.Errorf("no base image for environment %q: pass --base IMAGE, or set ENVBUILD_DEFAULT_CONTAINER_IMAGE or default_container_image in the config file", s.Name))
 	}
 
 	// 1. The base, per platform, and the target read from its files.
