@@ -46,10 +46,10 @@ type Options struct {
 	LockPath string
 	// OCIDir is where an OCI layout goes when Spec.Repository is "".
 	OCIDir string
-	// BuildkitAddr is --buildkit-addr / BUILDKIT_HOST, "" for the local daemon.
-	BuildkitAddr string
-	Progress     string
-	ProgressOut  io.Writer
+	// Connect says which BuildKit to use (Log is filled in by Build).
+	Connect     engine.ConnectOptions
+	Progress    string
+	ProgressOut io.Writer
 	// Log receives one line per notable step (stderr).
 	Log      func(string)
 	Registry *registry.Client
@@ -165,7 +165,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	// 4. Build with BuildKit.
-	eng, err := engine.Connect(ctx, o.BuildkitAddr, func(l string) { logf("%s", l) })
+	co := o.Connect
+	co.Log = func(l string) { logf("%s", l) }
+	eng, err := engine.Connect(ctx, co)
 	if err != nil {
 		return nil, err
 	}

@@ -35,10 +35,32 @@ func Address(flag string, env map[string]string) string {
 	return env["BUILDKIT_HOST"]
 }
 
-// Connect dials addr, or with addr "" the local daemon of CONTRACT §7,
-// starting it when it is not running and this process may (root on Linux
-// with runc present). log receives one line when a daemon is started.
-func Connect(ctx context.Context, addr string, log func(string)) (*Engine, error) {
+// TLSOptions are the client's TLS files for a tcp:// address.
+type TLSOptions struct {
+	CACert, Cert, Key, ServerName string
+}
+
+// ConnectOptions say which BuildKit to use and how to reach it.
+type ConnectOptions struct {
+	// Addr is --buildkit-addr, else BUILDKIT_HOST, else the config file's
+	// buildkit_addr; "" means the local daemon of CONTRACT §7.
+	Addr string
+	// TLS applies to tcp:// addresses.
+	TLS TLSOptions
+	// Builder is --builder / BUILDX_BUILDER: a buildx builder by name.
+	Builder string
+	// BuildkitImage is the image of the BuildKit container envbuild starts
+	// where only a Docker daemon is there.
+	BuildkitImage string
+	// Log receives one line when a daemon is started.
+	Log func(string)
+}
+
+// Connect dials opts.Addr, or with no address the local daemon of CONTRACT
+// §7, starting it when it is not running and this process may (root on
+// Linux with runc present).
+func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {
+	addr, log := opts.Addr, opts.Log
 	if addr != "" {
 		return Dial(ctx, addr)
 	}

@@ -51,17 +51,17 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			res, err := build.Build(c.Context, build.Options{
-				Spec:         s,
-				LockPath:     lockPath,
-				OCIDir:       c.String("output"),
-				BuildkitAddr: buildkitAddr(c, env, conf),
-				Progress:     c.String("progress"),
-				ProgressOut:  stderr,
-				Log:          func(l string) { fmt.Fprintln(stderr, l) },
-				Registry:     registryClient(c, conf),
-				CacheDir:     cd,
-				Lock:         lreq,
-				Compression:  c.String("compression"),
+				Spec:        s,
+				LockPath:    lockPath,
+				OCIDir:      c.String("output"),
+				Connect:     connectOptions(c, env, conf),
+				Progress:    c.String("progress"),
+				ProgressOut: stderr,
+				Log:         func(l string) { fmt.Fprintln(stderr, l) },
+				Registry:    registryClient(c, conf),
+				CacheDir:    cd,
+				Lock:        lreq,
+				Compression: c.String("compression"),
 			})
 			if err != nil {
 				return err

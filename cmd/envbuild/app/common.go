@@ -202,6 +202,11 @@ func buildkitAddr(c *cli.Context, env map[string]string, conf config.Resolved) s
 	return conf.File.BuildkitAddr
 }
 
+// connectOptions says which BuildKit a command uses (CONTRACT §7).
+func connectOptions(c *cli.Context, env map[string]string, conf config.Resolved) engine.ConnectOptions {
+	return engine.ConnectOptions{Addr: buildkitAddr(c, env, conf)}
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

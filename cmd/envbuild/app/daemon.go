@@ -17,7 +17,7 @@ func daemonCommand() *cli.Command {
 				Name:  "start",
 				Usage: "start the local daemon (or check that one answers)",
 				Action: func(c *cli.Context) error {
-					e, err := engine.Connect(c.Context, "", func(l string) { fmt.Fprintln(c.App.ErrWriter, l) })
+					e, err := engine.Connect(c.Context, engine.ConnectOptions{Log: func(l string) { fmt.Fprintln(c.App.ErrWriter, l) }})
 					if err != nil {
 						return err
 					}

@@ -80,14 +80,14 @@ func flowCommand() *cli.Command {
 					MetaflowDatastore: c.String("metaflow-deps"),
 					Table:             stderr,
 					Build: build.Options{
-						LockPath:     c.String("lock"),
-						BuildkitAddr: buildkitAddr(c, env, conf),
-						Progress:     c.String("progress"),
-						ProgressOut:  stderr,
-						Log:          func(l string) { fmt.Fprintln(stderr, l) },
-						Registry:     registryClient(c, conf),
-						CacheDir:     cd,
-						Lock:         lreq,
+						LockPath:    c.String("lock"),
+						Connect:     connectOptions(c, env, conf),
+						Progress:    c.String("progress"),
+						ProgressOut: stderr,
+						Log:         func(l string) { fmt.Fprintln(stderr, l) },
+						Registry:    registryClient(c, conf),
+						CacheDir:    cd,
+						Lock:        lreq,
 					},
 				}
 				fo.Build.Spec.Platforms = c.StringSlice("platform")
