@@ -1,6 +1,8 @@
 package baseimage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"sort"
@@ -428,11 +430,37 @@ func (e *evaluation) evaluate() (*Info, error) {
 			LibcVersion:    libcVersion,
 			Interpreter:    "/" + in.path,
 		},
-		StdlibDir:        "/" + in.stdlib,
-		SitePackages:     e.sitePackages(in),
-		PythonCandidates: seen,
-		PythonSource:     vsource,
-		LibcSource:       lsource,
+		StdlibDir:         "/" + in.stdlib,
+		InterpreterDigest: e.interpreterDigest(in),
+		SitePackages:      e.sitePackages(in),
+		PythonCandidates:  seen,
+		PythonSource:      vsource,
+		LibcSource:        lsource,
 	}
 	return info, nil
+}
+
+// interpreterDigest hashes the interpreter's bytes and those of the
+// libpython3.X it may load (official python images link it dynamically),
+// with their paths; "" when the interpreter's bytes were not read.
+func (e *evaluation) interpreterDigest(in interpreter) string {
+	if in.node.facts == nil || in.node.facts.Sha256 == "" {
+		return ""
+	}
+	parts := []string{"/" + in.path + "=" + in.node.facts.Sha256}
+	mm := fmt.Sprintf("3.%d", in.minor)
+	prefix := parentOf(parentOf(in.path))
+	for _, dir := range []string{prefix + "/lib", prefix + "/lib/" + triplet(e.machine), prefix + "/lib64"} {
+		for _, name := range e.list("/" + dir) {
+			if !strings.HasPrefix(name, "libpython"+mm) || !reLibpython.MatchString(name) {
+				continue
+			}
+			if rp, n := e.file("/" + dir + "/" + name); n != nil && n.facts != nil && n.facts.Sha256 != "" {
+				parts = append(parts, "/"+rp+"="+n.facts.Sha256)
+			}
+		}
+	}
+	sort.Strings(parts)
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

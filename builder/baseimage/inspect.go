@@ -43,6 +43,11 @@ type Info struct {
 	LibcSource string `json:"libc_source"`
 	// ManifestDigest is the digest of the image manifest inspected.
 	ManifestDigest string `json:"manifest_digest"`
+	// InterpreterDigest identifies what compiles bytecode: "sha256:" of
+	// the interpreter's bytes and of the libpython it loads, if any, with
+	// their paths. Two bases with the same value compile the same .pyc
+	// bytes, whatever else differs between them.
+	InterpreterDigest string `json:"interpreter_digest"`
 }
 
 // ErrNoPython is matched (errors.Is) by the error Inspect returns for an
@@ -82,7 +87,7 @@ func WithRef(ref string) Option { return func(o *options) { o.ref = ref } }
 
 // cacheFormat changes whenever Info or the way it is derived changes, so
 // stale answers are not reused.
-const cacheFormat = 1
+const cacheFormat = 2
 
 // Inspect reads the lock target and Python layout of img, the image of a
 // base for platform ("linux/amd64" or "linux/arm64"; "" means the platform

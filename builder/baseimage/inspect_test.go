@@ -367,6 +367,10 @@ func TestInspect(t *testing.T) {
 			}
 			d, _ := tt.img.Digest()
 			tt.want.ManifestDigest = d.String()
+			if !strings.HasPrefix(got.InterpreterDigest, "sha256:") || len(got.InterpreterDigest) != 71 {
+				t.Errorf("InterpreterDigest = %q, want the sha256 of the interpreter's bytes", got.InterpreterDigest)
+			}
+			got.InterpreterDigest = ""
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Inspect =\n%+v\nwant\n%+v", got, tt.want)
 			}
@@ -485,5 +489,30 @@ func TestInspectUncompressedLayers(t *testing.T) {
 		if info.Target.Python != "3.11.2" {
 			t.Errorf("%s: Python = %q, want 3.11.2", mt, info.Target.Python)
 		}
+	}
+}
+
+// The interpreter digest identifies what compiles bytecode: the same
+// interpreter under other layers gives the same digest, other interpreter
+// bytes (or another libpython) another.
+func TestInterpreterDigest(t *testing.T) {
+	inspect := func(img v1.Image) string {
+		t.Helper()
+		info, err := Inspect(context.Background(), img, "linux/amd64", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.InterpreterDigest
+	}
+	root := layer(t, debianRoot("\x00x\x003.11.2\x00y")...)
+	a := inspect(image(t, "amd64", nil, root))
+	b := inspect(image(t, "amd64", nil, root, layer(t, txt("etc/other-base.txt", "swap"))))
+	c := inspect(image(t, "amd64", nil, layer(t, debianRoot("\x00x\x003.11.2\x00z")...)))
+	d := inspect(image(t, "amd64", nil, root, layer(t, reg("usr/lib/libpython3.11.so.1.0", elf(x86, "", "\x003.11.2\x00")))))
+	if a == "" || a != b {
+		t.Errorf("the same interpreter under another layer: %q vs %q", a, b)
+	}
+	if c == a || d == a || c == d {
+		t.Errorf("other interpreter bytes or another libpython kept the digest: %q %q %q", a, c, d)
 	}
 }

@@ -3,8 +3,11 @@ package baseimage
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"io"
 	"path"
 	"regexp"
@@ -32,6 +35,9 @@ type facts struct {
 	ApkMusl string
 	// CondaVersion is the version of a conda-meta python record.
 	CondaVersion string
+	// Sha256 is the hex digest of an interpreter's or libpython's bytes:
+	// what compiles bytecode, for the layer cache's keys.
+	Sha256 string
 }
 
 // scanner reads one kind of file.
@@ -91,6 +97,11 @@ func readFacts(s scanner, r io.Reader) (*facts, error) {
 	f := &facts{}
 	switch s {
 	case scanPython, scanGlibc, scanMusl:
+		var h hash.Hash
+		if s == scanPython {
+			h = sha256.New()
+			r = io.TeeReader(r, h)
+		}
 		br := bufio.NewReaderSize(r, 64<<10)
 		if hdr, _ := br.Peek(8 << 10); len(hdr) >= 20 && bytes.HasPrefix(hdr, []byte("\x7fELF")) {
 			f.ELF = true
@@ -99,8 +110,14 @@ func readFacts(s scanner, r io.Reader) (*facts, error) {
 		switch s {
 		case scanPython:
 			var err error
-			f.PyVersions, err = pythonVersions(br)
-			return f, err
+			if f.PyVersions, err = pythonVersions(br); err != nil {
+				return f, err
+			}
+			if _, err := io.Copy(io.Discard, br); err != nil {
+				return f, err
+			}
+			f.Sha256 = hex.EncodeToString(h.Sum(nil))
+			return f, nil
 		case scanGlibc:
 			return f, searchStream(br, reGlibcBytes, func(m []string, _ byte) bool { f.Glibc = m[1]; return false })
 		default:
