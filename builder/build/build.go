@@ -27,6 +27,7 @@ import (
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/engine"
 	"github.com/envbuild/envbuild/builder/installer"
+	"github.com/envbuild/envbuild/builder/metalayer"
 	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/spec"
@@ -63,7 +64,23 @@ type Options struct {
 	// LockMu, when set, is held while the lock file is read, made and
 	// written, so concurrent builds of one flow share one lock file.
 	LockMu *sync.Mutex
+	// LayerCache is the team layer cache's mode: "write" (the default:
+	// read records and record the layers built), "read" or "off".
+	LayerCache string
+	// LayerCacheRepo is the repository holding the layer records; ""
+	// means the image's repository.
+	LayerCacheRepo string
+	// CacheSalt enters every layer key: a new salt starts the layer cache
+	// afresh.
+	CacheSalt string
 }
+
+// Layer cache modes.
+const (
+	LayerCacheWrite = "write"
+	LayerCacheRead  = "read"
+	LayerCacheOff   = "off"
+)
 
 // Result is the JSON of CONTRACT §6.
 type Result struct {
@@ -76,6 +93,10 @@ type Result struct {
 	Layers      int      `json:"layers"`
 	PushedBytes int64    `json:"pushed_bytes"`
 	Locked      bool     `json:"locked,omitempty"`
+	// LayersReused and LayersBuilt count package layers (over every
+	// platform) taken from the team layer cache and installed by BuildKit.
+	LayersReused int `json:"layers_reused"`
+	LayersBuilt  int `json:"layers_built"`
 	// Steps and StepsCached count BuildKit's build steps and how many came
 	// from its cache.
 	Steps       int      `json:"steps,omitempty"`
@@ -94,6 +115,14 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	platforms := s.PlatformsOrDefault()
 	if s.Base == "" {
 		return nil, failure.User(fmt.Errorf("no base image for environment %q: pass --base IMAGE, or set ENVBUILD_DEFAULT_CONTAINER_IMAGE or default_container_image in the config file", s.Name))
+	}
+	mode := o.LayerCache
+	switch mode {
+	case "":
+		mode = LayerCacheWrite
+	case LayerCacheWrite, LayerCacheRead, LayerCacheOff:
+	default:
+		return nil, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
 	}
 
 	// 1. The base, per platform, and the target read from its files.
@@ -128,43 +157,98 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	// 3. The plan and the env id; the registry is asked first.
-	// BuildKit's platform is not known before a daemon is asked, and the
-	// cache check must not need one: the env id does not depend on it.
+	// 3. The plans and their env ids. Whether bytecode is compiled depends
+	// on BuildKit's platform, which is not known before a daemon is asked,
+	// and the cache checks must not need one: each possible BuildKit
+	// platform gives a plan, in the order their images are preferred.
 	input := plan.Input{
 		EnvName:    s.Name,
 		Env:        env,
 		Platforms:  platforms,
 		Bases:      bases,
-		Options:    plan.Options{Bytecode: !s.Options.NoBytecode},
+		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
-	pl, err := plan.Make(input)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{EnvID: pl.EnvID, Platforms: platforms, Locked: locked}
-	var imageRef string
-	if s.Repository != "" {
-		imageRef = strings.TrimSuffix(s.Repository, "/") + ":" + pl.Tag()
-		chk, err := o.Registry.Check(ctx, imageRef, platforms)
+	var candidates []*plan.Plan
+	var firstErr error
+	for _, host := range plan.HostCandidates(platforms, input.Options.Bytecode) {
+		in := input
+		in.HostPlatform = host
+		pl, err := plan.Make(in)
 		if err != nil {
-			return nil, err
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
-		if chk.Cached {
-			res.Cached = true
-			res.Digest = chk.Digest
-			res.Image = imageRef + "@" + chk.Digest
-			res.Layers = countLayers(pl)
-			logf("%s is already in the registry: nothing to build", imageRef)
-			return res, nil
-		}
-		if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
-			logf("%s exists but lacks %s: building", imageRef, strings.Join(chk.MissingPlatforms, ", "))
+		candidates = append(candidates, pl)
+	}
+	if len(candidates) == 0 {
+		return nil, firstErr
+	}
+	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
+	repo := strings.TrimSuffix(s.Repository, "/")
+	imageRef := func(pl *plan.Plan) string { return repo + ":" + pl.Tag() }
+
+	// 4. The environment's image, asked for first.
+	if repo != "" {
+		checked := map[string]bool{}
+		for _, pl := range candidates {
+			if checked[pl.EnvID] {
+				continue
+			}
+			checked[pl.EnvID] = true
+			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
+			if err != nil {
+				return nil, err
+			}
+			if chk.Cached {
+				res.Cached, res.EnvID = true, pl.EnvID
+				res.Digest = chk.Digest
+				res.Image = imageRef(pl) + "@" + chk.Digest
+				res.Layers = countLayers(pl)
+				logf("%s is already in the registry: nothing to build", imageRef(pl))
+				return res, nil
+			}
+			if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
+				logf("%s exists but lacks %s: building", imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
+			}
 		}
 	}
 
-	// 4. Build with BuildKit.
+	// 5. The team layer cache: every key of every candidate, at once.
+	cacheRepo := strings.TrimSuffix(o.LayerCacheRepo, "/")
+	if cacheRepo == "" {
+		cacheRepo = repo
+	}
+	if repo == "" && mode == LayerCacheWrite {
+		// Without a repository nothing is pushed, so nothing is recorded.
+		mode = LayerCacheRead
+	}
+	records := map[string]*registry.LayerRecord{}
+	if mode != LayerCacheOff && cacheRepo != "" {
+		var keys []string
+		for _, pl := range candidates {
+			for _, pp := range pl.Platforms {
+				for _, l := range pp.Layers {
+					keys = append(keys, l.Key)
+				}
+			}
+		}
+		hits, warnings := o.Registry.LookupRecords(ctx, cacheRepo, keys)
+		for _, w := range warnings {
+			logf("%s", w)
+		}
+		records = hits
+	}
+	for _, pl := range candidates {
+		if missing(pl, records) == 0 {
+			logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), cacheRepo)
+			return finish(ctx, o, res, pl, records, imageRef(pl), 0)
+		}
+	}
+
+	// 6. BuildKit builds the missing layers.
 	co := o.Connect
 	co.Log = func(l string) { logf("%s", l) }
 	eng, err := engine.Connect(ctx, co)
@@ -176,39 +260,107 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Bytecode and sdist builds depend on BuildKit's platform.
 	input.HostPlatform = host
-	if pl, err = plan.Make(input); err != nil {
-		return nil, err
-	}
-	instDir, err := installerDir(o.CacheDir, host)
+	pl, err := plan.Make(input)
 	if err != nil {
 		return nil, err
 	}
+	if repo != "" && pl.EnvID != candidates[0].EnvID {
+		// Another BuildKit platform than the preferred one: its image may
+		// be there already (the candidates' checks asked for every id,
+		// so only a plan none of them made is asked for here).
+		known := false
+		for _, c := range candidates {
+			known = known || c.EnvID == pl.EnvID
+		}
+		if !known {
+			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
+			if err != nil {
+				return nil, err
+			}
+			if chk.Cached {
+				res.Cached, res.EnvID, res.Digest = true, pl.EnvID, chk.Digest
+				res.Image = imageRef(pl) + "@" + chk.Digest
+				res.Layers = countLayers(pl)
+				return res, nil
+			}
+		}
+	}
+	res.EnvID = pl.EnvID
+	layoutTmp := ""
+	if repo == "" {
+		// BuildKit writes the built layers to an OCI layout of its own,
+		// which the image's layout then takes them from.
+		if layoutTmp, err = os.MkdirTemp("", "envbuild-layers-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(layoutTmp)
+	}
+	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, logf)
+	if err != nil {
+		return nil, err
+	}
+	return finish(ctx, o, res, pl, records, imageRef(pl), pushed)
+}
+
+// missing counts the layers of pl without a record.
+func missing(pl *plan.Plan, records map[string]*registry.LayerRecord) int {
+	n := 0
+	for _, pp := range pl.Platforms {
+		for _, l := range pp.Layers {
+			if records[l.Key] == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// buildMissing has BuildKit install every layer of pl without a record,
+// pushes them by digest (to the layer cache's repository when it records,
+// else to the image's), records them, and adds them to records. It returns
+// the bytes BuildKit pushed.
+func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, logf func(string, ...any)) (int64, error) {
+	instDir, err := installerDir(o.CacheDir, host)
+	if err != nil {
+		return 0, err
+	}
 	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.WithCustomName("envbuild installer"))
 	var jobs []engine.PlatformJob
+	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
 		for _, n := range pp.Notes {
 			logf("%s", n)
 			res.Notes = append(res.Notes, n)
 		}
-		meta, err := envMeta(pl, pp)
-		if err != nil {
-			return nil, err
+		hits := map[int]llb.State{}
+		for i, l := range pp.Layers {
+			if rec := records[l.Key]; rec != nil {
+				p, _ := plan.HostPlatformSpec(pp.Platform)
+				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(p), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
+			}
 		}
-		st, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, EnvMeta: meta, CABundle: caBundle(o.Lock.Env)})
-		if err != nil {
-			return nil, err
+		if len(hits) == len(pp.Layers) {
+			continue
 		}
-		def, err := st.Marshal(ctx)
+		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env)})
 		if err != nil {
-			return nil, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
+			return 0, err
 		}
-		cfg, err := plan.ImageConfig(pl, pp)
+		lowered[pp.Platform] = lw
+		def, err := lw.Layers.Marshal(ctx)
 		if err != nil {
-			return nil, err
+			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
 		}
-		jobs = append(jobs, engine.PlatformJob{Platform: pp.Platform, Def: def, Config: cfg})
+		meta, err := lw.Meta.Marshal(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
+		}
+		cfg, err := layersConfig(pp.Platform)
+		if err != nil {
+			return 0, err
+		}
+		jobs = append(jobs, engine.PlatformJob{Platform: pp.Platform, Def: def, Config: cfg, Meta: meta, MetaFiles: lw.MetaFiles})
 	}
 	job := engine.Job{
 		Platforms:       jobs,
@@ -217,62 +369,128 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
 	}
-	if job.Secrets, err = indexSecrets(s, o.Lock.Env); err != nil {
-		return nil, err
+	if job.Secrets, err = indexSecrets(o.Spec, o.Lock.Env); err != nil {
+		return 0, err
 	}
 	job.Export.Compression = o.Compression
-	if imageRef != "" {
-		job.Export.Image = imageRef
-		if r, err := o.Registry.Parse(imageRef); err == nil {
+	// Built layers go where they will be read from: the layer cache's
+	// repository when recording, else the image's.
+	target := repo
+	if mode == LayerCacheWrite {
+		target = cacheRepo
+	}
+	if target != "" {
+		job.Export.Image, job.Export.PushByDigest = target, true
+		if r, err := o.Registry.Parse(target); err == nil {
 			job.Export.Insecure = o.Registry.IsInsecure(r.Context().RegistryStr())
 		}
-		repo := strings.TrimSuffix(s.Repository, "/")
-		baseRepo := baseRepository(bases)
 		job.BlobsExist = func(ctx context.Context, digests []string) (map[string]bool, error) {
-			have, err := o.Registry.BlobsExist(ctx, repo, digests)
-			if err != nil || baseRepo == "" || registryHost(baseRepo) != registryHost(repo) {
-				return have, err
-			}
-			// Blobs of the base on the same registry are mounted across
-			// repositories, not uploaded.
-			var missing []string
-			for _, d := range digests {
-				if !have[d] {
-					missing = append(missing, d)
-				}
-			}
-			inBase, err := o.Registry.BlobsExist(ctx, baseRepo, missing)
-			if err != nil {
-				return have, nil
-			}
-			for d, ok := range inBase {
-				if ok {
-					have[d] = true
-				}
-			}
-			return have, nil
+			return o.Registry.BlobsExist(ctx, target, digests)
 		}
 	} else {
-		dir := o.OCIDir
-		if dir == "" {
-			dir = filepath.Join("envbuild-out", s.Name+"-"+pl.Tag())
-		}
-		job.Export.OCIDir = dir
-		res.OCILayout = dir
+		job.Export.OCIDir = layoutTmp
 	}
 	start := time.Now()
 	br, err := eng.Build(ctx, job)
 	if err != nil {
+		return 0, err
+	}
+	res.Steps, res.StepsCached = br.Vertexes, br.Cached
+	built := 0
+	for _, pp := range pl.Platforms {
+		lw := lowered[pp.Platform]
+		if lw == nil {
+			continue
+		}
+		layers := br.Images[canonical(pp.Platform)]
+		metas := br.Meta[pp.Platform]
+		if len(layers) != len(lw.Built) || len(metas) != len(lw.Built) {
+			return 0, failure.Infra(fmt.Errorf("BuildKit exported %d layers (%d descriptions) for %s, but %d were built", len(layers), len(metas), pp.Platform, len(lw.Built)))
+		}
+		for k, i := range lw.Built {
+			l, bl := pp.Layers[i], layers[k]
+			rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true}
+			if mode == LayerCacheWrite {
+				if err := o.Registry.WriteRecord(ctx, cacheRepo, rec); err != nil {
+					logf("warning: recording layer %s in the layer cache %s: %v", l.Name, cacheRepo, err)
+				}
+			}
+			records[l.Key] = rec
+			built++
+		}
+	}
+	logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
+	return br.PushedBytes, nil
+}
+
+// finish writes the image of pl from the base's layers, the package
+// layers (records), and the metadata layer and config made here: one code
+// path whether BuildKit built any layer or none, so the same lock and base
+// give the same digest.
+func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64) (*Result, error) {
+	var images []registry.NewImage
+	for _, pp := range pl.Platforms {
+		var metas []installer.LayerMeta
+		var layers []registry.Blob
+		var diffIDs []string
+		baseRepo, _, _ := strings.Cut(pp.Base.Ref, "@")
+		for _, b := range pp.Base.Layers {
+			layers = append(layers, registry.Blob{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType, From: baseRepo})
+		}
+		for _, l := range pp.Layers {
+			rec := records[l.Key]
+			if rec == nil {
+				return nil, fmt.Errorf("layer %s of %s was neither built nor found in the layer cache", l.Name, pp.Platform)
+			}
+			var m installer.LayerMeta
+			if err := json.Unmarshal(rec.Meta, &m); err != nil {
+				return nil, failure.Infra(fmt.Errorf("reading the recorded metadata of layer %s: %w", l.Name, err))
+			}
+			metas = append(metas, m)
+			if rec.Path != "" {
+				layers = append(layers, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, Path: rec.Path})
+			} else {
+				layers = append(layers, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, From: rec.Repository})
+			}
+			diffIDs = append(diffIDs, rec.DiffID)
+			if !rec.Built {
+				res.LayersReused++
+			} else {
+				res.LayersBuilt++
+			}
+		}
+		ml, err := metalayer.Build(envMeta(pl, pp), metas, o.Compression)
+		if err != nil {
+			return nil, failure.User(err)
+		}
+		layers = append(layers, registry.Blob{Digest: ml.Digest, Size: ml.Size(), MediaType: ml.MediaType, Data: ml.Compressed})
+		diffIDs = append(diffIDs, ml.DiffID)
+		cfg, err := plan.ImageConfig(pl, pp, diffIDs)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, registry.NewImage{Platform: canonical(pp.Platform), Config: cfg, Layers: layers})
+	}
+	res.Layers = countLayers(pl)
+	if o.Spec.Repository == "" {
+		dir := o.OCIDir
+		if dir == "" {
+			dir = filepath.Join("envbuild-out", o.Spec.Name+"-"+pl.Tag())
+		}
+		d, err := o.Registry.WriteLayout(ctx, dir, pl.Tag(), images)
+		if err != nil {
+			return nil, err
+		}
+		res.OCILayout, res.Digest = dir, d
+		return res, nil
+	}
+	pr, err := o.Registry.PushImage(ctx, imageRef, images)
+	if err != nil {
 		return nil, err
 	}
-	logf("built %s in %.1fs (%d of %d steps cached)", pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
-	res.Digest = br.Digest
-	if imageRef != "" {
-		res.Image = imageRef + "@" + br.Digest
-	}
-	res.PushedBytes = br.PushedBytes
-	res.Steps, res.StepsCached = br.Vertexes, br.Cached
-	res.Layers = countLayers(pl)
+	res.Digest = pr.Digest
+	res.Image = imageRef + "@" + pr.Digest
+	res.PushedBytes = pushed + pr.Uploaded
 	return res, nil
 }
 
@@ -343,7 +561,15 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 			return nil, nil, err
 		}
 		ref := resolved.DigestRef(p)
-		bases[p] = plan.Base{Ref: ref, ManifestDigest: pi.ManifestDigest, Config: pi.Config, Interpreter: info.Target.Interpreter, PythonVersion: info.Target.Python}
+		m, err := pi.Image.Manifest()
+		if err != nil {
+			return nil, nil, failure.Infra(fmt.Errorf("reading the manifest of base image %q (%s): %w", base, p, err))
+		}
+		var layers []plan.BlobRef
+		for _, l := range m.Layers {
+			layers = append(layers, plan.BlobRef{Digest: l.Digest.String(), Size: l.Size, MediaType: string(l.MediaType)})
+		}
+		bases[p] = plan.Base{Ref: ref, ManifestDigest: pi.ManifestDigest, Config: pi.Config, Interpreter: info.Target.Interpreter, PythonVersion: info.Target.Python, InterpreterDigest: info.InterpreterDigest, Layers: layers}
 		targets = append(targets, lock.Target{Target: info.Target, BaseRef: ref})
 	}
 	return bases, targets, nil
@@ -430,10 +656,9 @@ func missingTarget(env *lockfile.Env, platforms []string) bool {
 	return false
 }
 
-// envMeta describes the per-environment files for the installer's envmeta
-// step.
-func envMeta(pl *plan.Plan, pp plan.PlatformPlan) ([]byte, error) {
-	m := installer.EnvMeta{
+// envMeta describes the per-environment files of the metadata layer.
+func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
+	m := &installer.EnvMeta{
 		EnvID:      pl.EnvID,
 		LockDigest: pl.LockDigest,
 		Python:     pythonShort(pp.Target),
@@ -453,7 +678,7 @@ func envMeta(pl *plan.Plan, pp plan.PlatformPlan) ([]byte, error) {
 			m.Conda = append(m.Conda, cm)
 		}
 	}
-	return json.Marshal(m)
+	return m
 }
 
 // targetFits reports whether a lock target suits the base's: the same
@@ -477,4 +702,22 @@ func pythonShort(t lockfile.Target) string {
 		s += "t"
 	}
 	return s
+}
+
+// layersConfig is the image config of the image BuildKit exports holding
+// only the built layers (pushed by digest; envbuild writes the real one).
+func layersConfig(platform string) ([]byte, error) {
+	p, err := plan.HostPlatformSpec(platform)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Architecture string `json:"architecture"`
+		OS           string `json:"os"`
+		Variant      string `json:"variant,omitempty"`
+		RootFS       struct {
+			Type string `json:"type"`
+		} `json:"rootfs"`
+		Created string `json:"created"`
+	}{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: plan.Created.Format(time.RFC3339)})
 }

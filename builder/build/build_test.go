@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/target"
@@ -37,14 +36,7 @@ func TestEnvMetaConda(t *testing.T) {
 		{Name: "six", Version: "1.16.0", Build: "pyh_0", Source: "conda", URL: "http://ch/noarch/six-1.16.0-pyh_0.conda", Channel: "http://ch"},
 		{Name: "idna", Version: "3.7", Source: "pypi", Requested: true},
 	}}}
-	b, err := envMeta(&plan.Plan{EnvID: "ab", LockDigest: "sha256:cd"}, pp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := installer.ReadEnvMeta(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := envMeta(&plan.Plan{EnvID: "ab", LockDigest: "sha256:cd"}, pp)
 	if m.Venv != nil {
 		t.Errorf("a conda Python got a venv: %+v", m.Venv)
 	}

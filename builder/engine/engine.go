@@ -82,6 +82,11 @@ type PlatformJob struct {
 	Platform string
 	Def      *llb.Definition
 	Config   []byte
+	// Meta, when set, is solved too, and MetaFiles are read from its
+	// result (Result.Meta): small files the steps wrote beside their
+	// layers (each layer's LayerMeta).
+	Meta      *llb.Definition
+	MetaFiles []string
 }
 
 // Export says where the result goes: a registry image (Image set) or an
@@ -92,6 +97,9 @@ type Export struct {
 	OCIDir   string
 	// Compression is "gzip" (default) or "zstd".
 	Compression string
+	// PushByDigest pushes the image without a tag (Image is then a
+	// repository): envbuild writes the tagged manifest itself.
+	PushByDigest bool
 }
 
 // Job is a whole build.
@@ -125,6 +133,19 @@ type Result struct {
 	Vertexes, Cached int
 	// Layers are the layer blobs of the image (every platform), when known.
 	Layers []Blob
+	// Images are the exported image's layers per platform, bottom first,
+	// with their diff ids.
+	Images map[string][]Layer
+	// Meta holds, per platform, the contents of PlatformJob.MetaFiles.
+	Meta map[string][][]byte
+}
+
+// Layer is one layer of an exported image.
+type Layer struct {
+	Digest, DiffID, MediaType string
+	Size                      int64
+	// Path is the blob's file when exported to an OCI layout.
+	Path string
 }
 
 // Build solves and exports the job.
@@ -165,6 +186,9 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		if job.Export.Insecure {
 			attrs["registry.insecure"] = "true"
 		}
+		if job.Export.PushByDigest {
+			attrs["push-by-digest"] = "true"
+		}
 		return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
 	}
 	// FrontendAttrs must not be nil: BuildKit's client copies cache-import
@@ -183,6 +207,9 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		}
 		blobs, err := e.imageBlobs(ctx, first)
 		if err != nil {
+			return nil, failure.Infra(err)
+		}
+		if r.Images, err = imageLayers(ctx, first, e.readBlob); err != nil {
 			return nil, failure.Infra(err)
 		}
 		var digests []string
@@ -229,6 +256,17 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 			return nil, err
 		}
 		r.Digest = d
+		read := func(_ context.Context, dgst string) ([]byte, error) {
+			return os.ReadFile(layoutBlob(job.Export.OCIDir, dgst))
+		}
+		if r.Images, err = imageLayers(ctx, d, read); err != nil {
+			return nil, failure.Infra(err)
+		}
+		for _, ls := range r.Images {
+			for i := range ls {
+				ls[i].Path = layoutBlob(job.Export.OCIDir, ls[i].Digest)
+			}
+		}
 	default:
 		return nil, errors.New("engine: nothing to export to")
 	}
@@ -240,6 +278,7 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 		res := gateway.NewResult()
 		refs := make([]gateway.Reference, len(job.Platforms))
 		eg, ectx := errgroup.WithContext(ctx)
+		metas := make([][][]byte, len(job.Platforms))
 		for i, pj := range job.Platforms {
 			eg.Go(func() error {
 				r, err := c.Solve(ectx, gateway.SolveRequest{Definition: pj.Def.ToPB(), Evaluate: true})
@@ -251,11 +290,37 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 					return err
 				}
 				refs[i] = ref
+				if pj.Meta == nil {
+					return nil
+				}
+				mr, err := c.Solve(ectx, gateway.SolveRequest{Definition: pj.Meta.ToPB(), Evaluate: true})
+				if err != nil {
+					return err
+				}
+				mref, err := mr.SingleRef()
+				if err != nil {
+					return err
+				}
+				for _, f := range pj.MetaFiles {
+					b, err := mref.ReadFile(ectx, gateway.ReadRequest{Filename: f})
+					if err != nil {
+						return fmt.Errorf("reading %s of the build: %w", f, err)
+					}
+					metas[i] = append(metas[i], b)
+				}
 				return nil
 			})
 		}
 		if err := eg.Wait(); err != nil {
 			return nil, err
+		}
+		if r.Meta == nil {
+			r.Meta = map[string][][]byte{}
+		}
+		for i, pj := range job.Platforms {
+			if pj.Meta != nil {
+				r.Meta[pj.Platform] = metas[i]
+			}
 		}
 		if len(job.Platforms) == 1 {
 			res.SetRef(refs[0])

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/moby/buildkit/client"
@@ -95,4 +97,60 @@ func (e *Engine) imageBlobs(ctx context.Context, dgst string) ([]Blob, error) {
 		blobs = append(blobs, Blob{Digest: l.Digest.String(), Size: l.Size, Layer: true})
 	}
 	return blobs, nil
+}
+
+func layoutBlob(dir, dgst string) string {
+	alg, hex, _ := strings.Cut(dgst, ":")
+	return filepath.Join(dir, "blobs", alg, hex)
+}
+
+// imageLayers reads the image (or index) dgst with read and returns each
+// platform's layers with their diff ids.
+func imageLayers(ctx context.Context, dgst string, read func(context.Context, string) ([]byte, error)) (map[string][]Layer, error) {
+	raw, err := read(ctx, dgst)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", dgst, err)
+	}
+	var probe struct {
+		Manifests []ocispecs.Descriptor `json:"manifests"`
+		Config    ocispecs.Descriptor   `json:"config"`
+		Layers    []ocispecs.Descriptor `json:"layers"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", dgst, err)
+	}
+	out := map[string][]Layer{}
+	for _, m := range probe.Manifests {
+		inner, err := imageLayers(ctx, m.Digest.String(), read)
+		if err != nil {
+			return nil, err
+		}
+		for p, ls := range inner {
+			out[p] = ls
+		}
+	}
+	if probe.Config.Digest == "" {
+		return out, nil
+	}
+	cfgRaw, err := read(ctx, probe.Config.Digest.String())
+	if err != nil {
+		return nil, fmt.Errorf("reading image config %s: %w", probe.Config.Digest, err)
+	}
+	var cfg ocispecs.Image
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		return nil, fmt.Errorf("reading image config %s: %w", probe.Config.Digest, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(probe.Layers) {
+		return nil, fmt.Errorf("image %s has %d layers but %d diff ids", dgst, len(probe.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	p := cfg.OS + "/" + cfg.Architecture
+	if cfg.Variant != "" && cfg.Variant != "v8" {
+		p += "/" + cfg.Variant
+	}
+	var ls []Layer
+	for i, l := range probe.Layers {
+		ls = append(ls, Layer{Digest: l.Digest.String(), DiffID: cfg.RootFS.DiffIDs[i].String(), MediaType: l.MediaType, Size: l.Size})
+	}
+	out[p] = ls
+	return out, nil
 }

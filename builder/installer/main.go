@@ -19,7 +19,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(args) == 0 {
-		return fail(2, errors.New("no subcommand; want one of wheel, conda, normalize, envmeta"))
+		return fail(2, errors.New("no subcommand; want one of wheel, conda, normalize, layermeta, envmeta"))
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -39,11 +39,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fs.StringVar(&filename, "filename", "", "the package's file name for conda-meta")
 		}
 	case "normalize":
+	case "layermeta":
+		fs.StringVar(&jsonFile, "out", "", "where the layer's LayerMeta JSON goes")
 	case "envmeta":
 		fs.StringVar(&jsonFile, "json", "", "the EnvMeta JSON file")
 		fs.StringVar(&packages, "packages", "", "the merged package layers, read only")
 	default:
-		return fail(2, fmt.Errorf("unknown subcommand %q; want one of wheel, conda, normalize, envmeta", cmd))
+		return fail(2, fmt.Errorf("unknown subcommand %q; want one of wheel, conda, normalize, layermeta, envmeta", cmd))
 	}
 	if err := fs.Parse(args); err != nil {
 		return fail(2, fmt.Errorf("%s: %w", cmd, err))
@@ -75,6 +77,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "installed %s %s %s (%d files)\n", res.Name, res.Version, res.Build, res.Files)
 	case "normalize":
 		if err := Normalize(root); err != nil {
+			return fail(1, err)
+		}
+	case "layermeta":
+		if jsonFile == "" {
+			return fail(2, errors.New("layermeta: --out FILE is required"))
+		}
+		if err := WriteLayerMetaFile(root, jsonFile); err != nil {
 			return fail(1, err)
 		}
 	case "envmeta":

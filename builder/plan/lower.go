@@ -26,9 +26,11 @@ type LowerOptions struct {
 	InstallerName string
 	// HostPlatform is BuildKit's worker platform.
 	HostPlatform string
-	// EnvMeta is the JSON description of the per-environment files for the
-	// installer's envmeta step.
-	EnvMeta []byte
+	// Hits are the layers the team layer cache already holds, by index in
+	// the platform plan's Layers: they are not built. A hit is only read
+	// when a built layer compiles its bytecode on it (a conda python
+	// layer), as the state of its record image.
+	Hits map[int]llb.State
 	// CABundle, when set, is the PEM bundle the client's pip trusts
 	// (PIP_CERT or pip.conf's cert): steps that reach an index from inside
 	// the build (building an sdist) trust it too.
@@ -38,18 +40,34 @@ type LowerOptions struct {
 // StepSeparator separates steps in one installer invocation.
 const StepSeparator = "---"
 
-// Lower builds the LLB of one platform: every layer installed by its own
-// exec step from artifacts BuildKit fetches and checks against the lock's
-// sha256, merged onto the base image with the per-environment metadata
-// layer last. The result is a pure function of the plan and options.
-func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
+// metaDir is where each install step writes its layer's LayerMeta, an
+// output of its own beside the layer.
+const metaDir = "/.envbuild-meta"
+
+// Lowered is the LLB of the layers one platform has to build.
+type Lowered struct {
+	// Layers merges the built layers, in plan order, each its own layer.
+	Layers llb.State
+	// Built are the indexes (in PlatformPlan.Layers) of the built layers,
+	// in the order of Layers' layers.
+	Built []int
+	// Meta holds each built layer's LayerMeta JSON at MetaFiles[i].
+	Meta      llb.State
+	MetaFiles []string
+}
+
+// Lower builds the LLB of one platform's missing layers: each installed by
+// its own exec step from artifacts BuildKit fetches and checks against the
+// lock's sha256, on an empty root or, where bytecode is compiled, on the
+// base image. The result is a pure function of the plan and options.
+func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	host, err := platforms.Parse(opt.HostPlatform)
 	if err != nil {
-		return llb.State{}, fmt.Errorf("parsing BuildKit's platform %q: %w", opt.HostPlatform, err)
+		return nil, fmt.Errorf("parsing BuildKit's platform %q: %w", opt.HostPlatform, err)
 	}
 	target, err := platforms.Parse(pp.Platform)
 	if err != nil {
-		return llb.State{}, fmt.Errorf("parsing platform %q: %w", pp.Platform, err)
+		return nil, fmt.Errorf("parsing platform %q: %w", pp.Platform, err)
 	}
 	base := llb.Image(pp.Base.Ref, llb.Platform(target), llb.WithCustomNamef("base image %s (%s)", pp.Base.Ref, pp.Platform))
 	installer := InstallerDir + "/" + opt.InstallerName
@@ -63,17 +81,19 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 	// root, so nothing of the base is needed.
 	pyexe := pp.Base.Interpreter
 	compileRoot := base
-	var pythonLayers map[int]bool
 	if pp.Target.PythonSource == "conda" {
 		pyexe = layout.Python
-		pythonLayers = condaPythonLayers(pp)
 	}
 	outs := make([]llb.State, len(pp.Layers))
+	metas := make([]llb.State, len(pp.Layers))
 	lowerLayer := func(i int) error {
 		l := pp.Layers[i]
-		compile := pp.Bytecode && !pythonLayers[i] && needsBytecode(pp.Target, l)
+		if hit, ok := opt.Hits[i]; ok {
+			outs[i] = hit
+			return nil
+		}
 		root := llb.Scratch().Platform(host)
-		if compile {
+		if l.Compile {
 			root = compileRoot
 		}
 		var args []string
@@ -93,10 +113,11 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			}
 			args = append(args, installArgs(pk, path.Join(src, pk.Filename), short, pp.Target)...)
 		}
-		if compile {
+		if l.Compile {
 			args = append(args, StepSeparator, "compile", "--root", "/out", "--python-exe", pyexe)
 		}
 		args = append(args, StepSeparator, "normalize", "--root", "/out")
+		args = append(args, StepSeparator, "layermeta", "--root", "/out", "--out", metaDir+"/"+l.Key+".json")
 		runOpts := append([]llb.RunOption{
 			llb.Args(append([]string{installer, "internal-step"}, args...)),
 			llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
@@ -105,48 +126,50 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (llb.State, error) {
 			llb.Network(pb.NetMode_NONE),
 			llb.WithCustomNamef("install %s (%s)", l.Name, pp.Platform),
 		}, mounts...)
-		outs[i] = root.Run(runOpts...).AddMount("/out", llb.Scratch())
+		run := root.Run(runOpts...)
+		outs[i] = run.AddMount("/out", llb.Scratch())
+		metas[i] = run.AddMount(metaDir, llb.Scratch())
 		return nil
 	}
-	if len(pythonLayers) > 0 {
-		// The python layers first: the others compile on top of them.
-		rootInputs := []llb.State{base}
-		for i := range pp.Layers {
-			if pythonLayers[i] {
-				if err := lowerLayer(i); err != nil {
-					return llb.State{}, err
-				}
-				rootInputs = append(rootInputs, outs[i])
-			}
-		}
-		compileRoot = llb.Merge(rootInputs, llb.WithCustomNamef("the environment's python on %s (%s)", pp.Base.Ref, pp.Platform))
-	}
-	inputs := []llb.State{base}
-	for i := range pp.Layers {
-		if !pythonLayers[i] {
+	var pythonStates []llb.State
+	for i, l := range pp.Layers {
+		if l.Python {
 			if err := lowerLayer(i); err != nil {
-				return llb.State{}, err
+				return nil, err
+			}
+			pythonStates = append(pythonStates, outs[i])
+		}
+	}
+	if len(pythonStates) > 0 {
+		// The others compile on top of the python layers.
+		compileRoot = llb.Merge(append([]llb.State{base}, pythonStates...), llb.WithCustomNamef("the environment's python on %s (%s)", pp.Base.Ref, pp.Platform))
+	}
+	lw := &Lowered{}
+	var built, builtMeta []llb.State
+	for i, l := range pp.Layers {
+		if !l.Python {
+			if err := lowerLayer(i); err != nil {
+				return nil, err
 			}
 		}
-		inputs = append(inputs, outs[i])
+		if _, hit := opt.Hits[i]; hit {
+			continue
+		}
+		lw.Built = append(lw.Built, i)
+		built = append(built, outs[i])
+		builtMeta = append(builtMeta, metas[i])
+		lw.MetaFiles = append(lw.MetaFiles, "/"+l.Key+".json")
 	}
-
-	meta := llb.Scratch().File(llb.Mkfile("/env.json", 0o644, opt.EnvMeta), llb.WithCustomName("environment description"))
-	// envmeta reads the merged package layers (read only) to find each
-	// requested distribution's exact .dist-info and each conda record.
-	packages := llb.Scratch()
-	if len(inputs) > 1 {
-		packages = llb.Merge(inputs[1:], llb.WithCustomNamef("packages of %s (%s)", p.EnvName, pp.Platform))
+	switch len(built) {
+	case 0:
+		return nil, fmt.Errorf("nothing to build for %s", pp.Platform)
+	case 1:
+		lw.Layers, lw.Meta = built[0], builtMeta[0]
+	default:
+		lw.Layers = llb.Merge(built, llb.WithCustomNamef("%d layers of %s (%s)", len(built), p.EnvName, pp.Platform))
+		lw.Meta = llb.Merge(builtMeta, llb.WithCustomName("the layers' metadata"))
 	}
-	metaExec := llb.Scratch().Platform(host).Run(
-		llb.Args([]string{installer, "internal-step", "envmeta", "--root", "/out", "--json", "/meta/env.json", "--packages", "/packages", StepSeparator, "normalize", "--root", "/out"}),
-		llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
-		llb.AddMount("/meta", meta, llb.Readonly),
-		llb.AddMount("/packages", packages, llb.Readonly),
-		llb.WithCustomNamef("environment %s metadata (%s)", p.EnvName, pp.Platform),
-	)
-	inputs = append(inputs, metaExec.AddMount("/out", llb.Scratch()))
-	return llb.Merge(inputs, llb.WithCustomNamef("merge %d layers onto %s (%s)", len(inputs)-1, pp.Base.Ref, pp.Platform)), nil
+	return lw, nil
 }
 
 // needsBytecode reports whether a layer has .py files to compile: every

@@ -52,11 +52,11 @@ type execOp struct {
 
 func lowerExecs(t *testing.T, p *Plan) (map[string]execOp, map[digest.Digest]*pb.Op) {
 	t.Helper()
-	st, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", EnvMeta: []byte("{}")})
+	lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := st.Marshal(context.Background())
+	def, err := lw.Layers.Marshal(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestMakeCondaRefusesSdist(t *testing.T) {
 
 func TestImageConfigConda(t *testing.T) {
 	p := makePlan(t, condaTarget(), "linux/amd64")
-	b, err := ImageConfig(p, p.Platforms[0])
+	b, err := ImageConfig(p, p.Platforms[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,19 @@ type Base struct {
 	Interpreter string
 	// PythonVersion is the base interpreter's full version.
 	PythonVersion string
+	// InterpreterDigest identifies the base interpreter's bytes (see
+	// baseimage.Info); "" falls back to ManifestDigest in layer keys.
+	InterpreterDigest string
+	// Layers are the base's layer blobs, bottom first: the image keeps
+	// them as they are.
+	Layers []BlobRef
+}
+
+// BlobRef describes a layer blob.
+type BlobRef struct {
+	Digest    string
+	Size      int64
+	MediaType string
 }
 
 // Options are the install options; they enter the env id.
@@ -41,6 +54,12 @@ type Options struct {
 	Bytecode bool
 	// LayerBudget overrides DefaultLayerBudget when > 0.
 	LayerBudget int
+	// Compression of the package layers ("gzip" or "zstd"): it enters
+	// the layer keys, not the env id.
+	Compression string
+	// CacheSalt, when set, enters every layer key: changing it starts the
+	// team layer cache afresh.
+	CacheSalt string
 }
 
 // Input is everything a plan is made from.
@@ -53,9 +72,10 @@ type Input struct {
 	Options   Options
 	// HostPlatform is the BuildKit worker's platform ("linux/amd64"): the
 	// installer runs there, so bytecode is compiled and sdists are built
-	// only for that platform. "" means not known yet (before a daemon is
-	// asked): the env id and tag do not depend on it, and the decisions
-	// that do are left for a plan made with it.
+	// only for that platform. Before a daemon is asked it is a candidate
+	// (HostCandidates): whether bytecode is compiled enters the env id and
+	// the layer keys, so each candidate names its own image. "" means
+	// every platform compiles bytecode (tests).
 	HostPlatform string
 	// LockDigest is the lock file's digest, recorded in a label.
 	LockDigest string
@@ -65,6 +85,14 @@ type Input struct {
 type Layer struct {
 	Name     string
 	Packages []lockfile.Package
+	// Compile says whether the layer's install step compiles bytecode.
+	Compile bool
+	// Python marks a layer holding the conda python package or one of
+	// its dependencies: the other layers compile bytecode on top of them.
+	Python bool
+	// Key is the layer's cache key (LayerKey): a hash of exactly what
+	// determines its bytes.
+	Key string
 }
 
 // PlatformPlan is what is built for one platform.
@@ -116,7 +144,11 @@ func Make(in Input) (*Plan, error) {
 		hostKnown := in.HostPlatform != ""
 		if pp.Bytecode && hostKnown && !samePlatform(platform, in.HostPlatform) {
 			pp.Bytecode = false
-			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and BuildKit runs on %s (Python compiles modules on first import instead)", platform, in.HostPlatform))
+			on := "BuildKit runs on " + in.HostPlatform
+			if in.HostPlatform == NoHost {
+				on = "no BuildKit of that platform built it"
+			}
+			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and %s (Python compiles modules on first import instead)", platform, on))
 		}
 		switch t.PythonSource {
 		case "base", "":
@@ -130,14 +162,33 @@ func Make(in Input) (*Plan, error) {
 			if pk.Kind == "sdist" && t.PythonSource == "conda" {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, and building one on a conda Python is not supported; pick a version with a wheel for %s", pk.Name, pk.Version, platform))
 			}
+			if pk.Kind == "sdist" && in.HostPlatform == NoHost {
+				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which only a BuildKit of platform %s can build", pk.Name, pk.Version, platform))
+			}
 			if pk.Kind == "sdist" && hostKnown && !samePlatform(platform, in.HostPlatform) {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
 			}
 		}
+		keyLayers(&pp, in.Options, budget)
 		p.Platforms = append(p.Platforms, pp)
 	}
 	p.EnvID = envID(p)
 	return p, nil
+}
+
+// NoHost is the host candidate of a BuildKit whose platform is none of the
+// target platforms: no bytecode is compiled.
+const NoHost = "none"
+
+// HostCandidates are the BuildKit platforms a build may run on, in the
+// order their images are preferred before a daemon is asked: each target
+// platform (its image has bytecode for it), then any other (no bytecode).
+// With bytecode off every candidate gives the same plan: one is enough.
+func HostCandidates(platforms []string, bytecode bool) []string {
+	if !bytecode {
+		return []string{NoHost}
+	}
+	return append(append([]string(nil), platforms...), NoHost)
 }
 
 func samePlatform(a, b string) bool {
@@ -198,6 +249,7 @@ func envID(p *Plan) string {
 		Platform string `json:"platform"`
 		Base     string `json:"base"`
 		Python   string `json:"python_source"`
+		Bytecode bool   `json:"bytecode_compiled"`
 		Packages []pkg  `json:"packages"`
 	}
 	doc := struct {
@@ -207,7 +259,7 @@ func envID(p *Plan) string {
 		Platforms []plat `json:"platforms"`
 	}{Layout: layout.Version, Bytecode: p.Options.Bytecode, Budget: p.Options.LayerBudget}
 	for _, pp := range p.Platforms {
-		pl := plat{Platform: strings.TrimSuffix(pp.Platform, "/v8"), Base: pp.Base.ManifestDigest, Python: pp.Target.PythonSource}
+		pl := plat{Platform: strings.TrimSuffix(pp.Platform, "/v8"), Base: pp.Base.ManifestDigest, Python: pp.Target.PythonSource, Bytecode: pp.Bytecode}
 		for _, pk := range pp.Target.Packages {
 			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, pk.Source, pk.Kind})
 		}
@@ -240,8 +292,9 @@ var Created = time.Unix(layout.Epoch, 0).UTC()
 // config: its env, entrypoint, cmd, user, working directory, labels and
 // history are kept; the environment's bin directory goes first on PATH;
 // envbuild's labels and one history entry per added layer are appended.
-// The exporter fills rootfs from the layers it writes.
-func ImageConfig(p *Plan, pp PlatformPlan) ([]byte, error) {
+// diffIDs are the added layers' diff ids (package layers, then the
+// metadata layer), appended to the base's.
+func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 	if pp.Base.Config == nil {
 		return nil, fmt.Errorf("no config for the base image of %s", pp.Platform)
 	}
@@ -263,7 +316,15 @@ func ImageConfig(p *Plan, pp PlatformPlan) ([]byte, error) {
 		cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: Created}, CreatedBy: "envbuild: install " + l.Name, Comment: "envbuild"})
 	}
 	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: Created}, CreatedBy: "envbuild: environment " + p.EnvName + " metadata", Comment: "envbuild"})
-	cfg.RootFS = v1.RootFS{Type: "layers"}
+	rootfs := v1.RootFS{Type: "layers", DiffIDs: append([]v1.Hash(nil), cfg.RootFS.DiffIDs...)}
+	for _, d := range diffIDs {
+		h, err := v1.NewHash(d)
+		if err != nil {
+			return nil, fmt.Errorf("layer diff id %q: %w", d, err)
+		}
+		rootfs.DiffIDs = append(rootfs.DiffIDs, h)
+	}
+	cfg.RootFS = rootfs
 	return json.Marshal(cfg)
 }
 

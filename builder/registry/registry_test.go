@@ -114,7 +114,7 @@ func push(t *testing.T, c *Client, ref string, x remote.Taggable) {
 	}
 }
 
-func digestOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
+func blobDigest(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
 	t.Helper()
 	d, err := x.Digest()
 	if err != nil {
@@ -155,14 +155,14 @@ func TestCheckAnswers(t *testing.T) {
 		wantHave    []string
 		wantMissing []string
 	}{
-		{"single image, its platform", host + "/envs:amd64-only", []string{"linux/amd64"}, true, digestOf(t, amd), []string{"linux/amd64"}, nil},
-		{"no platform asked means linux/amd64", host + "/envs:amd64-only", nil, true, digestOf(t, amd), []string{"linux/amd64"}, nil},
-		{"other platform only", host + "/envs:arm64-only", []string{"linux/amd64"}, false, digestOf(t, arm), []string{"linux/arm64"}, []string{"linux/amd64"}},
-		{"arm64/v8 is arm64", host + "/envs:arm64-only", []string{"linux/arm64/v8"}, true, digestOf(t, arm), []string{"linux/arm64"}, nil},
-		{"index with both", host + "/envs:both", []string{"linux/amd64", "linux/arm64"}, true, digestOf(t, both), []string{"linux/amd64", "linux/arm64"}, nil},
-		{"index, one asked", host + "/envs:both", []string{"linux/arm64"}, true, digestOf(t, both), []string{"linux/amd64", "linux/arm64"}, nil},
-		{"index without platform fields", host + "/envs:both-no-platform-field", []string{"linux/amd64", "linux/arm64"}, true, digestOf(t, bare), []string{"linux/amd64", "linux/arm64"}, nil},
-		{"attestation is not a platform", host + "/envs:with-attestation", []string{"linux/amd64", "linux/arm64"}, false, digestOf(t, att), []string{"linux/amd64"}, []string{"linux/arm64"}},
+		{"single image, its platform", host + "/envs:amd64-only", []string{"linux/amd64"}, true, blobDigest(t, amd), []string{"linux/amd64"}, nil},
+		{"no platform asked means linux/amd64", host + "/envs:amd64-only", nil, true, blobDigest(t, amd), []string{"linux/amd64"}, nil},
+		{"other platform only", host + "/envs:arm64-only", []string{"linux/amd64"}, false, blobDigest(t, arm), []string{"linux/arm64"}, []string{"linux/amd64"}},
+		{"arm64/v8 is arm64", host + "/envs:arm64-only", []string{"linux/arm64/v8"}, true, blobDigest(t, arm), []string{"linux/arm64"}, nil},
+		{"index with both", host + "/envs:both", []string{"linux/amd64", "linux/arm64"}, true, blobDigest(t, both), []string{"linux/amd64", "linux/arm64"}, nil},
+		{"index, one asked", host + "/envs:both", []string{"linux/arm64"}, true, blobDigest(t, both), []string{"linux/amd64", "linux/arm64"}, nil},
+		{"index without platform fields", host + "/envs:both-no-platform-field", []string{"linux/amd64", "linux/arm64"}, true, blobDigest(t, bare), []string{"linux/amd64", "linux/arm64"}, nil},
+		{"attestation is not a platform", host + "/envs:with-attestation", []string{"linux/amd64", "linux/arm64"}, false, blobDigest(t, att), []string{"linux/amd64"}, []string{"linux/arm64"}},
 		{"tag absent (MANIFEST_UNKNOWN)", host + "/envs:env-0000000000000000", []string{"linux/amd64"}, false, "", nil, []string{"linux/amd64"}},
 		{"repository absent (NAME_UNKNOWN)", host + "/nothing/here:env-0000000000000000", []string{"linux/amd64"}, false, "", nil, []string{"linux/amd64"}},
 	}
@@ -443,16 +443,16 @@ func TestResolve(t *testing.T) {
 		if !ok {
 			t.Fatalf("Platforms = %v, want linux/amd64", got.Platforms)
 		}
-		if want := digestOf(t, single); pi.ManifestDigest != want {
+		if want := blobDigest(t, single); pi.ManifestDigest != want {
 			t.Errorf("ManifestDigest = %q, want %q", pi.ManifestDigest, want)
 		}
 		if pi.Config == nil || pi.Config.Architecture != "amd64" {
 			t.Errorf("Config = %+v, want the amd64 config", pi.Config)
 		}
-		if d := digestOf(t, pi.Image); d != pi.ManifestDigest {
+		if d := blobDigest(t, pi.Image); d != pi.ManifestDigest {
 			t.Errorf("Image digest %q, want %q", d, pi.ManifestDigest)
 		}
-		if got, want := got.DigestRef("linux/amd64"), host+"/base@"+digestOf(t, single); got != want {
+		if got, want := got.DigestRef("linux/amd64"), host+"/base@"+blobDigest(t, single); got != want {
 			t.Errorf("DigestRef = %q, want %q", got, want)
 		}
 	})
@@ -461,12 +461,12 @@ func TestResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := digestOf(t, idx); got.IndexDigest != want {
+		if want := blobDigest(t, idx); got.IndexDigest != want {
 			t.Errorf("IndexDigest = %q, want %q", got.IndexDigest, want)
 		}
 		for req, pl := range map[string]string{"linux/amd64": "linux/amd64", "linux/arm64": "linux/arm64/v8"} {
 			pi := got.Platforms[req]
-			if want := digestOf(t, imgs[pl]); pi.ManifestDigest != want || pi.Platform != req {
+			if want := blobDigest(t, imgs[pl]); pi.ManifestDigest != want || pi.Platform != req {
 				t.Errorf("Platforms[%q] = %q %q, want %q %q", req, pi.Platform, pi.ManifestDigest, req, want)
 			}
 		}
@@ -518,7 +518,7 @@ func TestBlobsExist(t *testing.T) {
 	img := platformImage(t, "linux/amd64")
 	push(t, c, host+"/envs:x", img)
 	layers, _ := img.Layers()
-	present := digestOf(t, layers[0])
+	present := blobDigest(t, layers[0])
 	absent := "sha256:" + strings.Repeat("ab", 32)
 	got, err := c.BlobsExist(context.Background(), host+"/envs", []string{present, absent})
 	if err != nil {
@@ -641,8 +641,8 @@ func TestLoopbackTLSWithoutVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := c.Check(context.Background(), ref, nil)
-	if err != nil || !got.Cached || got.Digest != digestOf(t, img) {
-		t.Errorf("Check(%q) = %+v, %v; want cached with %s", ref, got, err, digestOf(t, img))
+	if err != nil || !got.Cached || got.Digest != blobDigest(t, img) {
+		t.Errorf("Check(%q) = %+v, %v; want cached with %s", ref, got, err, blobDigest(t, img))
 	}
 }
 

@@ -46,6 +46,12 @@ type File struct {
 	Repository               string   `toml:"repository"`
 	InsecureRegistries       []string `toml:"insecure_registries"`
 	BuildkitAddr             string   `toml:"buildkit_addr"`
+	// LayerCache is the repository of the team layer cache's records
+	// (default: the image's repository); LayerCacheMode is read, write or
+	// off; LayerCacheSalt enters every layer key.
+	LayerCache     string `toml:"layer_cache"`
+	LayerCacheMode string `toml:"layer_cache_mode"`
+	LayerCacheSalt string `toml:"layer_cache_salt"`
 }
 
 // Sources are where the lookup reads from.

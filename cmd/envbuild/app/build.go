@@ -15,7 +15,7 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
-		Flags: append(specFlags(),
+		Flags: append(append(specFlags(),
 			&cli.StringFlag{Name: "base", Usage: "the base image (default: configuration, CONTRACT §5)"},
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
@@ -26,7 +26,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-		),
+		), layerCacheFlags()...),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
@@ -50,7 +50,7 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := build.Build(c.Context, build.Options{
+			bo := build.Options{
 				Spec:        s,
 				LockPath:    lockPath,
 				OCIDir:      c.String("output"),
@@ -62,7 +62,9 @@ func buildCommand() *cli.Command {
 				CacheDir:    cd,
 				Lock:        lreq,
 				Compression: c.String("compression"),
-			})
+			}
+			layerCacheOptions(c, env, conf, &bo)
+			res, err := build.Build(c.Context, bo)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/envbuild/envbuild/builder/build"
 	"github.com/envbuild/envbuild/builder/engine"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/config"
@@ -200,6 +201,30 @@ func buildkitAddr(c *cli.Context, env map[string]string, conf config.Resolved) s
 		return a
 	}
 	return conf.File.BuildkitAddr
+}
+
+// layerCacheFlags are the team layer cache's flags, on build and flow build.
+func layerCacheFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "layer-cache", Usage: "the team layer cache: write (reuse and record layers), read (reuse only) or off (default: $ENVBUILD_LAYER_CACHE_MODE, the config file's layer_cache_mode, else write)"},
+		&cli.StringFlag{Name: "layer-cache-repo", Usage: "repository of the layer cache's records (default: $ENVBUILD_LAYER_CACHE, the config file's layer_cache, else the image's repository)"},
+	}
+}
+
+// layerCacheOptions fills the layer cache's settings of o: flag, then
+// environment, then config file.
+func layerCacheOptions(c *cli.Context, env map[string]string, conf config.Resolved, o *build.Options) {
+	first := func(vs ...string) string {
+		for _, v := range vs {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	o.LayerCache = first(c.String("layer-cache"), env["ENVBUILD_LAYER_CACHE_MODE"], conf.File.LayerCacheMode)
+	o.LayerCacheRepo = first(c.String("layer-cache-repo"), env["ENVBUILD_LAYER_CACHE"], conf.File.LayerCache)
+	o.CacheSalt = first(env["ENVBUILD_LAYER_CACHE_SALT"], conf.File.LayerCacheSalt)
 }
 
 // connectOptions says which BuildKit a command uses (CONTRACT §7).

@@ -1,0 +1,129 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/lock/lockfile"
+)
+
+// keyLayers decides which layers compile bytecode and gives every layer
+// its cache key (CONTRACT §8 of the team's contract; the README's "team
+// layer cache"). A key is a hash of exactly what determines the layer's
+// bytes:
+//
+//   - the artifact's sha256, kind and file name;
+//   - the installer's layer-format version (layout.Version);
+//   - the target: platform, Python implementation, major.minor (and
+//     free-threading), and where Python comes from;
+//   - the layer's compression;
+//   - whether bytecode is compiled, and what compiles it: the base
+//     interpreter's digest (its bytes and libpython's) with its path and
+//     version, or, for a conda Python, the keys of the python layers;
+//   - for a wheel built from an sdist, the base image's digest (its
+//     toolchain builds it);
+//   - for a layer grouping several packages, its members' keys, sorted,
+//     and the grouping budget;
+//   - the cache salt, when one is set.
+//
+// Not the envbuild binary, the host, the base's other files or the time.
+func keyLayers(pp *PlatformPlan, o Options, budget int) {
+	python := condaPythonLayers(*pp)
+	for i := range pp.Layers {
+		l := &pp.Layers[i]
+		l.Python = python[i]
+		l.Compile = pp.Bytecode && !l.Python && needsBytecode(pp.Target, *l)
+	}
+	var pythonKeys []string
+	key := func(i int) {
+		l := &pp.Layers[i]
+		compiler := ""
+		if l.Compile {
+			compiler = compilerIdentity(*pp, pythonKeys)
+		}
+		var members []string
+		for _, pk := range l.Packages {
+			members = append(members, memberKey(*pp, pk, o, l.Compile, compiler))
+		}
+		if len(members) == 1 {
+			l.Key = members[0]
+			return
+		}
+		sort.Strings(members)
+		l.Key = hashDoc(struct {
+			Format  string   `json:"format"`
+			Members []string `json:"members"`
+			Budget  int      `json:"budget"`
+		}{layout.Version, members, budget})
+	}
+	// The python layers first: the others' compiler is made of them.
+	for i := range pp.Layers {
+		if pp.Layers[i].Python {
+			key(i)
+			pythonKeys = append(pythonKeys, pp.Layers[i].Key)
+		}
+	}
+	sort.Strings(pythonKeys)
+	for i := range pp.Layers {
+		if !pp.Layers[i].Python {
+			key(i)
+		}
+	}
+}
+
+// compilerIdentity names what the compile step of a layer runs.
+func compilerIdentity(pp PlatformPlan, pythonKeys []string) string {
+	if pp.Target.PythonSource == "conda" {
+		return "conda-python:" + strings.Join(pythonKeys, ",")
+	}
+	id := pp.Base.InterpreterDigest
+	if id == "" {
+		id = "base:" + pp.Base.ManifestDigest
+	}
+	return pp.Base.Interpreter + "@" + pp.Base.PythonVersion + "@" + id
+}
+
+func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, compiler string) string {
+	compression := o.Compression
+	if compression == "" {
+		compression = "gzip"
+	}
+	source := pp.Target.PythonSource
+	if source == "" {
+		source = "base"
+	}
+	doc := struct {
+		Format         string `json:"format"`
+		Salt           string `json:"salt,omitempty"`
+		Sha256         string `json:"sha256"`
+		Kind           string `json:"kind"`
+		Filename       string `json:"filename"`
+		Platform       string `json:"platform"`
+		Implementation string `json:"implementation"`
+		Python         string `json:"python"`
+		PythonSource   string `json:"python_source"`
+		Compression    string `json:"compression"`
+		Bytecode       bool   `json:"bytecode"`
+		Compiler       string `json:"compiler,omitempty"`
+		SdistBase      string `json:"sdist_base,omitempty"`
+	}{
+		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
+		Platform: strings.TrimSuffix(pp.Platform, "/v8"), Implementation: pp.Target.Implementation,
+		Python: pythonShort(pp.Target), PythonSource: source, Compression: compression,
+		Bytecode: compile, Compiler: compiler,
+	}
+	if pk.Kind == "sdist" {
+		doc.SdistBase = pp.Base.ManifestDigest + "@" + pp.Base.Interpreter
+	}
+	return hashDoc(doc)
+}
+
+func hashDoc(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
