@@ -53,6 +53,10 @@ type result struct {
 	Platforms   []string `json:"platforms"`
 	Layers      int      `json:"layers"`
 	PushedBytes int64    `json:"pushed_bytes"`
+	// The team layer cache.
+	LayersReused int `json:"layers_reused"`
+	LayersBuilt  int `json:"layers_built"`
+	Steps        int `json:"steps"`
 }
 
 type run struct {

@@ -46,6 +46,20 @@ func isNotFound(err error) bool {
 	return te.StatusCode == http.StatusNotFound && te.Request != nil && strings.Contains(te.Request.URL.Path, "/manifests/")
 }
 
+// isBlobNotFound reports whether the registry said a blob is not there.
+func isBlobNotFound(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.BlobUnknownErrorCode {
+			return true
+		}
+	}
+	return te.StatusCode == http.StatusNotFound && te.Request != nil && strings.Contains(te.Request.URL.Path, "/blobs/")
+}
+
 // classify turns a failure of go-containerregistry into an error a user
 // can act on. doing says what was being done ("checking cache tag"), ref
 // is the reference as the user wrote it, host its registry. Not-found is

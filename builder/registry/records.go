@@ -211,7 +211,7 @@ func (c *Client) lookupRecord(ctx context.Context, r name.Repository, key string
 	}
 	size, err := bl.Size()
 	if err != nil {
-		if isNotFound(err) {
+		if isBlobNotFound(err) {
 			return nil, fmt.Errorf("the record %s names blob %s, which %s does not have", ref, rec.Digest, r)
 		}
 		return nil, c.classify("checking the layer of record", ref.String(), host, err)
