@@ -1,8 +1,9 @@
 // Package build is the pipeline of `envbuild build`: it resolves the base
 // image per platform, reads its target from its files, makes sure the lock
 // matches (locking first when there is none, and saying so), plans the
-// layers and the env id, asks the registry for the env's tag, and only when
-// it is missing builds and pushes with BuildKit.
+// layers, their cache keys and the env id, asks the registry for the env's
+// tag, then the team layer cache for every layer, has BuildKit build only
+// the layers no record names (recording them), and writes the image.
 //
 // It wires the stages together and holds no format, resolution, LLB or
 // registry logic of its own: those live in frontends, lock, builder/plan,

@@ -13,7 +13,10 @@
 // reference and the host, and say where credentials are read from without
 // ever printing one.
 //
-// It must not push images (BuildKit's exporter does), read layer contents
-// (package baseimage does), or decide which registry or repository to use
-// (configuration does).
+// It also writes what envbuild assembles itself: the team layer cache's
+// records (records.go) and the image (assemble.go), whose layers BuildKit
+// pushed by digest or the registry already holds, so that one code path
+// writes every image whether BuildKit built any layer or none. It must not
+// read layer contents (package baseimage does), or decide which registry or
+// repository to use (configuration does).
 package registry
