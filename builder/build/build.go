@@ -74,6 +74,11 @@ type Options struct {
 	// CacheSalt enters every layer key: a new salt starts the layer cache
 	// afresh.
 	CacheSalt string
+
+	// recordTo is the repository the layers built are recorded in ("" for
+	// none), set by Build from the mode.
+	recordTo string
+	logf     func(string, ...any)
 }
 
 // Layer cache modes.
@@ -226,6 +231,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		// Without a repository nothing is pushed, so nothing is recorded.
 		mode = LayerCacheRead
 	}
+	if mode == LayerCacheWrite {
+		o.recordTo = cacheRepo
+	}
+	o.logf = logf
 	records := map[string]*registry.LayerRecord{}
 	if mode != LayerCacheOff && cacheRepo != "" {
 		var keys []string
@@ -410,12 +419,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		}
 		for k, i := range lw.Built {
 			l, bl := pp.Layers[i], layers[k]
-			rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true}
-			if mode == LayerCacheWrite {
-				if err := o.Registry.WriteRecord(ctx, cacheRepo, rec); err != nil {
-					logf("warning: recording layer %s in the layer cache %s: %v", l.Name, cacheRepo, err)
-				}
-			}
+			rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true, Name: l.Name}
 			records[l.Key] = rec
 			built++
 		}
@@ -488,6 +492,21 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 	pr, err := o.Registry.PushImage(ctx, imageRef, images)
 	if err != nil {
 		return nil, err
+	}
+	// The layers built are recorded once the image that holds them is
+	// pushed: a failed build leaves no record.
+	if o.recordTo != "" {
+		for _, pp := range pl.Platforms {
+			for _, l := range pp.Layers {
+				rec := records[l.Key]
+				if rec == nil || !rec.Built || rec.Manifest != "" {
+					continue
+				}
+				if err := o.Registry.WriteRecord(ctx, o.recordTo, rec); err != nil {
+					o.logf("warning: recording layer %s in the layer cache %s: %v", l.Name, o.recordTo, err)
+				}
+			}
+		}
 	}
 	res.Digest = pr.Digest
 	res.Image = imageRef + "@" + pr.Digest

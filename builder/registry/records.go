@@ -59,8 +59,10 @@ type LayerRecord struct {
 	// Path is a file holding the blob, for a layer just built into an OCI
 	// layout rather than pushed.
 	Path string `json:"-"`
-	// Built marks a layer this build installed (not reused).
-	Built bool `json:"-"`
+	// Built marks a layer this build installed (not reused); Name is its
+	// name in the plan, for messages.
+	Built bool   `json:"-"`
+	Name  string `json:"-"`
 }
 
 // recordImage returns the record's config and manifest bytes.
