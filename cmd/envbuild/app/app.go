@@ -54,7 +54,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		ExitErrHandler:       func(*cli.Context, error) {},
+		// A requirement or MatchSpec has commas of its own
+		// ('requests>=2.31,<3'): every repeatable flag takes each value
+		// whole, and the flags users write with commas by habit
+		// (--platform) are split where they are read.
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow and daemon (see `envbuild --help`)", c.Args().First()))

@@ -40,6 +40,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing toml", []string{"build", "--file", "nope.toml"}, 1, "nope.toml"},
 		{"flow without a file", []string{"flow", "build"}, 2, "one flow file"},
 		{"bad --with", []string{"flow", "build", "--with", "kubernetes:cpu=2", "f.py"}, 2, "kubernetes:cpu=2"},
+		{"--with with attributes reads on to the flow", []string{"flow", "build", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2", "nope.py"}, 1, "nope.py"},
 		{"check without a lock", []string{"lock", "--check", "--pypi", "six"}, 3, "does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,5 +70,66 @@ func TestLockCheck(t *testing.T) {
 	}
 	if code, _, stderr := runMain(t, dir, "lock", "--check", "--pypi", "six==1.17.0"); code != 3 || !strings.Contains(stderr, "out of date") {
 		t.Errorf("changed spec: exit %d, %q; want 3", code, stderr)
+	}
+}
+
+// writeLockFor writes a lock whose only environment has s's spec digest,
+// so that `lock --check` with a command line says whether the command
+// line made exactly s.
+func writeLockFor(t *testing.T, dir string, s spec.Spec) {
+	t.Helper()
+	f := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{{Name: s.Name, SpecDigest: s.Digest()}}}
+	if err := lockfile.Write(filepath.Join(dir, "envbuild.lock"), f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Values of repeatable flags are taken whole: requirements and MatchSpecs
+// have commas of their own. --platform alone is also split on commas.
+func TestFlagValuesWithCommas(t *testing.T) {
+	dir := t.TempDir()
+	writeLockFor(t, dir, spec.Spec{
+		Name:      "default",
+		Python:    "3.11",
+		Platforms: []string{"linux/amd64", "linux/arm64"},
+		PyPI: spec.PyPI{
+			Requirements:   []string{"requests>=2.31,<3", "six"},
+			ExtraIndexURLs: []string{"https://example.com/simple?a=1,2"},
+		},
+		Conda: spec.Conda{Specs: []string{"numpy>=1.5,<2"}, Channels: []string{"conda-forge", "bioconda"}},
+	})
+	code, stdout, stderr := runMain(t, dir, "lock", "--check", "--python", "3.11",
+		"--pypi", "requests>=2.31,<3", "--pypi", "six",
+		"--extra-index-url", "https://example.com/simple?a=1,2",
+		"--conda", "numpy>=1.5,<2", "--channel", "conda-forge", "--channel", "bioconda",
+		"--platform", "linux/amd64,linux/arm64")
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "up to date") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0 and up to date", code, stdout, stderr)
+	}
+	// The same platforms given one per flag make the same spec.
+	code, _, stderr = runMain(t, dir, "lock", "--check", "--python", "3.11",
+		"--pypi", "requests>=2.31,<3", "--pypi", "six",
+		"--extra-index-url", "https://example.com/simple?a=1,2",
+		"--conda", "numpy>=1.5,<2", "--channel", "conda-forge", "--channel", "bioconda",
+		"--platform", "linux/amd64", "--platform", "linux/arm64")
+	if code != 0 {
+		t.Errorf("repeated --platform: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestWithImage(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"kubernetes:image=reg.example.com/ml/base:1", "reg.example.com/ml/base:1"},
+		{"kubernetes:cpu=2,image=reg.example.com/ml/base:1,memory=4000", "reg.example.com/ml/base:1"},
+		{"batch:image=python:3.11-slim", "python:3.11-slim"},
+		{"kubernetes:cpu=2", ""},
+		{"kubernetes", ""},
+		{"resources:image=x", ""},
+		{"kubernetes:image=x,cpu", ""},
+	} {
+		got, err := withImageOf(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("withImageOf(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -28,7 +29,7 @@ func specFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
 		&cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"},
 		&cli.StringFlag{Name: "python", Usage: "Python version X.Y[.Z] (default: the base image's)"},
-		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable; default linux/amd64)"},
+		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated as buildx takes it; default linux/amd64)"},
 		&cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"},
 		&cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"},
 		&cli.BoolFlag{Name: "allow-sdist", Usage: "allow source distributions, built into wheels during the build"},
@@ -94,7 +95,7 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 	if v := c.String("python"); v != "" {
 		s.Python = v
 	}
-	if v := c.StringSlice("platform"); len(v) > 0 {
+	if v := platformFlag(c); len(v) > 0 {
 		s.Platforms = v
 	}
 	for _, p := range s.Platforms {
@@ -118,6 +119,21 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 		lockPath = "envbuild.lock"
 	}
 	return s, lockPath, nil
+}
+
+// platformFlag is --platform, each value also split on commas
+// (--platform linux/amd64,linux/arm64, as buildx takes it): no platform
+// has a comma of its own.
+func platformFlag(c *cli.Context) []string {
+	var out []string
+	for _, v := range c.StringSlice("platform") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 func envNames(specs []spec.Spec) string {

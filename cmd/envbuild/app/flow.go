@@ -23,11 +23,11 @@ func flowCommand() *cli.Command {
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
 			Flags: []cli.Flag{
-				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with"},
+				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with (other attributes, comma-separated, are ignored)"},
 				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
 				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
-				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable)"},
+				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated)"},
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "environments built at once"},
 				&cli.StringFlag{Name: "metaflow-deps", Usage: "add what Metaflow's task bootstrap needs for this datastore (local, s3, azure, gs: requests, boto3, …) to every environment, as Metaflow does; changes the env ids"},
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
@@ -53,10 +53,9 @@ func flowCommand() *cli.Command {
 				}
 				var withImage string
 				for _, w := range c.StringSlice("with") {
-					kind, rest, _ := strings.Cut(w, ":")
-					img, ok := strings.CutPrefix(rest, "image=")
-					if (kind != "kubernetes" && kind != "batch") || !ok || img == "" {
-						return failure.Usage(fmt.Errorf("--with %q: want kubernetes:image=IMAGE or batch:image=IMAGE", w))
+					img, err := withImageOf(w)
+					if err != nil {
+						return err
 					}
 					withImage = img
 				}
@@ -90,7 +89,7 @@ func flowCommand() *cli.Command {
 						Lock:        lreq,
 					},
 				}
-				fo.Build.Spec.Platforms = c.StringSlice("platform")
+				fo.Build.Spec.Platforms = platformFlag(c)
 				res, err := build.BuildFlow(c.Context, fo)
 				if err != nil {
 					return err
@@ -102,6 +101,33 @@ func flowCommand() *cli.Command {
 			},
 		}},
 	}
+}
+
+// withImageOf reads the image of one --with value written as Metaflow
+// writes it, DECORATOR:ATTR=VALUE,ATTR=VALUE
+// (kubernetes:image=IMAGE,cpu=2): the decorator must be kubernetes or
+// batch and an image must be given; the other attributes do not change
+// the image and are ignored.
+func withImageOf(w string) (string, error) {
+	bad := failure.Usage(fmt.Errorf("--with %q: want kubernetes:image=IMAGE or batch:image=IMAGE (other attributes may follow, comma-separated)", w))
+	kind, rest, _ := strings.Cut(w, ":")
+	if kind != "kubernetes" && kind != "batch" {
+		return "", bad
+	}
+	img := ""
+	for _, attr := range strings.Split(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(attr), "=")
+		if !ok {
+			return "", bad
+		}
+		if k == "image" {
+			img = strings.TrimSpace(v)
+		}
+	}
+	if img == "" {
+		return "", bad
+	}
+	return img, nil
 }
 
 // flagsAfterArgs returns the command's arguments, setting on c the flags
