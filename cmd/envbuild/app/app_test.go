@@ -133,3 +133,46 @@ func TestWithImage(t *testing.T) {
 		}
 	}
 }
+
+// A python pin among the conda specs is the environment's Python: no
+// --python or base is needed, the solve picks the version and the lock
+// records it; a --python that disagrees is refused.
+func TestCondaPythonPin(t *testing.T) {
+	ch := condaChannel(t)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		python string
+		stderr string
+	}{
+		{"python=3.6", []string{"--conda", "python=3.6", "--conda", "six"}, 0, "3.6.15", "Python 3.6.15"},
+		{"a range with a comma", []string{"--conda", "python>=3.10,<3.12"}, 0, "3.11.9", "Python 3.11.9"},
+		{"agreeing --python", []string{"--python", "3.12", "--conda", "python>=3.10"}, 0, "3.12.4", "Python 3.12.4"},
+		{"conflicting --python", []string{"--python", "3.12", "--conda", "python>=3.10,<3.12"}, 1, "", `conda spec "python>=3.10,<3.12" allows no Python 3.12`},
+		{"no python at all", []string{"--conda", "six"}, 2, "", "python pin among the conda specs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := append([]string{"lock", "--cache-dir", filepath.Join(dir, "cache"), "--channel", ch}, tc.args...)
+			code, _, stderr := runMain(t, dir, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+			f, err := lockfile.Read(filepath.Join(dir, "envbuild.lock"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.code != 0 {
+				if f != nil {
+					t.Errorf("a failed lock wrote %s", filepath.Join(dir, "envbuild.lock"))
+				}
+				return
+			}
+			lt := f.Env("default").Target("linux/amd64")
+			if lt.Python != tc.python || lt.PythonSource != "conda" {
+				t.Errorf("target python %q (%s), want %s from conda", lt.Python, lt.PythonSource, tc.python)
+			}
+		})
+	}
+}

@@ -64,7 +64,12 @@ func lockCommand() *cli.Command {
 				}
 			} else {
 				for _, p := range s.PlatformsOrDefault() {
-					t, err := target.FromFlags(s.Python, p, c.String("glibc"))
+					var t target.Target
+					if s.Python == "" && lock.CondaPythonPin(s) != "" {
+						t, err = target.ForCondaPython(p, c.String("glibc"))
+					} else {
+						t, err = target.FromFlags(s.Python, p, c.String("glibc"))
+					}
 					if err != nil {
 						return failure.Usage(err)
 					}
