@@ -60,16 +60,21 @@ func TestExitCodes(t *testing.T) {
 
 func TestLockCheck(t *testing.T) {
 	dir := t.TempDir()
-	s := spec.Spec{Name: "default", PyPI: spec.PyPI{Requirements: []string{"six==1.16.0"}}}
-	f := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{{Name: "default", SpecDigest: s.Digest()}}}
-	if err := lockfile.Write(filepath.Join(dir, "envbuild.lock"), f); err != nil {
-		t.Fatal(err)
-	}
+	writeLockFor(t, dir, spec.Spec{Name: "default", PyPI: spec.PyPI{Requirements: []string{"six==1.16.0"}}})
 	if code, _, stderr := runMain(t, dir, "lock", "--check", "--pypi", "six==1.16.0"); code != 0 || !strings.Contains(stderr, "up to date") {
 		t.Errorf("unchanged spec: exit %d, %q", code, stderr)
 	}
 	if code, _, stderr := runMain(t, dir, "lock", "--check", "--pypi", "six==1.17.0"); code != 3 || !strings.Contains(stderr, "out of date") {
 		t.Errorf("changed spec: exit %d, %q; want 3", code, stderr)
+	}
+	if code, _, stderr := runMain(t, dir, "lock", "--locked", "--pypi", "six==1.17.0"); code != 3 || !strings.Contains(stderr, "out of date") {
+		t.Errorf("--locked, changed spec: exit %d, %q; want 3", code, stderr)
+	}
+	if code, _, stderr := runMain(t, dir, "lock", "--locked", "--pypi", "six==1.16.0", "--platform", "linux/amd64,linux/arm64"); code != 3 || !strings.Contains(stderr, "out of date") {
+		t.Errorf("--locked, a platform more: exit %d, %q; want 3", code, stderr)
+	}
+	if code, _, stderr := runMain(t, dir, "build", "--locked", "--frozen", "--pypi", "six==1.16.0"); code != 2 || !strings.Contains(stderr, "exclude each other") {
+		t.Errorf("--locked --frozen: exit %d, %q; want 2", code, stderr)
 	}
 }
 
@@ -78,7 +83,11 @@ func TestLockCheck(t *testing.T) {
 // line made exactly s.
 func writeLockFor(t *testing.T, dir string, s spec.Spec) {
 	t.Helper()
-	f := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{{Name: s.Name, SpecDigest: s.Digest()}}}
+	e := lockfile.Env{Name: s.Name, SpecDigest: s.Digest()}
+	for _, p := range s.PlatformsOrDefault() {
+		e.Targets = append(e.Targets, lockfile.Target{Platform: p, Python: "3.11.0", Implementation: "cpython", Libc: "glibc 2.28"})
+	}
+	f := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{e}}
 	if err := lockfile.Write(filepath.Join(dir, "envbuild.lock"), f); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +181,58 @@ func TestCondaPythonPin(t *testing.T) {
 			lt := f.Env("default").Target("linux/amd64")
 			if lt.Python != tc.python || lt.PythonSource != "conda" {
 				t.Errorf("target python %q (%s), want %s from conda", lt.Python, lt.PythonSource, tc.python)
+			}
+		})
+	}
+}
+
+// isolate keeps the machine's configuration out of a test: no config
+// file, no ENVBUILD_/METAFLOW_ defaults, no Metaflow profile.
+func isolate(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "ENVBUILD_") && k != "ENVBUILD_SKIP_INTEGRATION" || strings.HasPrefix(k, "METAFLOW_") || k == "BUILDKIT_HOST" {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// build --locked and --frozen decide before any registry is asked.
+func TestBuildLockPolicy(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	writeLockFor(t, dir, spec.Spec{Name: "default", PyPI: spec.PyPI{Requirements: []string{"six==1.16.0"}}})
+	lockBytes, _ := os.ReadFile(filepath.Join(dir, "envbuild.lock"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"locked, stale", []string{"build", "--locked", "--pypi", "six==1.17.0"}, 3, "--locked: envbuild.lock is out of date: the spec of environment \"default\" changed"},
+		{"locked, no lock", []string{"build", "--locked", "--lock", "other.lock", "--pypi", "six==1.16.0"}, 3, "--locked: other.lock does not exist"},
+		{"frozen, no lock", []string{"build", "--frozen", "--lock", "other.lock", "--pypi", "six==1.16.0"}, 3, "--frozen: other.lock does not exist"},
+		// The lock is taken as it is: the build goes on, to the base.
+		{"frozen, stale", []string{"build", "--frozen", "--pypi", "six==1.17.0"}, 1, "no base image"},
+		{"locked, up to date", []string{"build", "--locked", "--pypi", "six==1.16.0"}, 1, "no base image"},
+		{"flow --locked --frozen", []string{"flow", "build", "--locked", "--frozen", "f.py"}, 2, "exclude each other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(t, dir, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) || stdout != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, stdout, stderr, tc.code, tc.want)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "envbuild.lock")); string(b) != string(lockBytes) {
+				t.Errorf("the lock was rewritten")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "other.lock")); err == nil {
+				t.Errorf("a lock was written")
 			}
 		})
 	}

@@ -26,10 +26,18 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			frozenFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
+				return err
+			}
+			policy, err := lockPolicy(c)
+			if err != nil {
+				return err
+			}
+			if err := checkLockPolicy(policy, lockPath, s); err != nil {
 				return err
 			}
 			if c.Bool("no-bytecode") {
@@ -62,6 +70,7 @@ func buildCommand() *cli.Command {
 				CacheDir:    cd,
 				Lock:        lreq,
 				Compression: c.String("compression"),
+				LockPolicy:  policy,
 			})
 			if err != nil {
 				return err

@@ -41,6 +41,8 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
 				&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 				&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME"},
+				lockedFlag(),
+				frozenFlag(),
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
 			},
 			Action: func(c *cli.Context) error {
@@ -66,6 +68,10 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				policy, err := lockPolicy(c)
+				if err != nil {
+					return err
+				}
 				conf, err := config.Resolve(config.Sources{Env: env, ConfigPath: c.String("config")}, "")
 				if err != nil {
 					return err
@@ -87,6 +93,7 @@ func flowCommand() *cli.Command {
 						Registry:    registryClient(c, conf),
 						CacheDir:    cd,
 						Lock:        lreq,
+						LockPolicy:  policy,
 					},
 				}
 				fo.Build.Spec.Platforms = platformFlag(c)
