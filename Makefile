@@ -75,7 +75,7 @@ bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
 	$(GO) run ./bench/lock -runs 3 -out docs/BENCH-lock.md
 
 .PHONY: bench-conda
-bench-conda: ## conda solves vs py-rattler on ../shared/data (skips without it)
+bench-conda: ## conda solves vs py-rattler on a defaults-channel subset kept outside the repository (skips without it)
 	$(GO) test -count=1 -tags bench -run CompareRattler -v ./bench/conda
 
 .PHONY: conformance

@@ -16,7 +16,7 @@ func buildCommand() *cli.Command {
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
 		Flags: append(specFlags(),
-			&cli.StringFlag{Name: "base", Usage: "the base image (default: configuration, CONTRACT §5)"},
+			&cli.StringFlag{Name: "base", Usage: "the base image (default: ENVBUILD_DEFAULT_CONTAINER_IMAGE, the config file, Metaflow's settings; see docs/configuration.md)"},
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
