@@ -194,13 +194,16 @@ func isolate(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	t.Setenv("XDG_CONFIG_DIRS", filepath.Join(home, "etc-xdg"))
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "ENVBUILD_") && k != "ENVBUILD_SKIP_INTEGRATION" || strings.HasPrefix(k, "METAFLOW_") || k == "BUILDKIT_HOST" {
+		if strings.HasPrefix(k, "ENVBUILD_") && k != "ENVBUILD_SKIP_INTEGRATION" || strings.HasPrefix(k, "METAFLOW_") || strings.HasPrefix(k, "PIP_") || strings.HasPrefix(k, "CONDA") || k == "BUILDKIT_HOST" || k == "BUILDX_BUILDER" || k == "DOCKER_CONFIG" || k == "NETRC" {
 			t.Setenv(k, "")
 			os.Unsetenv(k)
 		}
 	}
+	t.Setenv("PIP_CONFIG_FILE", os.DevNull) // no pip.conf of this machine
+
 }
 
 // build --locked and --frozen decide before any registry is asked.
