@@ -40,6 +40,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing toml", []string{"build", "--file", "nope.toml"}, 1, "nope.toml"},
 		{"flow without a file", []string{"flow", "build"}, 2, "one flow file"},
 		{"bad --with", []string{"flow", "build", "--with", "kubernetes:cpu=2", "f.py"}, 2, "kubernetes:cpu=2"},
+		{"--with after the flow file, with attributes", []string{"flow", "build", "nope.py", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2"}, 1, "nope.py"},
 		{"--with with attributes reads on to the flow", []string{"flow", "build", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2", "nope.py"}, 1, "nope.py"},
 		{"check without a lock", []string{"lock", "--check", "--pypi", "six"}, 3, "does not exist"},
 	} {
@@ -147,6 +148,7 @@ func TestWithImage(t *testing.T) {
 // --python or base is needed, the solve picks the version and the lock
 // records it; a --python that disagrees is refused.
 func TestCondaPythonPin(t *testing.T) {
+	isolate(t)
 	ch := condaChannel(t)
 	for _, tc := range []struct {
 		name   string
