@@ -179,6 +179,9 @@ func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.In
 func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
 	s := req.Spec
 	specs := append([]string(nil), s.Conda.Specs...)
+	if namesPython(specs) && s.Python != "" {
+		specs = narrowPythonPin(specs, s.Python)
+	}
 	if !namesPython(specs) {
 		ps := "python"
 		switch {
@@ -336,6 +339,42 @@ func CheckPythonPin(s spec.Spec) error {
 		}
 	}
 	return conflict()
+}
+
+// narrowPythonPin adds python (X.Y or X.Y.Z) to the conda spec that pins
+// python, so that the solve picks a release both allow
+// ("python>=3.10" and 3.11 make "python >=3.10,3.11.*"); CheckPythonPin
+// has made sure one can exist. A pin with a build, a subdir or bracket
+// fields, or a free-threaded one, is left as written.
+func narrowPythonPin(specs []string, python string) []string {
+	want, err := envlock.PythonSpec(python)
+	if err != nil || strings.HasSuffix(strings.TrimSpace(python), "t") {
+		return specs
+	}
+	glob := strings.TrimPrefix(want, "python ")
+	out := append([]string(nil), specs...)
+	for i, sp := range out {
+		if !namesPython([]string{sp}) {
+			continue
+		}
+		m, err := matchspec.Parse(strings.TrimSpace(sp))
+		if err != nil || m.Build != "" || m.Subdir != "" || m.BuildNumber != nil || m.MD5 != "" || m.SHA256 != "" || m.Fn != "" || m.URL != "" || m.License != "" || len(m.TrackFeatures) > 0 || len(m.Features) > 0 {
+			return specs
+		}
+		v := glob
+		if strings.Contains(m.Version.String(), "|") {
+			return specs // "," binds tighter than "|": left as written
+		}
+		if !m.Version.IsAny() {
+			v = m.Version.String() + "," + glob
+		}
+		prefix := ""
+		if m.Channel != "" {
+			prefix = m.Channel + "::"
+		}
+		out[i] = prefix + "python " + v
+	}
+	return out
 }
 
 // namesPython reports whether a conda spec names python (including

@@ -159,7 +159,7 @@ func TestCondaPythonPin(t *testing.T) {
 	}{
 		{"python=3.6", []string{"--conda", "python=3.6", "--conda", "six"}, 0, "3.6.15", "Python 3.6.15"},
 		{"a range with a comma", []string{"--conda", "python>=3.10,<3.12"}, 0, "3.11.9", "Python 3.11.9"},
-		{"agreeing --python", []string{"--python", "3.12", "--conda", "python>=3.10"}, 0, "3.12.4", "Python 3.12.4"},
+		{"agreeing --python", []string{"--python", "3.11", "--conda", "python>=3.10"}, 0, "3.11.9", "Python 3.11.9"},
 		{"conflicting --python", []string{"--python", "3.12", "--conda", "python>=3.10,<3.12"}, 1, "", `conda spec "python>=3.10,<3.12" allows no Python 3.12`},
 		{"no python at all", []string{"--conda", "six"}, 2, "", "python pin among the conda specs"},
 	} {

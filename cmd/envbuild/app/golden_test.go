@@ -69,6 +69,7 @@ var goldenScripts = []goldenScript{
 		{"lock", "--channel", "$CONDA", "--conda", "python=3.6", "--conda", "six"},
 		{"cat", "envbuild.lock"},
 		{"lock", "--lock", "range.lock", "--channel", "$CONDA", "--conda", "python>=3.10,<3.12", "--index-url", "$PYPI/simple", "--pypi", "pyonly", "--json"},
+		{"lock", "--lock", "agree.lock", "--channel", "$CONDA", "--python", "3.11", "--conda", "python>=3.10"},
 		{"lock", "--lock", "conflict.lock", "--channel", "$CONDA", "--python", "3.12", "--conda", "python>=3.10,<3.12"},
 		{"lock", "--lock", "nopython.lock", "--channel", "$CONDA", "--conda", "six"},
 	}},
