@@ -47,8 +47,13 @@ demo: setup build ## start the test bed and build examples/quickstart onto a rea
 
 .PHONY: test
 test: setup ## unit tests, then integration tests on the real test bed (buildkitd, registries, base images, the index)
+	$(MAKE) --no-print-directory tidy-check
 	$(GO) vet ./...
 	ENVBUILD_TEST_UV=1 ENVBUILD_REQUIRE_METAFLOW=1 $(GO) test -count=1 -timeout 45m ./...
+
+.PHONY: tidy-check
+tidy-check: ## fail when `go mod tidy` would change go.mod or go.sum (prints the diff)
+	@$(GO) mod tidy -diff || { echo 'go.mod/go.sum are not tidy: run `go mod tidy` and commit the result' >&2; exit 1; }
 
 .PHONY: unit
 unit: ## unit tests only (no daemon, no network)
@@ -70,7 +75,7 @@ bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
 	$(GO) run ./bench/lock -runs 3 -out docs/BENCH-lock.md
 
 .PHONY: bench-conda
-bench-conda: ## conda solves vs py-rattler on ../shared/data (skips without it)
+bench-conda: ## conda solves vs py-rattler on a defaults-channel subset kept outside the repository (skips without it)
 	$(GO) test -count=1 -tags bench -run CompareRattler -v ./bench/conda
 
 .PHONY: conformance

@@ -19,6 +19,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/conda/envlock"
 	"github.com/envbuild/envbuild/lock/conda/matchspec"
+	"github.com/envbuild/envbuild/lock/conda/version"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi"
@@ -63,6 +64,9 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 	indexes, err := index.FromPipConfig(req.Env, req.Spec.PyPI.IndexURL, req.Spec.PyPI.ExtraIndexURLs)
 	if err != nil {
 		return nil, failure.User(err)
+	}
+	if err := CheckPythonPin(req.Spec); err != nil {
+		return nil, err
 	}
 	out := &lockfile.Env{Name: req.Spec.Name, SpecDigest: req.Spec.Digest()}
 	for _, t := range req.Targets {
@@ -175,6 +179,9 @@ func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.In
 func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
 	s := req.Spec
 	specs := append([]string(nil), s.Conda.Specs...)
+	if namesPython(specs) && s.Python != "" {
+		specs = narrowPythonPin(specs, s.Python)
+	}
 	if !namesPython(specs) {
 		ps := "python"
 		switch {
@@ -273,6 +280,101 @@ func condaCache(dir string) string {
 		return ""
 	}
 	return filepath.Join(dir, "conda")
+}
+
+// CondaPythonPin is the conda spec that names python ("python=3.11",
+// "python>=3.10,<3.12"), or "" when none does. Such a pin is the
+// environment's Python: the conda solve picks the version, and the PyPI
+// packages are locked for that version.
+func CondaPythonPin(s spec.Spec) string {
+	for _, sp := range s.Conda.Specs {
+		if namesPython([]string{sp}) {
+			return strings.TrimSpace(sp)
+		}
+	}
+	return ""
+}
+
+// CheckPythonPin refuses an environment whose python (--python, python =
+// in envbuild.toml, @conda(python=…)) no release allowed by its conda
+// python pin can satisfy: the two would silently disagree otherwise.
+func CheckPythonPin(s spec.Spec) error {
+	pin := CondaPythonPin(s)
+	if pin == "" || s.Python == "" {
+		return nil
+	}
+	full, ft, err := target.NormalizePython(s.Python)
+	if err != nil {
+		return failure.User(fmt.Errorf("environment %q: %w", s.Name, err))
+	}
+	conflict := func() error {
+		return failure.User(fmt.Errorf("environment %q asks for Python %s, but its conda spec %q allows no Python %s: drop one of them (the conda pin alone is enough) or make them agree", s.Name, s.Python, pin, s.Python))
+	}
+	written := strings.TrimSpace(pin)
+	pinFT := strings.HasSuffix(written, "t")
+	if pinFT {
+		written = strings.TrimSuffix(written, "t")
+	}
+	m, err := matchspec.Parse(written)
+	if err != nil {
+		return nil // the conda solve reports an unreadable spec, with its text
+	}
+	if pinFT != ft {
+		return conflict()
+	}
+	// "3.11" asks for any 3.11.Z: it agrees with the pin when one such
+	// release matches it.
+	candidates := []string{full}
+	if strings.Count(strings.TrimSuffix(strings.TrimSpace(s.Python), "t"), ".") == 1 {
+		maj, min := splitVersion(full)
+		candidates = candidates[:0]
+		for z := 0; z < 100; z++ {
+			candidates = append(candidates, fmt.Sprintf("%d.%d.%d", maj, min, z))
+		}
+	}
+	for _, v := range candidates {
+		pv, err := version.Parse(v)
+		if err == nil && (m.Version.IsAny() || m.Version.Match(pv)) {
+			return nil
+		}
+	}
+	return conflict()
+}
+
+// narrowPythonPin adds python (X.Y or X.Y.Z) to the conda spec that pins
+// python, so that the solve picks a release both allow
+// ("python>=3.10" and 3.11 make "python >=3.10,3.11.*"); CheckPythonPin
+// has made sure one can exist. A pin with a build, a subdir or bracket
+// fields, or a free-threaded one, is left as written.
+func narrowPythonPin(specs []string, python string) []string {
+	want, err := envlock.PythonSpec(python)
+	if err != nil || strings.HasSuffix(strings.TrimSpace(python), "t") {
+		return specs
+	}
+	glob := strings.TrimPrefix(want, "python ")
+	out := append([]string(nil), specs...)
+	for i, sp := range out {
+		if !namesPython([]string{sp}) {
+			continue
+		}
+		m, err := matchspec.Parse(strings.TrimSpace(sp))
+		if err != nil || m.Build != "" || m.Subdir != "" || m.BuildNumber != nil || m.MD5 != "" || m.SHA256 != "" || m.Fn != "" || m.URL != "" || m.License != "" || len(m.TrackFeatures) > 0 || len(m.Features) > 0 {
+			return specs
+		}
+		v := glob
+		if strings.Contains(m.Version.String(), "|") {
+			return specs // "," binds tighter than "|": left as written
+		}
+		if !m.Version.IsAny() {
+			v = m.Version.String() + "," + glob
+		}
+		prefix := ""
+		if m.Channel != "" {
+			prefix = m.Channel + "::"
+		}
+		out[i] = prefix + "python " + v
+	}
+	return out
 }
 
 // namesPython reports whether a conda spec names python (including

@@ -92,7 +92,12 @@ func TestLockCondaPython(t *testing.T) {
 		{"python from the spec", spec.Spec{Python: "3.12", PyPI: spec.PyPI{Requirements: []string{}}}, debianBase, "python 3.12.*"},
 		{"free-threaded python", spec.Spec{Python: "3.13t", Conda: spec.Conda{Specs: []string{"numpy"}}}, debianBase, "numpy|python 3.13.* *_cp313t"},
 		{"the base's major.minor when the spec has none", spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}}}, debianBase, "numpy|python 3.11.*"},
-		{"a spec naming python wins", spec.Spec{Python: "3.12", Conda: spec.Conda{Specs: []string{"python=3.10", "numpy"}}}, debianBase, "python=3.10|numpy"},
+		{"a spec naming python wins", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.10", "numpy"}}}, debianBase, "python=3.10|numpy"},
+		{"python narrows the pin", spec.Spec{Python: "3.11", Conda: spec.Conda{Specs: []string{"conda-forge::python>=3.10", "numpy"}}}, debianBase, "conda-forge::python >=3.10,3.11.*|numpy"},
+		{"python and a bare pin", spec.Spec{Python: "3.11.4", Conda: spec.Conda{Specs: []string{"python", "numpy"}}}, debianBase, "python 3.11.4|numpy"},
+		{"a pin with a build is left as written", spec.Spec{Python: "3.11", Conda: spec.Conda{Specs: []string{"python 3.11.* *_cpython"}}}, debianBase, "python 3.11.* *_cpython"},
+		{"a python pin with a comma", spec.Spec{Conda: spec.Conda{Specs: []string{"python>=3.10,<3.13", "numpy"}}}, debianBase, "python>=3.10,<3.13|numpy"},
+		{"a python pin without a target Python", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.12"}}}, Target{Target: target.Target{Platform: "linux/amd64", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, BaseRef: "reg/base@sha256:aa"}, "python=3.12"},
 		{"Metaflow's free-threaded spec names python", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.13t"}}}, debianBase, "python=3.13t"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -252,5 +257,45 @@ func TestCondaRequestCarriesTargetAndCuda(t *testing.T) {
 	if got.Cuda != "12.4" || got.CacheDir != "/cache/conda" || !got.Offline || got.Env["CONDA_CHANNELS"] != "local" ||
 		strings.Join(got.Channels, ",") != "bioconda,conda-forge" || got.Target.LibcVersion != "2.36" || got.Target.Platform != "linux/amd64" {
 		t.Errorf("conda request %+v does not carry the spec's channels, the target, CUDA, the cache and the environment", got)
+	}
+}
+
+func TestCheckPythonPin(t *testing.T) {
+	for _, c := range []struct {
+		python, pin string
+		ok          bool
+	}{
+		{"", "python=3.6", true},
+		{"3.11", "", true},
+		{"3.11", "python=3.11", true},
+		{"3.11", "python>=3.10,<3.12", true},
+		{"3.11", "python 3.11.4", true},
+		{"3.11.4", "python=3.11", true},
+		{"3.11.4", "python 3.11.5", false},
+		{"3.12", "python=3.11", false},
+		{"3.12", "python>=3.10,<3.12", false},
+		{"3.13t", "python=3.13t", true},
+		{"3.13", "python=3.13t", false},
+		{"3.13t", "python=3.13", false},
+		{"3.11", "conda-forge::python>=3.11", true},
+	} {
+		s := spec.Spec{Name: "default", Python: c.python}
+		if c.pin != "" {
+			s.Conda.Specs = []string{"numpy", c.pin}
+		}
+		err := CheckPythonPin(s)
+		if (err == nil) != c.ok {
+			t.Errorf("python %q, pin %q: %v; want ok=%v", c.python, c.pin, err, c.ok)
+		}
+		if err != nil && (failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), c.pin)) {
+			t.Errorf("python %q, pin %q: %v (kind %v): want a user error naming the pin", c.python, c.pin, err, failure.KindOf(err))
+		}
+	}
+	// Env refuses the conflict before asking conda anything.
+	var f fakes
+	f.install(t, condaEnv, func([]string) []lockfile.Package { return nil })
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", Conda: spec.Conda{Specs: []string{"python=3.10"}}}, Targets: []Target{debianBase}})
+	if err == nil || len(f.condaSpecs) != 0 {
+		t.Errorf("conflicting python and pin: err %v, conda asked %v", err, f.condaSpecs)
 	}
 }

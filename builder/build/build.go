@@ -79,6 +79,9 @@ type Options struct {
 	// none), set by Build from the mode.
 	recordTo string
 	logf     func(string, ...any)
+	// LockPolicy says whether the build may lock first (--locked,
+	// --frozen).
+	LockPolicy LockPolicy
 }
 
 // Layer cache modes.
@@ -86,6 +89,22 @@ const (
 	LayerCacheWrite = "write"
 	LayerCacheRead  = "read"
 	LayerCacheOff   = "off"
+)
+
+// LockPolicy is what a build does with a missing or out-of-date lock, with
+// the meanings uv and cargo give --locked and --frozen.
+type LockPolicy int
+
+const (
+	// LockUpdate locks first when the lock is missing, its spec changed or
+	// a platform is missing (the default).
+	LockUpdate LockPolicy = iota
+	// LockLocked (--locked) refuses, with exit 3 and the reason, a lock
+	// that is missing or does not match the spec; it never writes one.
+	LockLocked
+	// LockFrozen (--frozen) uses the lock as it is, without comparing it
+	// with the spec; a missing lock, environment or platform is exit 3.
+	LockFrozen
 )
 
 // Result is the JSON of CONTRACT §6.
@@ -538,6 +557,18 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 			if env.SpecDigest == s.Digest() {
 				why = "the lock has no target for every platform asked for"
 			}
+		}
+		switch {
+		case o.LockPolicy == LockFrozen && env != nil && !missingTarget(env, platforms):
+			return env, lf, false, nil
+		case o.LockPolicy == LockLocked || o.LockPolicy == LockFrozen:
+			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
+			if lf == nil {
+				why = o.LockPath + " does not exist"
+			} else if env == nil {
+				why = fmt.Sprintf("%s has no environment %q", o.LockPath, s.Name)
+			}
+			return nil, nil, false, failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, o.LockPath))
 		}
 		logf("locking environment %q first: %s", s.Name, why)
 		req := o.Lock

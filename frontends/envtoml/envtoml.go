@@ -1,10 +1,14 @@
-// Package envtoml reads envbuild.toml (CONTRACT §4) into specs. Parsing is
+// Package envtoml reads envbuild.toml (docs/envbuild.toml.md) into specs. Parsing is
 // strict, as apko's is: an unknown key, a value of the wrong type or a
 // syntax error is reported with file:line:col and nothing is built.
 //
 // Top-level keys describe one environment named "default". With [envs.NAME]
 // tables, each names an environment; the top-level keys are then defaults
-// that each named environment may override key by key.
+// that each named environment may override key by key, and the top-level
+// [pypi] and [conda] tables merge into each environment's as Metaflow
+// merges @pypi_base into @pypi: packages name by name (the environment's
+// version wins), index_url, extra_index_urls and channels inherited unless
+// the environment sets them.
 package envtoml
 
 import (
@@ -24,12 +28,12 @@ import (
 type pypiTable struct {
 	Packages       map[string]string `toml:"packages"`
 	IndexURL       *string           `toml:"index_url"`
-	ExtraIndexURLs []string          `toml:"extra_index_urls"`
+	ExtraIndexURLs *[]string         `toml:"extra_index_urls"`
 }
 
 type condaTable struct {
 	Packages map[string]string `toml:"packages"`
-	Channels []string          `toml:"channels"`
+	Channels *[]string         `toml:"channels"`
 }
 
 type envTable struct {
@@ -88,6 +92,17 @@ func Parse(name string, data []byte) ([]spec.Spec, error) {
 		line, col := locateKey(string(data), k)
 		return nil, failure.User(fmt.Errorf("%s:%d:%d: unknown key %q; known keys: python, base, platforms, repository, allow_sdist, bytecode, [pypi] packages/index_url/extra_index_urls, [conda] packages/channels, [envs.NAME]", name, line, col, k.String()))
 	}
+	// A list or a string where the packages table belongs would decode
+	// to no packages at all: an empty environment, built without a word.
+	for _, k := range md.Keys() {
+		if len(k) < 2 || k[len(k)-1] != "packages" || (k[len(k)-2] != "pypi" && k[len(k)-2] != "conda") {
+			continue
+		}
+		if typ := md.Type(k...); typ != "Hash" {
+			line, col := locateKey(string(data), k)
+			return nil, failure.User(fmt.Errorf("%s:%d:%d: %s is %s; write a table of name = \"version\", as Metaflow's @%s(packages={...}): packages = { six = \"1.16.0\", requests = \">=2.31\" }", name, line, col, k.String(), describeType(typ), k[len(k)-2]))
+		}
+	}
 	if len(f.Envs) == 0 {
 		s, err := f.envTable.toSpec(name, "default", envTable{})
 		if err != nil {
@@ -131,26 +146,100 @@ func (e envTable) toSpec(file, name string, def envTable) (spec.Spec, error) {
 	if b := pickBool(e.Bytecode, def.Bytecode); b != nil {
 		s.Options.NoBytecode = !*b
 	}
-	py := e.PyPI
-	if py == nil {
-		py = def.PyPI
-	}
-	if py != nil {
-		s.PyPI.Requirements = spec.PypiRequirements(py.Packages)
-		if py.IndexURL != nil {
-			s.PyPI.IndexURL = *py.IndexURL
+	// [pypi] and [conda] merge into each environment's own tables as
+	// Metaflow merges @pypi_base into @pypi: packages name by name (the
+	// environment's version wins), every other key inherited unless the
+	// environment sets it.
+	if e.PyPI != nil || def.PyPI != nil {
+		own, top := orEmptyPyPI(e.PyPI), orEmptyPyPI(def.PyPI)
+		s.PyPI.Requirements = spec.PypiRequirements(mergePackages(top.Packages, own.Packages, pypiKey))
+		if v := pick(own.IndexURL, top.IndexURL); v != "" {
+			s.PyPI.IndexURL = v
 		}
-		s.PyPI.ExtraIndexURLs = py.ExtraIndexURLs
+		s.PyPI.ExtraIndexURLs = pickList(own.ExtraIndexURLs, top.ExtraIndexURLs)
 	}
-	co := e.Conda
-	if co == nil {
-		co = def.Conda
-	}
-	if co != nil {
-		s.Conda.Specs = spec.CondaSpecs(co.Packages)
-		s.Conda.Channels = co.Channels
+	if e.Conda != nil || def.Conda != nil {
+		own, top := orEmptyConda(e.Conda), orEmptyConda(def.Conda)
+		s.Conda.Specs = spec.CondaSpecs(mergePackages(top.Packages, own.Packages, condaKey))
+		s.Conda.Channels = pickList(own.Channels, top.Channels)
 	}
 	return s, nil
+}
+
+func orEmptyPyPI(t *pypiTable) *pypiTable {
+	if t == nil {
+		return &pypiTable{}
+	}
+	return t
+}
+
+func orEmptyConda(t *condaTable) *condaTable {
+	if t == nil {
+		return &condaTable{}
+	}
+	return t
+}
+
+// mergePackages is base's packages with own's on top: an entry of own
+// replaces the entry of base that names the same package (key gives the
+// name a key stands for), whatever its spelling.
+func mergePackages(base, own map[string]string, key func(string) string) map[string]string {
+	if base == nil && own == nil {
+		return nil
+	}
+	out := map[string]string{}
+	names := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+		names[key(k)] = k
+	}
+	for k, v := range own {
+		if prev, ok := names[key(k)]; ok {
+			delete(out, prev)
+		}
+		out[k] = v
+		names[key(k)] = k
+	}
+	return out
+}
+
+var pypiSep = regexp.MustCompile(`[-_.]+`)
+
+// pypiKey is a project name normalised as PEP 503 does (Scikit_Learn and
+// scikit-learn are one project).
+func pypiKey(k string) string {
+	return pypiSep.ReplaceAllString(strings.ToLower(strings.TrimSpace(k)), "-")
+}
+
+// condaKey is a conda package name without its channel
+// (conda-forge::numpy names numpy).
+func condaKey(k string) string {
+	if i := strings.LastIndex(k, "::"); i >= 0 {
+		k = k[i+2:]
+	}
+	return strings.ToLower(strings.TrimSpace(k))
+}
+
+func pickList(a, b *[]string) []string {
+	if a != nil {
+		return *a
+	}
+	if b != nil {
+		return *b
+	}
+	return nil
+}
+
+func describeType(t string) string {
+	switch t {
+	case "Array":
+		return "a list"
+	case "String":
+		return "a string"
+	case "":
+		return "not a table"
+	}
+	return "a value of type " + strings.ToLower(t)
 }
 
 func pick(a, b *string) string {

@@ -44,12 +44,21 @@ const (
 // glibc 2.28.
 func FromFlags(python, platform, glibc string) (Target, error) {
 	if python == "" {
-		return Target{}, fmt.Errorf("no Python version for the lock target: pass --python X.Y or a base image with --base")
+		return Target{}, fmt.Errorf("no Python version for the lock target: pass --python X.Y, a base image with --base, or a python pin among the conda specs (--conda python=3.11)")
 	}
 	py, ft, err := NormalizePython(python)
 	if err != nil {
 		return Target{}, err
 	}
+	t, err := ForCondaPython(platform, glibc)
+	t.Python, t.FreeThreaded = py, ft
+	return t, err
+}
+
+// ForCondaPython is FromFlags for an environment whose conda specs pin
+// python: the target's Python is left empty, for the conda solve to
+// choose; the lock records the version it chose.
+func ForCondaPython(platform, glibc string) (Target, error) {
 	if platform == "" {
 		platform = DefaultPlatform
 	}
@@ -62,7 +71,7 @@ func FromFlags(python, platform, glibc string) (Target, error) {
 	if _, _, err := splitMajorMinor(glibc); err != nil {
 		return Target{}, fmt.Errorf("reading --glibc %q: want MAJOR.MINOR, like 2.28", glibc)
 	}
-	return Target{Platform: platform, Python: py, Implementation: DefaultImplementer, FreeThreaded: ft, Libc: "glibc", LibcVersion: glibc}, nil
+	return Target{Platform: platform, Implementation: DefaultImplementer, Libc: "glibc", LibcVersion: glibc}, nil
 }
 
 // NormalizePython turns "3.11", "3.11.4" or "3.13t" into a full version

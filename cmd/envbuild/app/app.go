@@ -29,6 +29,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 1 && args[1] == "internal-step" {
 		return step.Main(args[2:], stdout, stderr)
 	}
+	// The shells' completion scripts ask what comes next (help.go).
+	if len(args) > 1 && args[1] == "__complete" {
+		complete(newApp(stdout, stderr), args[2:], stdout)
+		return 0
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp(stdout, stderr)
@@ -39,6 +44,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var exitErr cli.ExitCoder
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == 0 {
 		return 0
+	}
+	if strings.HasPrefix(err.Error(), "No help topic for") {
+		// `envbuild help nosuch`: urfave/cli's exit code (3) means
+		// "lock out of date" here.
+		err = failure.Usage(fmt.Errorf("%s; the commands are build, lock, flow, daemon and completion", err))
 	}
 	// One line, except for explanations (a conflict's chain of reasons)
 	// that are several lines on purpose.
@@ -54,10 +64,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		ExitErrHandler:       func(*cli.Context, error) {},
+		// A requirement or MatchSpec has commas of its own
+		// ('requests>=2.31,<3'): every repeatable flag takes each value
+		// whole, and the flags users write with commas by habit
+		// (--platform) are split where they are read.
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow and daemon (see `envbuild --help`)", c.Args().First()))
+				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow, daemon and completion (see `envbuild --help`)", c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -73,8 +88,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			lockCommand(),
 			flowCommand(),
 			daemonCommand(),
+			completionCommand(),
 		},
 	}
+	addHelpTails(a)
 	// A usage error is exit 2 with one line on stderr, in every
 	// subcommand; help goes to stdout only when asked for.
 	var setUsage func([]*cli.Command)

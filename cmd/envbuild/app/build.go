@@ -16,7 +16,7 @@ func buildCommand() *cli.Command {
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
 		Flags: append(append(specFlags(),
-			&cli.StringFlag{Name: "base", Usage: "the base image (default: configuration, CONTRACT §5)"},
+			&cli.StringFlag{Name: "base", Usage: "the base image (default: ENVBUILD_DEFAULT_CONTAINER_IMAGE, the config file, Metaflow's settings; see docs/configuration.md)"},
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
@@ -26,10 +26,18 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			frozenFlag(),
 		), layerCacheFlags()...),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
+				return err
+			}
+			policy, err := lockPolicy(c)
+			if err != nil {
+				return err
+			}
+			if err := checkLockPolicy(policy, lockPath, s); err != nil {
 				return err
 			}
 			if c.Bool("no-bytecode") {
@@ -62,6 +70,7 @@ func buildCommand() *cli.Command {
 				CacheDir:    cd,
 				Lock:        lreq,
 				Compression: c.String("compression"),
+				LockPolicy:  policy,
 			}
 			layerCacheOptions(c, env, conf, &bo)
 			res, err := build.Build(c.Context, bo)

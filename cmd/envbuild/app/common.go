@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // specFlags are the flags that describe an environment.
@@ -29,7 +31,7 @@ func specFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
 		&cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"},
 		&cli.StringFlag{Name: "python", Usage: "Python version X.Y[.Z] (default: the base image's)"},
-		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable; default linux/amd64)"},
+		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated as buildx takes it; default linux/amd64)"},
 		&cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"},
 		&cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"},
 		&cli.BoolFlag{Name: "allow-sdist", Usage: "allow source distributions, built into wheels during the build"},
@@ -38,6 +40,7 @@ func specFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
 		&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 		&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME (repeatable)"},
+		lockedFlag(),
 		&cli.StringFlag{Name: "config", Usage: "envbuild's config file (default: $XDG_CONFIG_HOME/envbuild/config.toml)"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache (default: $XDG_CACHE_HOME/envbuild)"},
 	}
@@ -95,7 +98,7 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 	if v := c.String("python"); v != "" {
 		s.Python = v
 	}
-	if v := c.StringSlice("platform"); len(v) > 0 {
+	if v := platformFlag(c); len(v) > 0 {
 		s.Platforms = v
 	}
 	for _, p := range s.Platforms {
@@ -119,6 +122,87 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 		lockPath = "envbuild.lock"
 	}
 	return s, lockPath, nil
+}
+
+// lockedFlag and frozenFlag are the CI lock policy, with the meanings uv
+// and cargo give these words.
+func lockedFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "locked", Usage: "exit 3 with the reason when the lock is missing or does not match the spec; never write it (for CI)"}
+}
+
+func frozenFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "frozen", Usage: "use the lock as it is, without checking it against the spec; exit 3 when it is missing"}
+}
+
+// lockPolicy reads --locked and --frozen.
+func lockPolicy(c *cli.Context) (build.LockPolicy, error) {
+	switch {
+	case c.Bool("locked") && c.Bool("frozen"):
+		return 0, failure.Usage(fmt.Errorf("--locked and --frozen exclude each other: --locked checks the lock against the spec, --frozen does not"))
+	case c.Bool("locked"):
+		return build.LockLocked, nil
+	case c.Bool("frozen"):
+		return build.LockFrozen, nil
+	}
+	return build.LockUpdate, nil
+}
+
+// staleReason says why the lock f (read from path; nil when there is
+// none) does not serve s, or "" when it does. frozen leaves out the
+// comparison with the spec (--frozen): only a missing lock, environment
+// or platform is a reason.
+func staleReason(f *lockfile.File, path string, s spec.Spec, frozen bool) string {
+	if f == nil {
+		return path + " does not exist"
+	}
+	e := f.Env(s.Name)
+	if e == nil {
+		return fmt.Sprintf("%s has no environment %q", path, s.Name)
+	}
+	if !frozen && e.SpecDigest != s.Digest() {
+		return fmt.Sprintf("%s is out of date: the spec of environment %q changed since it was written", path, s.Name)
+	}
+	for _, p := range s.PlatformsOrDefault() {
+		if e.Target(p) == nil {
+			return fmt.Sprintf("%s is out of date: environment %q has no target for %s", path, s.Name, p)
+		}
+	}
+	return ""
+}
+
+// checkLockPolicy fails a build under --locked or --frozen whose lock
+// cannot serve it, before anything is asked of a registry.
+func checkLockPolicy(policy build.LockPolicy, path string, s spec.Spec) error {
+	if policy == build.LockUpdate {
+		return nil
+	}
+	f, err := lockfile.Read(path)
+	if err != nil {
+		return err
+	}
+	flag := "--locked"
+	if policy == build.LockFrozen {
+		flag = "--frozen"
+	}
+	if why := staleReason(f, path, s, policy == build.LockFrozen); why != "" {
+		return failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, path))
+	}
+	return nil
+}
+
+// platformFlag is --platform, each value also split on commas
+// (--platform linux/amd64,linux/arm64, as buildx takes it): no platform
+// has a comma of its own.
+func platformFlag(c *cli.Context) []string {
+	var out []string
+	for _, v := range c.StringSlice("platform") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 func envNames(specs []spec.Spec) string {

@@ -23,11 +23,11 @@ func flowCommand() *cli.Command {
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
 			Flags: append([]cli.Flag{
-				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with"},
+				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with (other attributes, comma-separated, are ignored)"},
 				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
 				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
-				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable)"},
+				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated)"},
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "environments built at once"},
 				&cli.StringFlag{Name: "metaflow-deps", Usage: "add what Metaflow's task bootstrap needs for this datastore (local, s3, azure, gs: requests, boto3, …) to every environment, as Metaflow does; changes the env ids"},
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
@@ -41,6 +41,8 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
 				&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 				&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME"},
+				lockedFlag(),
+				frozenFlag(),
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
 			}, layerCacheFlags()...),
 			Action: func(c *cli.Context) error {
@@ -53,10 +55,9 @@ func flowCommand() *cli.Command {
 				}
 				var withImage string
 				for _, w := range c.StringSlice("with") {
-					kind, rest, _ := strings.Cut(w, ":")
-					img, ok := strings.CutPrefix(rest, "image=")
-					if (kind != "kubernetes" && kind != "batch") || !ok || img == "" {
-						return failure.Usage(fmt.Errorf("--with %q: want kubernetes:image=IMAGE or batch:image=IMAGE", w))
+					img, err := withImageOf(w)
+					if err != nil {
+						return err
 					}
 					withImage = img
 				}
@@ -64,6 +65,10 @@ func flowCommand() *cli.Command {
 				cd := cacheDir(c)
 				stderr := c.App.ErrWriter
 				lreq, err := lockRequest(c, cd, stderr)
+				if err != nil {
+					return err
+				}
+				policy, err := lockPolicy(c)
 				if err != nil {
 					return err
 				}
@@ -88,10 +93,11 @@ func flowCommand() *cli.Command {
 						Registry:    registryClient(c, conf),
 						CacheDir:    cd,
 						Lock:        lreq,
+						LockPolicy:  policy,
 					},
 				}
 				layerCacheOptions(c, env, conf, &fo.Build)
-				fo.Build.Spec.Platforms = c.StringSlice("platform")
+				fo.Build.Spec.Platforms = platformFlag(c)
 				res, err := build.BuildFlow(c.Context, fo)
 				if err != nil {
 					return err

@@ -24,7 +24,7 @@ func lockCommand() *cli.Command {
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
 			&cli.StringFlag{Name: "glibc", Usage: "target glibc X.Y when no base image is used (default 2.28)"},
-			&cli.BoolFlag{Name: "check", Usage: "exit 3 when the lock is out of date with the spec; write nothing"},
+			&cli.BoolFlag{Name: "check", Usage: "exit 3 when the lock is out of date with the spec; write nothing (the same as --locked)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the lock as JSON"},
 		),
 		Action: func(c *cli.Context) error {
@@ -36,16 +36,11 @@ func lockCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("check") {
-				if existing == nil {
-					return failure.Stale(fmt.Errorf("%s does not exist; run `envbuild lock`", lockPath))
-				}
-				e := existing.Env(s.Name)
-				if e == nil {
-					return failure.Stale(fmt.Errorf("%s has no environment %q; run `envbuild lock`", lockPath, s.Name))
-				}
-				if e.SpecDigest != s.Digest() {
-					return failure.Stale(fmt.Errorf("%s is out of date: the spec of environment %q changed; run `envbuild lock`", lockPath, s.Name))
+			if c.Bool("check") || c.Bool("locked") {
+				// --locked is --check under uv's and cargo's name: the
+				// lock must already be what locking would write.
+				if why := staleReason(existing, lockPath, s, false); why != "" {
+					return failure.Stale(fmt.Errorf("%s; run `envbuild lock`", why))
 				}
 				fmt.Fprintf(c.App.ErrWriter, "%s is up to date\n", lockPath)
 				return nil
@@ -64,7 +59,12 @@ func lockCommand() *cli.Command {
 				}
 			} else {
 				for _, p := range s.PlatformsOrDefault() {
-					t, err := target.FromFlags(s.Python, p, c.String("glibc"))
+					var t target.Target
+					if s.Python == "" && lock.CondaPythonPin(s) != "" {
+						t, err = target.ForCondaPython(p, c.String("glibc"))
+					} else {
+						t, err = target.FromFlags(s.Python, p, c.String("glibc"))
+					}
 					if err != nil {
 						return failure.Usage(err)
 					}

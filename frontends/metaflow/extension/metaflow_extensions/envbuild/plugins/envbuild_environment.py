@@ -9,7 +9,7 @@ from metaflow.metaflow_environment import MetaflowEnvironment
 
 ENV_TYPE = "envbuild"
 
-# Where envbuild installs every environment, in every image (CONTRACT §3).
+# Where envbuild installs every environment: the same prefix in every image.
 ENV_PREFIX = "/opt/envbuild/env"
 
 # Path of the JSON printed by `envbuild flow build --json`.
