@@ -22,7 +22,7 @@ func flowCommand() *cli.Command {
 			Name:      "build",
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
-			Flags: []cli.Flag{
+			Flags: append([]cli.Flag{
 				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with"},
 				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
@@ -33,7 +33,6 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
 				&cli.StringFlag{Name: "python", Usage: "the Python that loads the flow with Metaflow (default python3; without metaflow, the flow is read statically)"},
 				&cli.StringFlag{Name: "lock", Usage: "the lock file (default FLOW.envbuild.lock beside the flow)"},
-				&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address"},
 				&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, plain, tty or quiet"},
 				&cli.StringFlag{Name: "config", Usage: "envbuild's config file"},
 				&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache"},
@@ -42,7 +41,7 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 				&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME"},
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
-			},
+			}, buildkitFlags()...),
 			Action: func(c *cli.Context) error {
 				args, help, err := flagsAfterArgs(c)
 				if err != nil || help {
@@ -71,6 +70,10 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				connect, err := connectOptions(c, env, conf)
+				if err != nil {
+					return err
+				}
 				fo := build.FlowOptions{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
@@ -81,7 +84,7 @@ func flowCommand() *cli.Command {
 					Table:             stderr,
 					Build: build.Options{
 						LockPath:    c.String("lock"),
-						Connect:     connectOptions(c, env, conf),
+						Connect:     connect,
 						Progress:    c.String("progress"),
 						ProgressOut: stderr,
 						Log:         func(l string) { fmt.Fprintln(stderr, l) },
