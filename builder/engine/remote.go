@@ -195,6 +195,8 @@ func explainDial(addr string, t TLSOptions, err error) error {
 		fix = "it refused envbuild's client certificate: pass --tlscert and --tlskey signed by the CA buildkitd's --tlscacert names"
 	case scheme == "tcp" && t.IsZero() && (strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
 		fix = "it closed the connection: it may require TLS (--tlscacert, --tlscert, --tlskey)"
+	case scheme == "tcp" && !t.IsZero() && t.Cert == "" && (strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")):
+		fix = "it closed the TLS connection: it may require a client certificate (--tlscert and --tlskey, signed by the CA buildkitd's --tlscacert names)"
 	case strings.Contains(msg, "could not read ca certificate"), strings.Contains(msg, "failed to append ca certs"), strings.Contains(msg, "could not read certificate/key"):
 		return failure.User(fmt.Errorf("BuildKit at %s: reading the TLS files: %v; check --tlscacert, --tlscert and --tlskey are PEM files (the key unencrypted)", addr, rootCause(err)))
 	}

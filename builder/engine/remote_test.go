@@ -111,6 +111,8 @@ func TestExplainDial(t *testing.T) {
 			[]string{"does not speak TLS"}},
 		{"tcp://127.0.0.1:9", tls, `remote error: tls: certificate required`,
 			[]string{"client certificate"}},
+		{"tcp://127.0.0.1:9", TLSOptions{CACert: "/etc/ca.pem"}, `Unavailable: write tcp 127.0.0.1:39902->127.0.0.1:9: write: broken pipe`,
+			[]string{"client certificate", "--tlscert"}},
 		{"ssh://root@127.0.0.1:2222/run/b.sock", TLSOptions{}, `command [ssh ...] has exited with exit status 255`,
 			[]string{"ssh://root@127.0.0.1:2222/run/b.sock", "buildctl on the remote PATH"}},
 		{"kube-pod://p", TLSOptions{}, `exit status 1`, []string{"kube-pod://p", "kubectl get pod"}},
