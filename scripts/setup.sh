@@ -70,7 +70,14 @@ if ! command -v go >/dev/null 2>&1; then
 	fi
 fi
 
-if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
+# Stamped with go.mod's BuildKit version, as BuildKit's releases are (an
+# unstamped build reports v0.0.0+unknown, which envbuild points out).
+bk_version="$(go list -m -f '{{.Version}}' github.com/moby/buildkit)"
+bk_ldflags="-X github.com/moby/buildkit/version.Version=$bk_version"
+# stamped BIN: BIN --version names go.mod's BuildKit version.
+stamped() { "$1" --version 2>/dev/null | grep -qF " $bk_version"; }
+
+if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]] && stamped bin/buildkitd; then
 	log "bin/buildkitd is up to date"
 else
 	log "building bin/buildkitd from go.mod (takes a few minutes cold)"
@@ -78,18 +85,18 @@ else
 	# static build; a caller's CGO_ENABLED=0 (the Makefile's) must not decide.
 	cgo=0
 	if command -v gcc >/dev/null 2>&1; then cgo=1; fi
-	CGO_ENABLED=$cgo go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
+	CGO_ENABLED=$cgo go build -ldflags "$bk_ldflags" -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
 	mv bin/buildkitd.tmp bin/buildkitd
 	log "built bin/buildkitd"
 fi
 
 # buildctl: the remote end of BuildKit's ssh://, kube-pod:// and
 # docker-container:// helpers runs `buildctl dial-stdio`.
-if [[ -x bin/buildctl && bin/buildctl -nt go.mod ]]; then
+if [[ -x bin/buildctl && bin/buildctl -nt go.mod ]] && stamped bin/buildctl; then
 	log "bin/buildctl is up to date"
 else
 	log "building bin/buildctl from go.mod"
-	CGO_ENABLED=0 go build -o bin/buildctl.tmp github.com/moby/buildkit/cmd/buildctl
+	CGO_ENABLED=0 go build -ldflags "$bk_ldflags" -o bin/buildctl.tmp github.com/moby/buildkit/cmd/buildctl
 	mv bin/buildctl.tmp bin/buildctl
 	log "built bin/buildctl"
 fi
