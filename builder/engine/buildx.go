@@ -255,8 +255,6 @@ func connectBuilder(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 		if err == nil {
 			return e, nil
 		}
-		// A builder that answers but cannot run envbuild's LLB is not
-		// worth trying further nodes of: they are the same kind.
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {

@@ -218,5 +218,26 @@ func explainDial(addr string, t TLSOptions, err error) error {
 	default:
 		fix = "check the address"
 	}
-	return fmt.Errorf("no BuildKit daemon answers at %s (%v); %s", addr, rootCause(err), fix)
+	return fmt.Errorf("no BuildKit daemon answers at %s (%s); %s", addr, helperCause(rootCause(err)), fix)
+}
+
+// helperCause shortens what a connection helper's command (ssh, docker,
+// kubectl) reported: Docker's command-connection wording, which speaks of
+// Docker versions, goes, and of the command's stderr only its last line
+// stays.
+func helperCause(err error) string {
+	msg := err.Error()
+	msg = strings.Replace(msg, ", make sure the URL is valid, and Docker 18.09 or later is installed on the remote host", "", 1)
+	if before, stderr, ok := strings.Cut(msg, "stderr="); ok {
+		stderr = strings.ReplaceAll(stderr, `\r`, "")
+		lines := strings.Split(strings.ReplaceAll(stderr, `\n`, "\n"), "\n")
+		last := ""
+		for _, l := range lines {
+			if l = strings.Trim(strings.TrimSpace(l), `"`); l != "" {
+				last = l
+			}
+		}
+		msg = before + "stderr: " + last
+	}
+	return msg
 }

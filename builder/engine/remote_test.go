@@ -127,6 +127,14 @@ func TestExplainDial(t *testing.T) {
 	}
 }
 
+func TestHelperCause(t *testing.T) {
+	in := `connection error: desc = "error reading server preface: command [kubectl --context= --namespace= exec --container= -i nope -- buildctl dial-stdio] has exited with exit status 1, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=E1203 memcache.go:265] \"Unhandled Error\"\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n"`
+	got := helperCause(errors.New(in))
+	if strings.Contains(got, "Docker 18.09") || strings.Contains(got, "memcache") || !strings.Contains(got, "stderr: The connection to the server localhost:8080 was refused") || !strings.Contains(got, "kubectl --context=") {
+		t.Errorf("helperCause: %s", got)
+	}
+}
+
 func TestJudge(t *testing.T) {
 	fit := DaemonInfo{Package: "github.com/moby/buildkit", Version: "v0.34.2", MergeOp: true, DiffOp: true}
 	if note, err := Judge("a", fit, "v0.34.2"); note != "" || err != nil {
