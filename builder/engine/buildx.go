@@ -248,6 +248,10 @@ func connectBuilder(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 				continue
 			}
 		}
+		if _, err := ParseAddress(addr); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if opts.Log != nil {
 			opts.Log(fmt.Sprintf("buildx builder %s (%s driver): BuildKit at %s", b.Name, b.Driver, addr))
 		}

@@ -35,15 +35,23 @@ const addressExamples = "unix:///run/buildkit/buildkitd.sock, tcp://host:1234, d
 // ParseAddress checks that addr is a BuildKit address envbuild can dial,
 // before anything is dialed. A malformed address is a usage error.
 func ParseAddress(addr string) (*url.URL, error) {
+	shown := addr
+	u, perr := url.Parse(addr)
+	if perr == nil {
+		// A password in the address is not repeated in messages.
+		shown = u.Redacted()
+	}
 	bad := func(why string) error {
-		return failure.Usage(fmt.Errorf("BuildKit address %q: %s; write one of %s", addr, why, addressExamples))
+		return failure.Usage(fmt.Errorf("BuildKit address %q: %s; write one of %s", shown, why, addressExamples))
 	}
 	if !strings.Contains(addr, "://") {
 		return nil, bad("no scheme")
 	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return nil, bad(err.Error())
+	if perr != nil {
+		return nil, bad("not a URL")
+	}
+	if _, has := u.User.Password(); has {
+		return nil, bad("a password in the address is not supported (for ssh://, use keys or an ssh agent)")
 	}
 	if !slices.Contains(Schemes, u.Scheme) {
 		return nil, bad(fmt.Sprintf("unknown scheme %q (known: %s)", u.Scheme, strings.Join(Schemes, ", ")))
@@ -54,7 +62,7 @@ func ParseAddress(addr string) (*url.URL, error) {
 			return nil, bad("no socket path")
 		}
 	case "tcp":
-		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || u.User != nil {
 			return nil, bad("want tcp://HOST:PORT")
 		}
 	default:

@@ -33,6 +33,8 @@ func TestParseAddress(t *testing.T) {
 		{"kube-pod://Bad_Pod", false, "unsupported pod name"},
 		{"kube-pod://", false, "pod"},
 		{"ssh://user:secret@host", false, "password"},
+		{"tcp://user:secret@host:1234", false, "password"},
+		{"docker-container://u:secret@c", false, "password"},
 		{"docker-container://", false, "container name"},
 	} {
 		_, err := ParseAddress(tc.addr)
@@ -45,6 +47,9 @@ func TestParseAddress(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.addr, err, tc.want)
 			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: the error repeats the password: %v", tc.addr, err)
 		}
 		if failure.KindOf(err) != failure.KindUsage {
 			t.Errorf("%s: exit %d, want 2", tc.addr, failure.KindOf(err))
