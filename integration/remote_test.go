@@ -437,3 +437,50 @@ func freePort(t *testing.T) string {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
 }
+
+// TestBuildkitVersionChecked starts buildkitd binaries stamped with other
+// versions (the same code; BuildKit's release builds set the version the
+// same way) and checks what envbuild does with the version the daemon
+// reports: one other than envbuild's own is named on stderr and used, one
+// older than envbuild needs is refused with the fix (exit 4).
+func TestBuildkitVersionChecked(t *testing.T) {
+	bed := testbed.Require(t)
+	ctx := context.Background()
+	root, err := testbed.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamped := func(version string) string {
+		bin := filepath.Join(t.TempDir(), "buildkitd")
+		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/moby/buildkit/version.Version="+version, "-o", bin, "github.com/moby/buildkit/cmd/buildkitd")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building buildkitd stamped %s: %v\n%s", version, err, out)
+		}
+		return bin
+	}
+	dir := t.TempDir()
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	args := []string{"build", "--progress", "plain", "--pypi", "six==1.16.0", "--base", bed.Base, "--registry", bed.Registry + "/envs/version-" + run}
+
+	other, err := bed.StartExtraBuildkitdBinary(ctx, stamped("v0.33.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := envbuild(t, dir, nil, append(args, "--buildkit-addr", other)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "BuildKit at "+other+" is v0.33.0; envbuild is built with BuildKit v0.") {
+		t.Errorf("a daemon of another version: exit %d, and stderr does not name both versions:\n%s", r.code, tail(r.stderr, 20))
+	}
+
+	old, err := bed.StartExtraBuildkitdBinary(ctx, stamped("v0.9.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another repository: the first build's image would be a cache hit.
+	args[len(args)-1] += "-old"
+	r = envbuild(t, dir, nil, append(args, "--buildkit-addr", old)...)
+	if r.code != 4 || !strings.Contains(r.stderr, "BuildKit at "+old+" is v0.9.3; envbuild needs v0.10.0 or later") || !strings.Contains(r.stderr, "docker buildx create --name envbuild --driver docker-container") {
+		t.Errorf("a daemon older than envbuild needs: exit %d, want 4 with the fix:\n%s", r.code, tail(r.stderr, 20))
+	}
+}

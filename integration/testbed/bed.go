@@ -357,12 +357,18 @@ func Attach(ctx context.Context, stateDir string) (*Bed, error) {
 // StartExtraBuildkitd starts another buildkitd with its own empty state and
 // the same configuration, and returns its address. Stop stops it.
 func (b *Bed) StartExtraBuildkitd(ctx context.Context) (string, error) {
+	return b.StartExtraBuildkitdBinary(ctx, b.Buildkitd)
+}
+
+// StartExtraBuildkitdBinary is StartExtraBuildkitd with another buildkitd
+// binary (one stamped with another version, say).
+func (b *Bed) StartExtraBuildkitdBinary(ctx context.Context, bin string) (string, error) {
 	b.mu.Lock()
 	b.extraBuildkitd++
 	n := b.extraBuildkitd
 	b.mu.Unlock()
 	dir := filepath.Join(b.StateDir, fmt.Sprintf("buildkitd-extra-%d", n))
-	addr, p, err := startBuildkitd(ctx, b.Buildkitd, dir, b.buildkitdConfigPath(), b.detach)
+	addr, p, err := startBuildkitd(ctx, bin, dir, b.buildkitdConfigPath(), b.detach)
 	if err != nil {
 		return "", fmt.Errorf("starting extra buildkitd %d: %w", n, err)
 	}
