@@ -220,6 +220,9 @@ func TestRemoteBuilders(t *testing.T) {
 		addr, env := startSSHD(t, bed)
 		res := build(t, env, "ssh", "--buildkit-addr", addr)
 		sameDigest(t, addr, res)
+		// Without a socket path, the remote buildctl's BUILDKIT_HOST decides.
+		host := addr[:strings.Index(addr[len("ssh://"):], "/")+len("ssh://")]
+		sameDigest(t, host, build(t, env, "ssh-nopath", "--buildkit-addr", host))
 	})
 
 	t.Run("kube-pod without a cluster", func(t *testing.T) {
@@ -304,7 +307,9 @@ func startSSHD(t *testing.T, bed *testbed.Bed) (string, []string) {
 	}
 	// environment= needs PermitUserEnvironment; it gives the session a PATH
 	// with buildctl, as a server with buildctl installed would have.
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(fmt.Sprintf("environment=\"PATH=%s:/usr/local/bin:/usr/bin:/bin\" %s\n", remoteBin, userPub)), 0o600); err != nil {
+	// BUILDKIT_HOST is what buildctl dial-stdio uses when the ssh:// address
+	// names no socket.
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(fmt.Sprintf("environment=\"PATH=%s:/usr/local/bin:/usr/bin:/bin\",environment=\"BUILDKIT_HOST=%s\" %s\n", remoteBin, bed.BuildkitAddr, userPub)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)

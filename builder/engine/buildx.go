@@ -259,6 +259,9 @@ func connectBuilder(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 		if err == nil {
 			return e, nil
 		}
+		if !t.TLS.IsZero() && failure.KindOf(err) == failure.KindUser {
+			err = fmt.Errorf("%w (for this builder the files come from its driver options cacert, cert and key: `docker buildx create --name %s --driver remote --driver-opt cacert=…,cert=…,key=… %s` replaces them)", err, b.Name, addr)
+		}
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {

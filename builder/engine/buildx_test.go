@@ -104,3 +104,13 @@ func TestBuildxStoreDir(t *testing.T) {
 		t.Error(d)
 	}
 }
+
+func TestBuildxRemoteMissingTLSFile(t *testing.T) {
+	dir := writeStore(t, map[string]string{
+		"instances/shared": `{"Name":"shared","Driver":"remote","Nodes":[{"Name":"shared0","Endpoint":"tcp://127.0.0.1:1","DriverOpts":{"cacert":"/nonexistent/ca.pem"}}]}`,
+	})
+	_, err := connectBuilder(t.Context(), ConnectOptions{Builder: "shared", BuildxDir: dir})
+	if err == nil || failure.KindOf(err) != failure.KindUser || !strings.Contains(err.Error(), "/nonexistent/ca.pem") || !strings.Contains(err.Error(), "driver options") {
+		t.Errorf("a remote builder's missing CA file: %v", err)
+	}
+}
