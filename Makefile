@@ -26,8 +26,10 @@ dist: ## envbuild for linux and macOS (amd64, arm64), each carrying static Linux
 	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -tags embedinstaller -ldflags '$(LDFLAGS)' -o dist/envbuild-$${p%/*}-$${p#*/} ./cmd/envbuild || exit 1; \
 	done
 
+# Stamped with its version, as BuildKit's releases are: envbuild compares it
+# with its own BuildKit version.
 $(BIN)/buildkitd: go.mod
-	CGO_ENABLED=1 $(GO) build -o $(BIN)/buildkitd github.com/moby/buildkit/cmd/buildkitd
+	CGO_ENABLED=1 $(GO) build -ldflags "-X github.com/moby/buildkit/version.Version=$$($(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)" -o $(BIN)/buildkitd github.com/moby/buildkit/cmd/buildkitd
 
 .PHONY: buildkitd
 buildkitd: $(BIN)/buildkitd ## build a buildkitd of go.mod's BuildKit version

@@ -2,11 +2,12 @@
 # setup.sh prepares a machine to run envbuild's integration tests and demo:
 # the Debian packages the test bed starts (runc, a CNCF Distribution registry,
 # debootstrap, htpasswd, zstd, busybox-static; gcc, libc6-dev and bzip2 for
-# the conda tests' static test program and .tar.bz2 archives) and bin/buildkitd, built from
-# this module's go.mod so the daemon and the client are the same version.
+# the conda tests' static test program and .tar.bz2 archives; openssh for the
+# ssh:// builder test) and bin/buildkitd and bin/buildctl, built from this
+# module's go.mod so the daemon and the client are the same version.
 #
-# Idempotent: apt runs only when a command is missing; buildkitd is rebuilt
-# only when go.mod is newer than bin/buildkitd.
+# Idempotent: apt runs only when a command is missing; buildkitd and buildctl
+# are rebuilt only when go.mod is newer than them.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +34,8 @@ declare -A needs=(
 	[dpkg-deb]=dpkg
 	[gcc]=gcc
 	[bzip2]=bzip2
+	[sshd]=openssh-server
+	[ssh-keygen]=openssh-client
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -53,7 +56,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2 openssh-server openssh-client
 else
 	log "Debian packages present"
 fi
@@ -67,7 +70,14 @@ if ! command -v go >/dev/null 2>&1; then
 	fi
 fi
 
-if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]]; then
+# Stamped with go.mod's BuildKit version, as BuildKit's releases are (an
+# unstamped build reports v0.0.0+unknown, which envbuild points out).
+bk_version="$(go list -m -f '{{.Version}}' github.com/moby/buildkit)"
+bk_ldflags="-X github.com/moby/buildkit/version.Version=$bk_version"
+# stamped BIN: BIN --version names go.mod's BuildKit version.
+stamped() { "$1" --version 2>/dev/null | grep -qF " $bk_version"; }
+
+if [[ -x bin/buildkitd && bin/buildkitd -nt go.mod ]] && stamped bin/buildkitd; then
 	log "bin/buildkitd is up to date"
 else
 	log "building bin/buildkitd from go.mod (takes a few minutes cold)"
@@ -75,9 +85,20 @@ else
 	# static build; a caller's CGO_ENABLED=0 (the Makefile's) must not decide.
 	cgo=0
 	if command -v gcc >/dev/null 2>&1; then cgo=1; fi
-	CGO_ENABLED=$cgo go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
+	CGO_ENABLED=$cgo go build -ldflags "$bk_ldflags" -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
 	mv bin/buildkitd.tmp bin/buildkitd
 	log "built bin/buildkitd"
+fi
+
+# buildctl: the remote end of BuildKit's ssh://, kube-pod:// and
+# docker-container:// helpers runs `buildctl dial-stdio`.
+if [[ -x bin/buildctl && bin/buildctl -nt go.mod ]] && stamped bin/buildctl; then
+	log "bin/buildctl is up to date"
+else
+	log "building bin/buildctl from go.mod"
+	CGO_ENABLED=0 go build -ldflags "$bk_ldflags" -o bin/buildctl.tmp github.com/moby/buildkit/cmd/buildctl
+	mv bin/buildctl.tmp bin/buildctl
+	log "built bin/buildctl"
 fi
 
 # Python tools the tests compare with or load flows with: metaflow (the flow

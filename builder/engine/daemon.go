@@ -47,8 +47,12 @@ type ConnectOptions struct {
 	Addr string
 	// TLS applies to tcp:// addresses.
 	TLS TLSOptions
-	// Builder is --builder / BUILDX_BUILDER: a buildx builder by name.
+	// Builder is --builder / BUILDX_BUILDER: a buildx builder by name
+	// ("current": the one `docker buildx use` chose).
 	Builder string
+	// BuildxDir is the buildx store ("" means BuildxStoreDir of the
+	// process environment).
+	BuildxDir string
 	// BuildkitImage is the image of the BuildKit container envbuild starts
 	// where only a Docker daemon is there.
 	BuildkitImage string
@@ -56,17 +60,24 @@ type ConnectOptions struct {
 	Log func(string)
 }
 
-// Connect dials opts.Addr, or with no address the local daemon of CONTRACT
-// §7, starting it when it is not running and this process may (root on
-// Linux with runc present).
+// Connect dials opts.Addr (with opts.TLS), or the buildx builder
+// opts.Builder, or with neither the local daemon of CONTRACT §7, starting
+// it when it is not running and this process may (root on Linux with runc
+// present). A daemon that cannot run envbuild's builds is refused (fit.go).
 func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Builder != "" {
+		return connectBuilder(ctx, opts)
+	}
 	addr, log := opts.Addr, opts.Log
 	if addr != "" {
-		return Dial(ctx, addr)
+		return dial(ctx, addr, opts.TLS, log)
 	}
 	local := "unix://" + LocalSocket
 	if answers(ctx, local) {
-		return Dial(ctx, local)
+		return dial(ctx, local, TLSOptions{}, log)
 	}
 	if err := canStartLocal(); err != nil {
 		return nil, failure.Infra(fmt.Errorf("no BuildKit daemon: %w; point --buildkit-addr or BUILDKIT_HOST at one (e.g. unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildkitd)", err))
@@ -84,7 +95,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if answers(ctx, local) {
-			return Dial(ctx, local)
+			return dial(ctx, local, TLSOptions{}, log)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

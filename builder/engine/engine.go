@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
@@ -31,22 +30,15 @@ import (
 type Engine struct {
 	c    *client.Client
 	Addr string
+	// Info is what the daemon said about itself when it was dialed.
+	Info DaemonInfo
 }
 
-// Dial connects to addr and checks that a daemon answers. An address where
-// nothing listens is an infrastructure error saying how to start one.
+// Dial connects to addr (no TLS) and checks that a daemon answers and can
+// run envbuild's builds. An address where nothing listens is an
+// infrastructure error saying how to start one.
 func Dial(ctx context.Context, addr string) (*Engine, error) {
-	c, err := client.New(ctx, addr)
-	if err != nil {
-		return nil, failure.Infra(fmt.Errorf("connecting to BuildKit at %s: %w", addr, err))
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := c.ListWorkers(pctx); err != nil {
-		c.Close()
-		return nil, failure.Infra(fmt.Errorf("no BuildKit daemon answers at %s (%v); start one (`buildkitd --addr %s`), point --buildkit-addr or BUILDKIT_HOST at one, or leave both unset to use envbuild's local daemon", addr, rootCause(err), addr))
-	}
-	return &Engine{c: c, Addr: addr}, nil
+	return dial(ctx, addr, TLSOptions{}, nil)
 }
 
 func rootCause(err error) error {

@@ -52,6 +52,12 @@ type File struct {
 	LayerCache     string `toml:"layer_cache"`
 	LayerCacheMode string `toml:"layer_cache_mode"`
 	LayerCacheSalt string `toml:"layer_cache_salt"`
+	// TLS files for a tcp:// buildkit_addr (relative paths are relative to
+	// the config file's directory) and the server name to verify.
+	TLSCACert     string `toml:"tlscacert"`
+	TLSCert       string `toml:"tlscert"`
+	TLSKey        string `toml:"tlskey"`
+	TLSServerName string `toml:"tlsservername"`
 }
 
 // Sources are where the lookup reads from.
@@ -208,7 +214,12 @@ func readFile(src Sources, home string) (File, string, error) {
 		return f, path, failure.User(fmt.Errorf("reading config file %s: %w", path, err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr", path, und[0].String()))
+		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, tlscacert, tlscert, tlskey, tlsservername", path, und[0].String()))
+	}
+	for _, p := range []*string{&f.TLSCACert, &f.TLSCert, &f.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(path), *p)
+		}
 	}
 	return f, path, nil
 }

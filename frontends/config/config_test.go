@@ -95,3 +95,21 @@ func TestConfigFileStrict(t *testing.T) {
 		t.Fatal("missing explicit --config accepted")
 	}
 }
+
+func TestConfigFileBuildkitTLS(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "conf", "c.toml")
+	write(t, p, "buildkit_addr = \"tcp://buildkit.example.com:1234\"\ntlscacert = \"certs/ca.pem\"\ntlscert = \"/abs/cert.pem\"\ntlskey = \"certs/key.pem\"\ntlsservername = \"buildkit.internal\"\n")
+	r, err := Resolve(Sources{ConfigPath: p, Env: map[string]string{}, Home: dir}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.File
+	if f.BuildkitAddr != "tcp://buildkit.example.com:1234" || f.TLSServerName != "buildkit.internal" || f.TLSCert != "/abs/cert.pem" {
+		t.Errorf("%+v", f)
+	}
+	// Relative files are relative to the config file.
+	if f.TLSCACert != filepath.Join(dir, "conf", "certs", "ca.pem") || f.TLSKey != filepath.Join(dir, "conf", "certs", "key.pem") {
+		t.Errorf("relative TLS paths: %q %q", f.TLSCACert, f.TLSKey)
+	}
+}

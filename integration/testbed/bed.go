@@ -357,18 +357,65 @@ func Attach(ctx context.Context, stateDir string) (*Bed, error) {
 // StartExtraBuildkitd starts another buildkitd with its own empty state and
 // the same configuration, and returns its address. Stop stops it.
 func (b *Bed) StartExtraBuildkitd(ctx context.Context) (string, error) {
+	return b.StartExtraBuildkitdBinary(ctx, b.Buildkitd)
+}
+
+// StartExtraBuildkitdBinary is StartExtraBuildkitd with another buildkitd
+// binary (one stamped with another version, say).
+func (b *Bed) StartExtraBuildkitdBinary(ctx context.Context, bin string) (string, error) {
 	b.mu.Lock()
 	b.extraBuildkitd++
 	n := b.extraBuildkitd
 	b.mu.Unlock()
 	dir := filepath.Join(b.StateDir, fmt.Sprintf("buildkitd-extra-%d", n))
-	addr, p, err := startBuildkitd(ctx, b.Buildkitd, dir, b.buildkitdConfigPath(), b.detach)
+	addr, p, err := startBuildkitd(ctx, bin, dir, b.buildkitdConfigPath(), b.detach)
 	if err != nil {
 		return "", fmt.Errorf("starting extra buildkitd %d: %w", n, err)
 	}
 	p.Name = fmt.Sprintf("buildkitd-extra-%d", n)
 	b.addProcess(p)
 	return addr, b.writeState()
+}
+
+// StartTLSBuildkitd starts another buildkitd with its own empty state and
+// the same configuration that also listens on tcp://127.0.0.1:PORT with
+// TLS: it presents cert (with key) and requires a client certificate
+// signed by ca. It returns the tcp:// address. Stop stops it.
+func (b *Bed) StartTLSBuildkitd(ctx context.Context, ca, cert, key string) (string, error) {
+	tcp, err := freeLoopbackAddr()
+	if err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	b.extraBuildkitd++
+	n := b.extraBuildkitd
+	b.mu.Unlock()
+	dir := filepath.Join(b.StateDir, fmt.Sprintf("buildkitd-extra-%d", n))
+	addr := "tcp://" + tcp
+	// The bed waits on the unix socket; the tcp listener needs TLS.
+	_, p, err := startBuildkitd(ctx, b.Buildkitd, dir, b.buildkitdConfigPath(), b.detach,
+		"--addr", addr, "--tlscacert", ca, "--tlscert", cert, "--tlskey", key)
+	if err != nil {
+		return "", fmt.Errorf("starting extra buildkitd %d with TLS on %s: %w", n, addr, err)
+	}
+	p.Name = fmt.Sprintf("buildkitd-extra-%d", n)
+	b.addProcess(p)
+	return addr, b.writeState()
+}
+
+// Buildctl is buildctl of the bed's BuildKit version: bin/buildctl of the
+// envbuild module (scripts/setup.sh builds it), else buildctl on PATH.
+func Buildctl() (string, error) {
+	if root, err := ModuleRoot(); err == nil {
+		p := filepath.Join(root, "bin", "buildctl")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("buildctl"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("finding buildctl: no bin/buildctl in the envbuild module and none on PATH; run scripts/setup.sh")
 }
 
 // Stop stops every daemon of the bed by PID (the most recently started

@@ -24,8 +24,9 @@ func buildkitdConfig(registries ...string) string {
 }
 
 // startBuildkitd starts bin under dir with the given config and waits until
-// it lists its workers. It returns the daemon's unix:// address.
-func startBuildkitd(ctx context.Context, bin, dir, configPath string, detach bool) (string, *process, error) {
+// it lists its workers. It returns the daemon's unix:// address. extra are
+// further flags (another --addr, TLS files).
+func startBuildkitd(ctx context.Context, bin, dir, configPath string, detach bool, extra ...string) (string, *process, error) {
 	if _, err := exec.LookPath("runc"); err != nil {
 		if _, err2 := os.Stat("/usr/sbin/runc"); err2 != nil {
 			return "", nil, fmt.Errorf("finding runc for buildkitd: %w; run scripts/setup.sh (apt-get install runc)", err)
@@ -43,6 +44,7 @@ func startBuildkitd(ctx context.Context, bin, dir, configPath string, detach boo
 		"--oci-worker=true",
 		"--containerd-worker=false",
 	}
+	argv = append(argv, extra...)
 	p, err := startProcess("buildkitd", filepath.Join(dir, "buildkitd.log"), argv, detach)
 	if err != nil {
 		return "", nil, err

@@ -43,6 +43,11 @@ func TestExitCodes(t *testing.T) {
 		{"--with after the flow file, with attributes", []string{"flow", "build", "nope.py", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2"}, 1, "nope.py"},
 		{"--with with attributes reads on to the flow", []string{"flow", "build", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2", "nope.py"}, 1, "nope.py"},
 		{"check without a lock", []string{"lock", "--check", "--pypi", "six"}, 3, "does not exist"},
+		{"missing TLS file", []string{"build", "--pypi", "six", "--base", "b.example.com/base", "--registry", "r.example.com/envs", "--buildkit-addr", "tcp://127.0.0.1:1", "--tlscacert", "nope.pem"}, 1, "nope.pem (--tlscacert): no such file"},
+		{"TLS on a unix address", []string{"build", "--pypi", "six", "--base", "b.example.com/base", "--registry", "r.example.com/envs", "--buildkit-addr", "unix:///x.sock", "--tlsservername", "x"}, 2, "tcp://"},
+		{"address and builder", []string{"build", "--pypi", "six", "--base", "b.example.com/base", "--registry", "r.example.com/envs", "--buildkit-addr", "tcp://127.0.0.1:1", "--builder", "b"}, 2, "give one"},
+		{"bad address", []string{"build", "--pypi", "six", "--base", "b.example.com/base", "--registry", "r.example.com/envs", "--buildkit-addr", "http://127.0.0.1:1"}, 2, `unknown scheme "http"`},
+		{"flow: bad address", []string{"flow", "build", "f.py", "--buildkit-addr", "buildkitd.sock"}, 2, "no scheme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runMain(t, dir, tc.args...)

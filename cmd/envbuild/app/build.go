@@ -15,13 +15,12 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
-		Flags: append(append(specFlags(),
+		Flags: append(append(append(specFlags(), buildkitFlags()...),
 			&cli.StringFlag{Name: "base", Usage: "the base image (default: ENVBUILD_DEFAULT_CONTAINER_IMAGE, the config file, Metaflow's settings; see docs/configuration.md)"},
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "OCI layout directory, when no repository is configured"},
-			&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address (default: $BUILDKIT_HOST, else envbuild's local daemon)"},
 			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
 			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
@@ -52,6 +51,10 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			s.Repository = conf.Repository.Value
+			connect, err := connectOptions(c, env, conf)
+			if err != nil {
+				return err
+			}
 			cd := cacheDir(c)
 			stderr := c.App.ErrWriter
 			lreq, err := lockRequest(c, cd, stderr)
@@ -62,7 +65,7 @@ func buildCommand() *cli.Command {
 				Spec:        s,
 				LockPath:    lockPath,
 				OCIDir:      c.String("output"),
-				Connect:     connectOptions(c, env, conf),
+				Connect:     connect,
 				Progress:    c.String("progress"),
 				ProgressOut: stderr,
 				Log:         func(l string) { fmt.Fprintln(stderr, l) },

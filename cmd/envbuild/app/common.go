@@ -278,13 +278,16 @@ func registryClient(c *cli.Context, conf config.Resolved) *registry.Client {
 	return registry.New(registry.Options{InsecureHosts: insecure})
 }
 
-// buildkitAddr is --buildkit-addr, else BUILDKIT_HOST, else the config
-// file's buildkit_addr, else "" (envbuild's local daemon, CONTRACT §7).
-func buildkitAddr(c *cli.Context, env map[string]string, conf config.Resolved) string {
-	if a := engine.Address(c.String("buildkit-addr"), env); a != "" {
-		return a
+// buildkitFlags choose the BuildKit a command uses (CONTRACT §7).
+func buildkitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address: unix://, tcp://, docker-container://, podman-container://, kube-pod://, ssh:// (default: $BUILDKIT_HOST, else the config file's buildkit_addr, else envbuild's local daemon)"},
+		&cli.StringFlag{Name: "builder", Usage: "use the buildx builder `NAME` (docker-container, remote or kubernetes driver) from the Docker CLI's buildx store; \"current\" is the one 'docker buildx use' chose (default: $BUILDX_BUILDER)"},
+		&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate that signed a tcp:// BuildKit's certificate (default: the config file's tlscacert, else the system's CAs when other TLS settings are given)"},
+		&cli.StringFlag{Name: "tlscert", Usage: "client certificate for a tcp:// BuildKit (mutual TLS; default: the config file's tlscert)"},
+		&cli.StringFlag{Name: "tlskey", Usage: "the client certificate's key (default: the config file's tlskey)"},
+		&cli.StringFlag{Name: "tlsservername", Usage: "the name to verify in a tcp:// BuildKit's certificate (default: the address's host, or the config file's tlsservername)"},
 	}
-	return conf.File.BuildkitAddr
 }
 
 // layerCacheFlags are the team layer cache's flags, on build and flow build.
@@ -311,9 +314,42 @@ func layerCacheOptions(c *cli.Context, env map[string]string, conf config.Resolv
 	o.CacheSalt = first(env["ENVBUILD_LAYER_CACHE_SALT"], conf.File.LayerCacheSalt)
 }
 
-// connectOptions says which BuildKit a command uses (CONTRACT §7).
-func connectOptions(c *cli.Context, env map[string]string, conf config.Resolved) engine.ConnectOptions {
-	return engine.ConnectOptions{Addr: buildkitAddr(c, env, conf)}
+// connectOptions says which BuildKit a command uses (CONTRACT §7): the
+// --buildkit-addr or --builder flag, else BUILDKIT_HOST, else
+// BUILDX_BUILDER, else the config file's buildkit_addr, else envbuild's
+// local daemon. TLS settings come from the flags, each over the config
+// file's, which apply to a tcp:// address only. The result is checked
+// (address shape, TLS files) before anything else runs.
+func connectOptions(c *cli.Context, env map[string]string, conf config.Resolved) (engine.ConnectOptions, error) {
+	home, _ := os.UserHomeDir()
+	o := engine.ConnectOptions{BuildxDir: engine.BuildxStoreDir(env, home)}
+	addr, builder := c.String("buildkit-addr"), c.String("builder")
+	switch {
+	case addr != "" && builder != "":
+		return o, failure.Usage(fmt.Errorf("--buildkit-addr and --builder both choose a BuildKit: give one"))
+	case addr != "":
+		o.Addr = addr
+	case builder != "":
+		o.Builder = builder
+	case env["BUILDKIT_HOST"] != "":
+		o.Addr = env["BUILDKIT_HOST"]
+	case env["BUILDX_BUILDER"] != "":
+		o.Builder = env["BUILDX_BUILDER"]
+	default:
+		o.Addr = conf.File.BuildkitAddr
+	}
+	if o.Builder == "" && strings.HasPrefix(o.Addr, "tcp://") {
+		o.TLS = engine.TLSOptions{CACert: conf.File.TLSCACert, Cert: conf.File.TLSCert, Key: conf.File.TLSKey, ServerName: conf.File.TLSServerName}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"tlscacert", &o.TLS.CACert}, {"tlscert", &o.TLS.Cert}, {"tlskey", &o.TLS.Key}, {"tlsservername", &o.TLS.ServerName}} {
+		if v := c.String(f.name); v != "" {
+			*f.dst = v
+		}
+	}
+	return o, o.Validate()
 }
 
 func printJSON(w io.Writer, v any) error {

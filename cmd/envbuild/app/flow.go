@@ -33,7 +33,6 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
 				&cli.StringFlag{Name: "python", Usage: "the Python that loads the flow with Metaflow (default python3; without metaflow, the flow is read statically)"},
 				&cli.StringFlag{Name: "lock", Usage: "the lock file (default FLOW.envbuild.lock beside the flow)"},
-				&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address"},
 				&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, plain, tty or quiet"},
 				&cli.StringFlag{Name: "config", Usage: "envbuild's config file"},
 				&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache"},
@@ -44,7 +43,7 @@ func flowCommand() *cli.Command {
 				lockedFlag(),
 				frozenFlag(),
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
-			}, layerCacheFlags()...),
+			}, append(buildkitFlags(), layerCacheFlags()...)...),
 			Action: func(c *cli.Context) error {
 				args, help, err := flagsAfterArgs(c)
 				if err != nil || help {
@@ -76,6 +75,10 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				connect, err := connectOptions(c, env, conf)
+				if err != nil {
+					return err
+				}
 				fo := build.FlowOptions{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
@@ -86,7 +89,7 @@ func flowCommand() *cli.Command {
 					Table:             stderr,
 					Build: build.Options{
 						LockPath:    c.String("lock"),
-						Connect:     connectOptions(c, env, conf),
+						Connect:     connect,
 						Progress:    c.String("progress"),
 						ProgressOut: stderr,
 						Log:         func(l string) { fmt.Fprintln(stderr, l) },
