@@ -171,3 +171,38 @@ func TestPushImage(t *testing.T) {
 	}
 	_ = v1.Hash{}
 }
+
+// Builders recording the same layer at once agree: every write succeeds
+// and the record is the same bytes.
+func TestConcurrentRecordsAgree(t *testing.T) {
+	isolateCredentials(t)
+	ctx := context.Background()
+	host := testRegistry(t, nil)
+	c := New(Options{})
+	repo := host + "/team/cache"
+	rec := pushLayer(t, c, repo, strings.Repeat("f", 64))
+	const n = 8
+	errs := make(chan error, n)
+	manifests := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			r := *rec
+			err := c.WriteRecord(ctx, repo, &r)
+			errs <- err
+			manifests <- r.Manifest
+		}()
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+		seen[<-manifests] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("concurrent writers made %d different records: %v", len(seen), seen)
+	}
+	if hits, w := c.LookupRecords(ctx, repo, []string{rec.Key}); hits[rec.Key] == nil || len(w) != 0 {
+		t.Errorf("lookup after concurrent writes: %v %q", hits, w)
+	}
+}
