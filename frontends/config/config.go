@@ -46,6 +46,11 @@ type File struct {
 	Repository               string   `toml:"repository"`
 	InsecureRegistries       []string `toml:"insecure_registries"`
 	BuildkitAddr             string   `toml:"buildkit_addr"`
+	// BuildkitImage and BuildkitRunOptions: the BuildKit container envbuild
+	// starts on Docker (its image; `docker run` arguments replacing
+	// --privileged).
+	BuildkitImage      string   `toml:"buildkit_image"`
+	BuildkitRunOptions []string `toml:"buildkit_run_options"`
 }
 
 // Sources are where the lookup reads from.
@@ -202,7 +207,7 @@ func readFile(src Sources, home string) (File, string, error) {
 		return f, path, failure.User(fmt.Errorf("reading config file %s: %w", path, err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr", path, und[0].String()))
+		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, buildkit_image, buildkit_run_options", path, und[0].String()))
 	}
 	return f, path, nil
 }

@@ -15,7 +15,7 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
-		Flags: append(specFlags(),
+		Flags: append(append(specFlags(),
 			&cli.StringFlag{Name: "base", Usage: "the base image (default: configuration, CONTRACT §5)"},
 			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
@@ -26,7 +26,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-		),
+		), dockerFlags()...),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
@@ -65,6 +65,11 @@ func buildCommand() *cli.Command {
 			})
 			if err != nil {
 				return err
+			}
+			if c.Bool("load") {
+				if err := loadIntoDocker(c.Context, registryClient(c, conf), []*build.Result{res}, func(l string) { fmt.Fprintln(stderr, l) }); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)

@@ -204,7 +204,9 @@ func buildkitAddr(c *cli.Context, env map[string]string, conf config.Resolved) s
 
 // connectOptions says which BuildKit a command uses (CONTRACT §7).
 func connectOptions(c *cli.Context, env map[string]string, conf config.Resolved) engine.ConnectOptions {
-	return engine.ConnectOptions{Addr: buildkitAddr(c, env, conf)}
+	o := engine.ConnectOptions{Addr: buildkitAddr(c, env, conf)}
+	dockerConnect(c, env, conf, &o)
+	return o
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -28,7 +28,7 @@ func daemonCommand() *cli.Command {
 			},
 			{
 				Name:  "stop",
-				Usage: "stop the local daemon envbuild started",
+				Usage: "stop the local daemon envbuild started, and its BuildKit container on Docker",
 				Action: func(c *cli.Context) error {
 					stopped, err := engine.StopLocal()
 					if err != nil {
@@ -38,6 +38,15 @@ func daemonCommand() *cli.Command {
 						fmt.Fprintln(c.App.ErrWriter, "stopped the local BuildKit daemon")
 					} else {
 						fmt.Fprintln(c.App.ErrWriter, "no local BuildKit daemon was running")
+					}
+					// The BuildKit container envbuild starts on Docker; its
+					// state volume (the build cache) is kept.
+					removed, err := engine.StopDocker(c.Context)
+					if err != nil {
+						return err
+					}
+					if removed {
+						fmt.Fprintf(c.App.ErrWriter, "stopped and removed the BuildKit container %s (its cache stays in the volume %s)\n", engine.BuildkitContainer, engine.BuildkitVolume)
 					}
 					return nil
 				},

@@ -22,7 +22,7 @@ func flowCommand() *cli.Command {
 			Name:      "build",
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
-			Flags: []cli.Flag{
+			Flags: append([]cli.Flag{
 				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with"},
 				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
@@ -42,7 +42,7 @@ func flowCommand() *cli.Command {
 				&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 				&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME"},
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
-			},
+			}, dockerFlags()...),
 			Action: func(c *cli.Context) error {
 				args, help, err := flagsAfterArgs(c)
 				if err != nil || help {
@@ -94,6 +94,17 @@ func flowCommand() *cli.Command {
 				res, err := build.BuildFlow(c.Context, fo)
 				if err != nil {
 					return err
+				}
+				if c.Bool("load") {
+					var built []*build.Result
+					for _, st := range res.Steps {
+						if !st.Disabled && st.Result != nil {
+							built = append(built, st.Result)
+						}
+					}
+					if err := loadIntoDocker(c.Context, fo.Build.Registry, built, fo.Build.Log); err != nil {
+						return err
+					}
 				}
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, res)
