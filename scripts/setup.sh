@@ -2,8 +2,9 @@
 # setup.sh prepares a machine to run envbuild's integration tests and demo:
 # the Debian packages the test bed starts (runc, a CNCF Distribution registry,
 # debootstrap, htpasswd, zstd, busybox-static; gcc, libc6-dev and bzip2 for
-# the conda tests' static test program and .tar.bz2 archives) and bin/buildkitd, built from
-# this module's go.mod so the daemon and the client are the same version.
+# the conda tests' static test program and .tar.bz2 archives; docker.io for the
+# Docker tests' dockerd) and bin/buildkitd and bin/buildctl, built from this
+# module's go.mod so the daemon and the client are the same version.
 #
 # Idempotent: apt runs only when a command is missing; buildkitd is rebuilt
 # only when go.mod is newer than bin/buildkitd.
@@ -33,6 +34,7 @@ declare -A needs=(
 	[dpkg-deb]=dpkg
 	[gcc]=gcc
 	[bzip2]=bzip2
+	[dockerd]=docker.io
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -53,7 +55,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2 docker.io
 else
 	log "Debian packages present"
 fi
@@ -78,6 +80,18 @@ else
 	CGO_ENABLED=$cgo go build -o bin/buildkitd.tmp github.com/moby/buildkit/cmd/buildkitd
 	mv bin/buildkitd.tmp bin/buildkitd
 	log "built bin/buildkitd"
+fi
+
+# buildctl goes into the test bed's BuildKit image (docker-container://
+# runs `buildctl dial-stdio` in the container): static, so it runs on any
+# root file system.
+if [[ -x bin/buildctl && bin/buildctl -nt go.mod ]]; then
+	log "bin/buildctl is up to date"
+else
+	log "building bin/buildctl from go.mod"
+	CGO_ENABLED=0 go build -o bin/buildctl.tmp github.com/moby/buildkit/cmd/buildctl
+	mv bin/buildctl.tmp bin/buildctl
+	log "built bin/buildctl"
 fi
 
 # Python tools the tests compare with or load flows with: metaflow (the flow
