@@ -70,7 +70,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 		return Dial(ctx, addr)
 	}
 	local := "unix://" + LocalSocket
-	if answers(ctx, local) {
+	if !localDisabled() && answers(ctx, local) {
 		return Dial(ctx, local)
 	}
 	bin, err := "", canStartLocal()
@@ -118,6 +118,9 @@ func answers(ctx context.Context, addr string) bool {
 }
 
 func canStartLocal() error {
+	if localDisabled() {
+		return errors.New("ENVBUILD_NO_LOCAL_BUILDKITD is set")
+	}
 	if runtime.GOOS != "linux" {
 		return fmt.Errorf("envbuild starts a local daemon only on Linux (this is %s)", runtime.GOOS)
 	}

@@ -57,7 +57,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow and daemon (see `envbuild --help`)", c.Args().First()))
+				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow, daemon and prune (see `envbuild --help`)", c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -73,6 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			lockCommand(),
 			flowCommand(),
 			daemonCommand(),
+			pruneCommand(),
 		},
 	}
 	// A usage error is exit 2 with one line on stderr, in every
