@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	// docker-container://NAME: `docker exec -i NAME buildctl dial-stdio`.
@@ -70,6 +71,8 @@ func buildkitImageFor(bi *debug.BuildInfo) string {
 	}
 	return fallbackBuildkitImage
 }
+
+var dockerStartMu sync.Mutex
 
 // docker runs the Docker CLI against one endpoint.
 type docker struct {
@@ -200,6 +203,10 @@ func caBundle(env map[string]string) string {
 // daemon answers (why says why), so the caller can report every way it
 // tried.
 func connectDocker(ctx context.Context, opts ConnectOptions) (e *Engine, ok bool, why error, err error) {
+	// A flow's environments connect concurrently: one of them starts the
+	// container, the others find it running.
+	dockerStartMu.Lock()
+	defer dockerStartMu.Unlock()
 	ep, err := FindDockerEndpoint()
 	if err != nil {
 		return nil, false, err, nil
@@ -246,6 +253,11 @@ func connectDocker(ctx context.Context, opts ConnectOptions) (e *Engine, ok bool
 		args := runArgs(image, dopts, caBundle(env))
 		log(fmt.Sprintf("starting a BuildKit container (docker %s) on Docker at %s; `envbuild daemon stop` stops it", strings.Join(args, " "), ep.Host))
 		if _, err := d.run(ctx, nil, args...); err != nil {
+			if strings.Contains(err.Error(), "is already in use") {
+				// Another envbuild created it a moment ago: use that one.
+				log(fmt.Sprintf("another envbuild created %s meanwhile; using it", BuildkitContainer))
+				break
+			}
 			// A half-created container would be started next time as is.
 			_, _ = d.run(context.WithoutCancel(ctx), nil, "rm", "-f", BuildkitContainer)
 			return nil, true, nil, failure.Infra(fmt.Errorf("starting the BuildKit container %s from %s on Docker at %s: %v; if Docker refuses --privileged, give the options it accepts with --buildkit-run-option (or buildkit_run_options in the config file)", BuildkitContainer, image, ep, firstLine(err)))
@@ -273,8 +285,8 @@ func waitDockerBuildkit(ctx context.Context, d docker, addr string) (*Engine, er
 			return e, nil
 		}
 		last = err
-		if state, _, _ := d.containerState(ctx, BuildkitContainer); state != "running" {
-			break
+		if state, _, _ := d.containerState(ctx, BuildkitContainer); state == "" || state == "exited" || state == "dead" {
+			break // it will not answer
 		}
 		select {
 		case <-ctx.Done():
