@@ -272,3 +272,60 @@ func pathWithout(t *testing.T, cmds ...string) string {
 	}
 	return p
 }
+
+// --load takes the build's result however it was made: an OCI layout
+// (no registry configured) is loaded as envbuild:env-<id>; a flow's built
+// steps are loaded under their registry names.
+func TestLoadLayoutAndFlow(t *testing.T) {
+	bed := testbed.Require(t)
+	host := requireDocker(t, bed)
+	dir := t.TempDir()
+	env := []string{"DOCKER_HOST=" + host}
+	layoutDir := filepath.Join(dir, "oci")
+	res := mustBuild(t, dir, env, "--pypi", "six==1.16.0", "--base", bed.Base, "--output", layoutDir, "--load")
+	if res.OCILayout == "" {
+		t.Fatalf("no OCI layout: %+v", res)
+	}
+	tag := "envbuild:env-" + res.EnvID[:16]
+	if out, err := docker(t, host, "run", "--rm", "--network", "none", tag, "python", "-c", "import six; print(six.__version__)"); err != nil || out != "1.16.0" {
+		t.Errorf("--load of an OCI layout: docker run %s: %q %v", tag, out, err)
+	}
+
+	flow := filepath.Join(dir, "loadflow.py")
+	src := `from metaflow import FlowSpec, step, pypi
+
+
+class LoadFlow(FlowSpec):
+    @pypi(packages={"six": "1.16.0"})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    LoadFlow()
+`
+	if err := os.WriteFile(flow, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := fmt.Sprintf("%s/envs/loadflow-%d", bed.Registry, time.Now().UnixNano())
+	out, stderr := mustFlowBuild(t, flow, env, flow, "--registry", repo, "--with", "kubernetes:image="+bed.Base, "--load")
+	start := out.Steps["start"]
+	if start.Image == "" || start.Disabled {
+		t.Fatalf("start step not built: %+v", out.Steps)
+	}
+	stepTag, _, _ := strings.Cut(start.Image, "@")
+	if !strings.Contains(stderr, "loaded "+stepTag+" into Docker") {
+		t.Errorf("flow build --load did not say it loaded %s:\n%s", stepTag, tail(stderr, 20))
+	}
+	if out, err := docker(t, host, "image", "inspect", "--format", "{{.Id}}", stepTag); err != nil {
+		t.Errorf("flow build --load: %s is not in Docker: %s %v", stepTag, out, err)
+	}
+	if strings.Contains(stderr, "loaded "+bed.Base) {
+		t.Errorf("a step without an environment (its base) was loaded:\n%s", stderr)
+	}
+}
