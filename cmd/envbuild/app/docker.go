@@ -30,8 +30,8 @@ func (r *repeated) String() string     { return strings.Join(*r, " ") }
 func dockerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "buildkit-image", Usage: "image of the BuildKit container envbuild starts on Docker when it has no other BuildKit (default: $ENVBUILD_BUILDKIT_IMAGE, the config file's buildkit_image, else " + engine.DefaultBuildkitImage() + ")"},
-		&cli.GenericFlag{Name: "buildkit-run-option", Value: &repeated{}, Usage: "one `docker run` argument for that container, replacing --privileged (repeatable, e.g. --buildkit-run-option=--cap-add=SYS_ADMIN; default: the config file's buildkit_run_options)"},
-		&cli.BoolFlag{Name: "load", Usage: "also load the image into the local Docker daemon (as `docker load` does), to `docker run` it"},
+		&cli.GenericFlag{Name: "buildkit-run-option", Value: &repeated{}, Usage: "one docker run `ARG` for that container, replacing --privileged (repeatable, e.g. --buildkit-run-option=--cap-add=SYS_ADMIN; default: the config file's buildkit_run_options)"},
+		&cli.BoolFlag{Name: "load", Usage: "also load the image into the local Docker daemon (as docker load does), to docker run it"},
 	}
 }
 
