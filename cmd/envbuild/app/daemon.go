@@ -2,10 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/envbuild/envbuild/builder/engine"
+	"github.com/envbuild/envbuild/frontends/config"
 )
 
 func daemonCommand() *cli.Command {
@@ -15,9 +17,17 @@ func daemonCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "start",
-				Usage: "start the local daemon (or check that one answers)",
+				Usage: "start the local daemon, or where envbuild cannot, its BuildKit container on Docker (or check that one answers)",
+				Flags: append([]cli.Flag{&cli.StringFlag{Name: "config", Usage: "envbuild's config file"}}, dockerFlags()[:2]...),
 				Action: func(c *cli.Context) error {
-					e, err := engine.Connect(c.Context, engine.ConnectOptions{Log: func(l string) { fmt.Fprintln(c.App.ErrWriter, l) }})
+					env := config.EnvMap(os.Environ())
+					conf, err := config.Resolve(config.Sources{Env: env, ConfigPath: c.String("config")}, "")
+					if err != nil {
+						return err
+					}
+					opts := engine.ConnectOptions{Log: func(l string) { fmt.Fprintln(c.App.ErrWriter, l) }}
+					dockerConnect(c, env, conf, &opts)
+					e, err := engine.Connect(c.Context, opts)
 					if err != nil {
 						return err
 					}
