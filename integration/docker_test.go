@@ -120,7 +120,15 @@ func TestDockerAutoStart(t *testing.T) {
 	host := requireDocker(t, bed)
 	_, _ = docker(t, host, "rm", "-f", "envbuild-buildkitd")
 	dir := t.TempDir()
-	writeRunOptions(t, dir, testbed.BuildkitRunOptions)
+	// Without --network=host: envbuild adds it, the registry being on
+	// 127.0.0.1.
+	var runOpts []string
+	for _, o := range testbed.BuildkitRunOptions {
+		if o != "--network=host" {
+			runOpts = append(runOpts, o)
+		}
+	}
+	writeRunOptions(t, dir, runOpts)
 	env := []string{
 		"DOCKER_HOST=" + host,
 		"BUILDKIT_HOST=",
