@@ -83,7 +83,7 @@ func loadIntoDocker(ctx context.Context, reg *registry.Client, results []*build.
 			continue // flow steps sharing one environment
 		}
 		seen[res.Image+"\x00"+res.OCILayout] = true
-		if len(res.Platforms) > 0 && !slices.Contains(res.Platforms, platform) {
+		if len(res.Platforms) > 0 && !slices.ContainsFunc(res.Platforms, func(p string) bool { return osArch(p) == osArch(platform) }) {
 			return failure.User(fmt.Errorf("--load: the image is built for %s and Docker at %s runs %s; add --platform %s", strings.Join(res.Platforms, ", "), ep.Host, platform, platform))
 		}
 		var tag string
@@ -161,4 +161,14 @@ func pickImage(idx v1.ImageIndex, platform, dir string) (v1.Image, error) {
 		}
 	}
 	return nil, failure.User(fmt.Errorf("--load: OCI layout %s has no image for %s", dir, platform))
+}
+
+// osArch is os/arch of a platform (linux/arm64/v8 and linux/arm64 are one
+// for Docker on arm64).
+func osArch(p string) string {
+	parts := strings.SplitN(p, "/", 3)
+	if len(parts) < 2 {
+		return p
+	}
+	return parts[0] + "/" + parts[1]
 }
