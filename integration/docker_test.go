@@ -195,6 +195,21 @@ func TestDockerAutoStart(t *testing.T) {
 		t.Errorf("envbuild-buildkitd still exists after daemon stop: %s", out)
 	}
 
+	// Without run options envbuild asks for --privileged, which this
+	// sandbox refuses ("unable to apply caps"): exit 4, saying how to give
+	// other options, and no half-made container left behind.
+	bare := t.TempDir()
+	r = envbuild(t, bare, env, "build", "--pypi", "six==1.16.0", "--base", bed.Base, "--registry", bed.Registry+"/envs/auto-privileged"+suffix, "--buildkit-image", bed.BuildkitImage)
+	if privileged, _ := docker(t, host, "run", "--rm", "--privileged", bed.BuildkitImage, "--version"); !strings.Contains(privileged, "unable to apply caps") {
+		t.Logf("--privileged works on this Docker: %s", privileged)
+	} else if r.code != 4 || !strings.Contains(r.stderr, "--buildkit-run-option") || !strings.Contains(r.stderr, "--privileged") {
+		t.Errorf("refused --privileged: exit %d\n%s", r.code, r.stderr)
+	}
+	if out, err := docker(t, host, "container", "inspect", "envbuild-buildkitd"); err == nil && r.code != 0 {
+		t.Errorf("a failed start left envbuild-buildkitd behind: %s", out)
+	}
+	stop()
+
 	// An image Docker does not have and cannot pull: exit 4 with the fix.
 	if _, r := build("auto-noimage", "--buildkit-image", "envbuild-testbed/no-such-buildkit:1"); r.code != 4 || !strings.Contains(r.stderr, "envbuild-testbed/no-such-buildkit:1 is not in Docker at "+host) || !strings.Contains(r.stderr, "--buildkit-image") || !strings.Contains(r.stderr, "docker load") {
 		t.Errorf("missing image: exit %d\n%s", r.code, tail(r.stderr, 10))
