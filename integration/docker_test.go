@@ -133,6 +133,8 @@ func TestDockerAutoStart(t *testing.T) {
 		"DOCKER_HOST=" + host,
 		"BUILDKIT_HOST=",
 		"ENVBUILD_NO_LOCAL_BUILDKITD=1",
+		// A proxy setting that changes nothing here, to see it passed in.
+		"no_proxy=127.0.0.1,localhost,envbuild-it.invalid",
 		"PATH=" + pathWithout(t, "runc", "buildkitd"),
 	}
 	stop := func() run { return envbuild(t, dir, env, "daemon", "stop") }
@@ -159,6 +161,9 @@ func TestDockerAutoStart(t *testing.T) {
 	if out, err := docker(t, host, "container", "inspect", "--format", "{{.State.Status}} {{.Config.Image}} {{.HostConfig.NetworkMode}} {{range .Mounts}}{{.Destination}},{{end}}", "envbuild-buildkitd"); err != nil ||
 		!strings.HasPrefix(out, "running "+bed.BuildkitImage+" host ") || !strings.Contains(out, "/var/lib/buildkit,") || !strings.Contains(out, "/etc/envbuild/ca-certificates.crt,") {
 		t.Errorf("envbuild-buildkitd: %q %v; want running, the bed's image, host network, the state volume and the CA bundle", out, err)
+	}
+	if out, err := docker(t, host, "container", "inspect", "--format", "{{json .Config.Env}}", "envbuild-buildkitd"); err != nil || !strings.Contains(out, `"no_proxy=127.0.0.1,localhost,envbuild-it.invalid"`) || !strings.Contains(out, `"SSL_CERT_FILE=/etc/envbuild/ca-certificates.crt"`) {
+		t.Errorf("envbuild-buildkitd's environment %s (%v) lacks no_proxy or SSL_CERT_FILE", out, err)
 	}
 	tag, _, _ := strings.Cut(res.Image, "@")
 	if out, err := docker(t, host, "run", "--rm", "--network", "none", tag, "python", "-c", "import six, sys; print(six.__version__, sys.prefix)"); err != nil || out != "1.16.0 /opt/envbuild/env" {
