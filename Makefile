@@ -40,7 +40,7 @@ install: build buildkitd ## install envbuild and a buildkitd of the same BuildKi
 	install -m 0755 $(BIN)/envbuild $(BIN)/buildkitd $(PREFIX)/bin/
 
 .PHONY: setup
-setup: ## install what the test bed needs (runc, registry, debootstrap; Debian packages) and build buildkitd
+setup: ## install what the test bed needs (runc, registry, debootstrap, docker.io; Debian packages) and build buildkitd and buildctl
 	bash scripts/setup.sh
 
 .PHONY: demo

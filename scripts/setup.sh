@@ -3,7 +3,8 @@
 # the Debian packages the test bed starts (runc, a CNCF Distribution registry,
 # debootstrap, htpasswd, zstd, busybox-static; gcc, libc6-dev and bzip2 for
 # the conda tests' static test program and .tar.bz2 archives; openssh for the
-# ssh:// builder test) and bin/buildkitd and bin/buildctl, built from this
+# ssh:// builder test; docker.io for the Docker tests' dockerd) and
+# bin/buildkitd and bin/buildctl, built from this
 # module's go.mod so the daemon and the client are the same version.
 #
 # Idempotent: apt runs only when a command is missing; buildkitd and buildctl
@@ -36,6 +37,7 @@ declare -A needs=(
 	[bzip2]=bzip2
 	[sshd]=openssh-server
 	[ssh-keygen]=openssh-client
+	[dockerd]=docker.io
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -56,7 +58,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2 openssh-server openssh-client
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2 openssh-server openssh-client docker.io
 else
 	log "Debian packages present"
 fi
@@ -91,7 +93,8 @@ else
 fi
 
 # buildctl: the remote end of BuildKit's ssh://, kube-pod:// and
-# docker-container:// helpers runs `buildctl dial-stdio`.
+# docker-container:// helpers runs `buildctl dial-stdio`; static, so it also
+# goes into the test bed's BuildKit image.
 if [[ -x bin/buildctl && bin/buildctl -nt go.mod ]] && stamped bin/buildctl; then
 	log "bin/buildctl is up to date"
 else

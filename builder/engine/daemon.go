@@ -56,6 +56,8 @@ type ConnectOptions struct {
 	// BuildkitImage is the image of the BuildKit container envbuild starts
 	// where only a Docker daemon is there.
 	BuildkitImage string
+	// Docker says how that container is run (docker.go).
+	Docker DockerOptions
 	// Log receives one line when a daemon is started.
 	Log func(string)
 }
@@ -73,18 +75,27 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 	}
 	addr, log := opts.Addr, opts.Log
 	if addr != "" {
+		if err := checkDockerContainer(ctx, addr); err != nil {
+			return nil, err
+		}
 		return dial(ctx, addr, opts.TLS, log)
 	}
 	local := "unix://" + LocalSocket
-	if answers(ctx, local) {
+	if !localDisabled() && answers(ctx, local) {
 		return dial(ctx, local, TLSOptions{}, log)
 	}
-	if err := canStartLocal(); err != nil {
-		return nil, failure.Infra(fmt.Errorf("no BuildKit daemon: %w; point --buildkit-addr or BUILDKIT_HOST at one (e.g. unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildkitd)", err))
+	bin, err := "", canStartLocal()
+	if err == nil {
+		bin, err = findBuildkitd()
 	}
-	bin, err := findBuildkitd()
 	if err != nil {
-		return nil, failure.Infra(err)
+		// No local daemon envbuild may start: a BuildKit container on
+		// Docker, where a Docker daemon answers (docker.go).
+		e, ok, why, derr := connectDocker(ctx, opts)
+		if ok {
+			return e, derr
+		}
+		return nil, failure.Infra(fmt.Errorf("no BuildKit daemon: %w, and %v; start Docker (envbuild then runs BuildKit in a container), or point --buildkit-addr or BUILDKIT_HOST at one (e.g. unix:///run/buildkit/buildkitd.sock, tcp://host:1234, docker-container://buildkitd)", err, why))
 	}
 	if log != nil {
 		log(fmt.Sprintf("starting a local BuildKit daemon (%s) at %s; `envbuild daemon stop` stops it", bin, local))
@@ -118,6 +129,9 @@ func answers(ctx context.Context, addr string) bool {
 }
 
 func canStartLocal() error {
+	if localDisabled() {
+		return errors.New("ENVBUILD_NO_LOCAL_BUILDKITD is set")
+	}
 	if runtime.GOOS != "linux" {
 		return fmt.Errorf("envbuild starts a local daemon only on Linux (this is %s)", runtime.GOOS)
 	}

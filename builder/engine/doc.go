@@ -9,4 +9,11 @@
 // BuildKit through the session's auth provider (Docker config file and
 // credential helpers) and index credentials as session secrets: nothing
 // secret is put into LLB, a layer or the image config.
+//
+// Docker (docker.go, dockerendpoint.go, dockerload.go) is driven through
+// the docker CLI, as BuildKit's docker-container:// helper drives it: no
+// Docker client library. The daemon is the one the CLI would use
+// (FindDockerEndpoint); envbuild starts its BuildKit container there when
+// it cannot start a local buildkitd, and --load streams images into it
+// with `docker load`.
 package engine

@@ -58,6 +58,11 @@ type File struct {
 	TLSCert       string `toml:"tlscert"`
 	TLSKey        string `toml:"tlskey"`
 	TLSServerName string `toml:"tlsservername"`
+	// BuildkitImage and BuildkitRunOptions: the BuildKit container envbuild
+	// starts on Docker (its image; `docker run` arguments replacing
+	// --privileged).
+	BuildkitImage      string   `toml:"buildkit_image"`
+	BuildkitRunOptions []string `toml:"buildkit_run_options"`
 }
 
 // Sources are where the lookup reads from.
@@ -214,7 +219,7 @@ func readFile(src Sources, home string) (File, string, error) {
 		return f, path, failure.User(fmt.Errorf("reading config file %s: %w", path, err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, tlscacert, tlscert, tlskey, tlsservername", path, und[0].String()))
+		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, tlscacert, tlscert, tlskey, tlsservername, buildkit_image, buildkit_run_options, layer_cache, layer_cache_mode, layer_cache_salt", path, und[0].String()))
 	}
 	for _, p := range []*string{&f.TLSCACert, &f.TLSCert, &f.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {

@@ -84,6 +84,12 @@ type Bed struct {
 	// BaseNoPython is a static busybox root file system without Python.
 	BaseNoPython string `json:"base_nopython"`
 
+	// DockerHost is DOCKER_HOST of the bed's Docker daemon and
+	// BuildkitImage the BuildKit image made in it, once StartDocker ran.
+	DockerHost    string `json:"docker_host,omitempty"`
+	BuildkitImage string `json:"buildkit_image,omitempty"`
+
+	dockerMu       sync.Mutex
 	mu             sync.Mutex
 	procs          []*process
 	removeStateDir bool
@@ -432,6 +438,10 @@ func (b *Bed) Stop() error {
 		if strings.HasPrefix(procs[i].Name, "buildkitd") {
 			grace = 20 * time.Second
 		}
+		if procs[i].Name == "dockerd" {
+			// dockerd stops its containers first.
+			grace = 40 * time.Second
+		}
 		if err := procs[i].stop(grace); err != nil {
 			errs = append(errs, err)
 		}
@@ -486,6 +496,8 @@ func (b *Bed) Env() []string {
 		"ENVBUILD_TEST_BASE_ARM64=" + b.BaseARM64,
 		"ENVBUILD_TEST_BASE_MULTI=" + b.BaseMulti,
 		"ENVBUILD_TEST_BASE_NOPYTHON=" + b.BaseNoPython,
+		"ENVBUILD_TEST_DOCKER_HOST=" + b.DockerHost,
+		"ENVBUILD_TEST_BUILDKIT_IMAGE=" + b.BuildkitImage,
 	}
 }
 

@@ -72,7 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:            func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow, daemon and completion (see `envbuild --help`)", c.Args().First()))
+				return failure.Usage(fmt.Errorf("unknown command %q; the commands are build, lock, flow, daemon, prune and completion (see `envbuild --help`)", c.Args().First()))
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -89,6 +89,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			flowCommand(),
 			daemonCommand(),
 			completionCommand(),
+			pruneCommand(),
 		},
 	}
 	addHelpTails(a)

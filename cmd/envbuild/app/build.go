@@ -26,7 +26,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			frozenFlag(),
-		), layerCacheFlags()...),
+		), append(layerCacheFlags(), dockerFlags()...)...),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
@@ -79,6 +79,11 @@ func buildCommand() *cli.Command {
 			res, err := build.Build(c.Context, bo)
 			if err != nil {
 				return err
+			}
+			if c.Bool("load") {
+				if err := loadIntoDocker(c.Context, registryClient(c, conf), []*build.Result{res}, func(l string) { fmt.Fprintln(stderr, l) }); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)

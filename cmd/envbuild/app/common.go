@@ -349,6 +349,7 @@ func connectOptions(c *cli.Context, env map[string]string, conf config.Resolved)
 			*f.dst = v
 		}
 	}
+	dockerConnect(c, env, conf, &o)
 	return o, o.Validate()
 }
 

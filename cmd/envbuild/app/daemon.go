@@ -2,10 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/envbuild/envbuild/builder/engine"
+	"github.com/envbuild/envbuild/frontends/config"
 )
 
 func daemonCommand() *cli.Command {
@@ -15,9 +17,17 @@ func daemonCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "start",
-				Usage: "start the local daemon (or check that one answers)",
+				Usage: "start the local daemon, or where envbuild cannot, its BuildKit container on Docker (or check that one answers)",
+				Flags: append([]cli.Flag{&cli.StringFlag{Name: "config", Usage: "envbuild's config file"}}, dockerFlags()[:2]...),
 				Action: func(c *cli.Context) error {
-					e, err := engine.Connect(c.Context, engine.ConnectOptions{Log: func(l string) { fmt.Fprintln(c.App.ErrWriter, l) }})
+					env := config.EnvMap(os.Environ())
+					conf, err := config.Resolve(config.Sources{Env: env, ConfigPath: c.String("config")}, "")
+					if err != nil {
+						return err
+					}
+					opts := engine.ConnectOptions{Log: func(l string) { fmt.Fprintln(c.App.ErrWriter, l) }}
+					dockerConnect(c, env, conf, &opts)
+					e, err := engine.Connect(c.Context, opts)
 					if err != nil {
 						return err
 					}
@@ -28,7 +38,7 @@ func daemonCommand() *cli.Command {
 			},
 			{
 				Name:  "stop",
-				Usage: "stop the local daemon envbuild started",
+				Usage: "stop the local daemon envbuild started, and its BuildKit container on Docker",
 				Action: func(c *cli.Context) error {
 					stopped, err := engine.StopLocal()
 					if err != nil {
@@ -38,6 +48,15 @@ func daemonCommand() *cli.Command {
 						fmt.Fprintln(c.App.ErrWriter, "stopped the local BuildKit daemon")
 					} else {
 						fmt.Fprintln(c.App.ErrWriter, "no local BuildKit daemon was running")
+					}
+					// The BuildKit container envbuild starts on Docker; its
+					// state volume (the build cache) is kept.
+					removed, err := engine.StopDocker(c.Context)
+					if err != nil {
+						return err
+					}
+					if removed {
+						fmt.Fprintf(c.App.ErrWriter, "stopped and removed the BuildKit container %s (its cache stays in the volume %s)\n", engine.BuildkitContainer, engine.BuildkitVolume)
 					}
 					return nil
 				},

@@ -43,7 +43,7 @@ func flowCommand() *cli.Command {
 				lockedFlag(),
 				frozenFlag(),
 				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
-			}, append(buildkitFlags(), layerCacheFlags()...)...),
+			}, append(append(buildkitFlags(), layerCacheFlags()...), dockerFlags()...)...),
 			Action: func(c *cli.Context) error {
 				args, help, err := flagsAfterArgs(c)
 				if err != nil || help {
@@ -104,6 +104,17 @@ func flowCommand() *cli.Command {
 				res, err := build.BuildFlow(c.Context, fo)
 				if err != nil {
 					return err
+				}
+				if c.Bool("load") {
+					var built []*build.Result
+					for _, st := range res.Steps {
+						if !st.Disabled && st.Result != nil {
+							built = append(built, st.Result)
+						}
+					}
+					if err := loadIntoDocker(c.Context, fo.Build.Registry, built, fo.Build.Log); err != nil {
+						return err
+					}
 				}
 				if c.Bool("json") {
 					return printJSON(c.App.Writer, res)

@@ -20,7 +20,8 @@ func main() {
 
 const usage = `usage: testbed up|env|logs|down|run [-state DIR] [-cache DIR] [IMAGE -- COMMAND...]
 
-  up     start buildkitd, two registries and the base images; print and write STATE/env.sh
+  up     start buildkitd, two registries, the base images and (-docker, default) dockerd
+         with a BuildKit image; print and write STATE/env.sh
   env    print the export lines of the running bed
   logs   print the end of every daemon's log
   down   stop the bed and remove STATE
@@ -39,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	state := fs.String("state", defaultState(), "state directory of the bed")
 	cache := fs.String("cache", testbed.DefaultCacheDir(), "cache of the base images' layers")
+	withDocker := fs.Bool("docker", true, "up: also start dockerd and make the BuildKit image in it (skipped, saying why, where dockerd cannot run)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -48,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch verb {
 	case "up":
-		err = up(ctx, *state, *cache, stdout, stderr)
+		err = up(ctx, *state, *cache, *withDocker, stdout, stderr)
 	case "env":
 		var b *testbed.Bed
 		if b, err = testbed.Attach(ctx, *state); err == nil {
@@ -99,7 +101,7 @@ func defaultState() string {
 	return filepath.Join(os.TempDir(), "envbuild-testbed")
 }
 
-func up(ctx context.Context, state, cache string, stdout, stderr io.Writer) error {
+func up(ctx context.Context, state, cache string, withDocker bool, stdout, stderr io.Writer) error {
 	if b, err := testbed.Attach(ctx, state); err == nil {
 		fmt.Fprintf(stderr, "testbed: already up in %s\n", state)
 		fmt.Fprint(stdout, b.ExportLines())
@@ -116,6 +118,14 @@ func up(ctx context.Context, state, cache string, stdout, stderr io.Writer) erro
 	b, err := testbed.Start(ctx, testbed.Options{StateDir: state, CacheDir: cache, Detach: true, Log: stderr})
 	if err != nil {
 		return err
+	}
+	if withDocker {
+		if reason := testbed.CannotRunDocker(); reason != "" {
+			fmt.Fprintf(stderr, "testbed: no Docker daemon: %s\n", reason)
+		} else if _, err := b.StartDocker(ctx); err != nil {
+			_ = b.Stop()
+			return err
+		}
 	}
 	fmt.Fprint(stdout, b.ExportLines())
 	fmt.Fprintf(stderr, "testbed: up; `. %s` to use it, `testbed down` to stop it\n", filepath.Join(b.StateDir, "env.sh"))
