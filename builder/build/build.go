@@ -358,10 +358,6 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
-		for _, n := range pp.Notes {
-			logf("%s", n)
-			res.Notes = append(res.Notes, n)
-		}
 		hits := map[int]llb.State{}
 		for i, l := range pp.Layers {
 			if rec := records[l.Key]; rec != nil {
@@ -454,6 +450,12 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64) (*Result, error) {
 	var images []registry.NewImage
 	for _, pp := range pl.Platforms {
+		for _, n := range pp.Notes {
+			if o.logf != nil {
+				o.logf("%s", n)
+			}
+			res.Notes = append(res.Notes, n)
+		}
 		var metas []installer.LayerMeta
 		var layers []registry.Blob
 		var diffIDs []string
