@@ -137,33 +137,26 @@ func Tar(root string) ([]byte, error) {
 func Compress(raw []byte, compression string) (*Layer, error) {
 	var buf bytes.Buffer
 	l := &Layer{DiffID: digestOf(raw)}
+	var zw io.WriteCloser
+	var err error
 	switch compression {
 	case "", "gzip":
-		zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(raw); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
+		zw, err = gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		l.MediaType = MediaTypeGzip
 	case "zstd":
-		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(raw); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
+		zw, err = zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1))
 		l.MediaType = MediaTypeZstd
 	default:
 		return nil, fmt.Errorf("unknown compression %q; want gzip or zstd", compression)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
 	}
 	l.Compressed = buf.Bytes()
 	l.Digest = digestOf(l.Compressed)

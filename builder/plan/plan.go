@@ -299,7 +299,7 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 		return nil, fmt.Errorf("no config for the base image of %s", pp.Platform)
 	}
 	cfg := pp.Base.Config.DeepCopy()
-	osName, arch, variant := splitPlatform(pp.Platform)
+	osName, arch, variant := SplitPlatform(pp.Platform)
 	cfg.OS, cfg.Architecture, cfg.Variant = osName, arch, variant
 	cfg.Created = v1.Time{Time: Created}
 	cfg.Config.Env = withPath(cfg.Config.Env)
@@ -328,7 +328,9 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 	return json.Marshal(cfg)
 }
 
-func splitPlatform(p string) (string, string, string) {
+// SplitPlatform returns a platform's OS, architecture and variant, with
+// arm64's variant "v8" spelled out, as image configs and indexes carry it.
+func SplitPlatform(p string) (string, string, string) {
 	parts := strings.SplitN(p, "/", 3)
 	for len(parts) < 3 {
 		parts = append(parts, "")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -15,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/envbuild/envbuild/builder/plan"
 )
 
 // A layer record says that a package layer with a given cache key is a
@@ -71,7 +72,7 @@ func recordImage(r LayerRecord) (config, manifest []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	osName, arch, variant := splitPlatform(r.Platform)
+	osName, arch, variant := plan.SplitPlatform(r.Platform)
 	cfg := struct {
 		Architecture string `json:"architecture"`
 		OS           string `json:"os"`
@@ -258,15 +259,4 @@ func (c *Client) WriteRecord(ctx context.Context, repo string, rec *LayerRecord)
 	rec.Manifest = digestOf(man)
 	rec.Repository = r.String()
 	return nil
-}
-
-func splitPlatform(p string) (string, string, string) {
-	parts := strings.SplitN(p, "/", 3)
-	for len(parts) < 3 {
-		parts = append(parts, "")
-	}
-	if parts[1] == "arm64" && parts[2] == "" {
-		parts[2] = "v8"
-	}
-	return parts[0], parts[1], parts[2]
 }
