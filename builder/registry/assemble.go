@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/envbuild/envbuild/builder/plan"
-
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
