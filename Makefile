@@ -72,6 +72,10 @@ bench: bench-build bench-lock bench-conda ## every benchmark (not run in CI); ta
 bench-build: setup build ## builds: envbuild vs Dockerfiles with pip and with uv, on the same buildkitd, base and packages
 	bash scripts/bench.sh
 
+.PHONY: bench-torch-layercache
+bench-torch-layercache: setup build ## the team layer cache on torch with its CUDA wheels (about 3 GB, one run each; not in CI)
+	bash scripts/bench-torch-layercache.sh
+
 .PHONY: bench-lock
 bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
 	$(GO) run ./bench/lock -runs 3 -out docs/BENCH-lock.md
