@@ -13,6 +13,12 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
+// executable is os.Executable, replaced in tests.
+var executable = os.Executable
+
+// InstallCommand installs a static envbuild with the Go toolchain.
+const InstallCommand = "CGO_ENABLED=0 go install github.com/envbuild/envbuild/cmd/envbuild@latest"
+
 // InstallerName is the installer's file name inside its directory.
 const InstallerName = "envbuild"
 
@@ -30,20 +36,28 @@ var embedded = func(arch string) []byte { return nil }
 func installerDir(cacheDir, hostPlatform string) (string, error) {
 	arch := strings.SplitN(hostPlatform+"/", "/", 3)[1]
 	var data []byte
+	dynamic := ""
 	if runtime.GOOS == "linux" && runtime.GOARCH == arch {
-		self, err := os.Executable()
+		self, err := executable()
 		if err == nil && isStatic(self) {
 			data, err = os.ReadFile(self)
 			if err != nil {
 				return "", fmt.Errorf("reading %s to send it to BuildKit: %w", self, err)
 			}
+		} else if err == nil {
+			dynamic = self
 		}
 	}
 	if data == nil {
 		data = embedded(arch)
 	}
+	if data == nil && dynamic != "" {
+		// `go install` links against the C library where a C compiler is
+		// installed; such a binary cannot run on BuildKit's empty root.
+		return "", failure.User(fmt.Errorf("%s is linked against the C library (a cgo build, as `go install` makes where gcc is installed), so it cannot run inside BuildKit as the installer; reinstall it static: `%s`", dynamic, InstallCommand))
+	}
 	if data == nil {
-		return "", failure.User(fmt.Errorf("BuildKit runs on %s, and this envbuild has no static linux/%s build of itself to run there as the installer; use a build made by `make dist` (it carries both Linux installers), or on Linux/%s `make build` (CGO_ENABLED=0)", hostPlatform, arch, arch))
+		return "", failure.User(fmt.Errorf("BuildKit runs on %s, and this envbuild has no static linux/%s build of itself to run there as the installer; use a build made by `make dist` (it carries both Linux installers), or on Linux/%s `make build` or `%s`", hostPlatform, arch, arch, InstallCommand))
 	}
 	sum := sha256.Sum256(data)
 	dir := filepath.Join(cacheDir, "installer", hex.EncodeToString(sum[:12]))

@@ -38,3 +38,23 @@ func TestInstallerForAnotherArchitecture(t *testing.T) {
 		t.Errorf("the installer directory holds %d files, want only the installer (BuildKit receives all of it)", len(entries))
 	}
 }
+
+// A cgo build (what `go install` makes where gcc is installed) cannot be
+// the installer: the error gives the command that installs a static one.
+func TestDynamicSelfSaysHowToInstall(t *testing.T) {
+	dyn := "/bin/sh"
+	if isStatic(dyn) {
+		t.Skipf("%s is static here; no dynamic ELF to stand for a cgo build", dyn)
+	}
+	savedExe, savedEmb := executable, embedded
+	defer func() { executable, embedded = savedExe, savedEmb }()
+	executable = func() (string, error) { return dyn, nil }
+	embedded = func(string) []byte { return nil }
+	_, err := installerDir(t.TempDir(), "linux/"+runtime.GOARCH)
+	if runtime.GOOS != "linux" {
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0 go install github.com/envbuild/envbuild/cmd/envbuild@latest") || !strings.Contains(err.Error(), "C library") {
+		t.Errorf("a dynamic envbuild: %v", err)
+	}
+}
