@@ -150,8 +150,21 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
 	}
 
-	// 1. The base, per platform, and the target read from its files.
-	bases, targets, err := Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir)
+	// 1. The base, per platform, and the target read from its files:
+	// under --locked or --frozen, the per-platform digests the lock
+	// recorded, whatever the tag points at now.
+	pinned, err := lockedBases(o, s, platforms)
+	if err != nil {
+		return nil, err
+	}
+	var bases map[string]plan.Base
+	var targets []lock.Target
+	if pinned != nil {
+		logf("building on the base image digests recorded in %s", o.LockPath)
+		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms)
+	} else {
+		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -593,6 +606,60 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 		locked = true
 	}
 	return env, lf, locked, nil
+}
+
+// lockedBases returns, under --locked or --frozen, the base image digest
+// the lock recorded for each platform ("repo@sha256:…"), or nil when the
+// lock records none (a lock made from flags) or the build may relock. A
+// lock made for another base repository than the one asked for is out of
+// date (exit 3).
+func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string, error) {
+	if o.LockPolicy != LockLocked && o.LockPolicy != LockFrozen {
+		return nil, nil
+	}
+	lf, err := lockfile.Read(o.LockPath)
+	if err != nil || lf == nil || lf.Env(s.Name) == nil {
+		return nil, err
+	}
+	env := lf.Env(s.Name)
+	out := map[string]string{}
+	for _, p := range platforms {
+		t := env.Target(p)
+		if t == nil || t.Base == "" {
+			return nil, nil
+		}
+		out[p] = t.Base
+	}
+	want, err := o.Registry.Parse(s.Base)
+	if err != nil {
+		return nil, err
+	}
+	for p, b := range out {
+		repo, _, _ := strings.Cut(b, "@")
+		if repo != want.Context().Name() {
+			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
+			return nil, failure.Stale(fmt.Errorf("%s: %s was made for base image %s (%s), not %s; lock again (the same command without %s) and commit %s", flag, o.LockPath, repo, p, s.Base, flag, o.LockPath))
+		}
+	}
+	return out, nil
+}
+
+// pinnedTargets resolves each platform's recorded base digest and reads
+// its target.
+func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, platforms []string) (map[string]plan.Base, []lock.Target, error) {
+	bases := map[string]plan.Base{}
+	var targets []lock.Target
+	for _, p := range platforms {
+		b, t, err := Targets(ctx, o.Registry, pinned[p], []string{p}, o.CacheDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range b {
+			bases[k] = v
+		}
+		targets = append(targets, t...)
+	}
+	return bases, targets, nil
 }
 
 // Targets resolves base for every platform and reads each one's lock
