@@ -4,6 +4,8 @@ GO ?= go
 PREFIX ?= /usr/local
 BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The wheels' version (PEP 440): 0.1.0 plus the commit, as a local label.
+WHEEL_VERSION ?= 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/envbuild/envbuild/cmd/envbuild/app.Version=$(VERSION)
 export CGO_ENABLED := 0
 # pip installs the test tools (uv) into the user scheme on some machines.
@@ -18,12 +20,13 @@ build: ## build bin/envbuild (static: it is also the installer that runs inside 
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/envbuild ./cmd/envbuild
 
 .PHONY: dist
-dist: ## envbuild for linux and macOS (amd64, arm64), each carrying static Linux installers for both architectures, in dist/
+dist: ## envbuild for linux and macOS (amd64, arm64), each carrying static Linux installers for both architectures, and a pip wheel of each, in dist/
 	mkdir -p builder/build/installers dist
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o builder/build/installers/envbuild-linux-amd64 ./cmd/envbuild
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o builder/build/installers/envbuild-linux-arm64 ./cmd/envbuild
 	for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64; do \
 	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -tags embedinstaller -ldflags '$(LDFLAGS)' -o dist/envbuild-$${p%/*}-$${p#*/} ./cmd/envbuild || exit 1; \
+	  python3 packaging/wheel.py --binary dist/envbuild-$${p%/*}-$${p#*/} --platform $$p --version $(WHEEL_VERSION) --out dist || exit 1; \
 	done
 
 # Stamped with its version, as BuildKit's releases are: envbuild compares it
