@@ -111,6 +111,8 @@ fi
 py_tools=()
 python3 -c 'import metaflow' 2>/dev/null || py_tools+=("metaflow==2.19.39")
 command -v uv >/dev/null 2>&1 || py_tools+=("uv==0.13.9")
+# check-jsonschema checks examples/ci against GitHub's and GitLab's workflow schemas.
+command -v check-jsonschema >/dev/null 2>&1 || py_tools+=("check-jsonschema==0.39.0")
 if ((${#py_tools[@]} > 0)); then
 	log "installing Python tools: ${py_tools[*]}"
 	python3 -m pip install --quiet "${py_tools[@]}"
