@@ -367,7 +367,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	if err != nil {
 		return 0, err
 	}
-	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.WithCustomName("envbuild installer"))
+	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.LocalUniqueID("envbuild-installer"), llb.WithCustomName("envbuild installer"))
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
