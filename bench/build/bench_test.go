@@ -573,7 +573,7 @@ func TestWriteReportLayerCache(t *testing.T) {
 		Pushed:    pushed{NewLayers: 2, NewLayerNames: []string{"envbuild: environment default metadata", "envbuild: install tzdata 2024.1"}},
 		Downloads: downloads{Base: 74e6, Other: 20e3, Known: true}})
 	r.add("fresh-pin", "uv", sample{Seconds: 20, InstallSteps: 1, InstallKnown: true, RunCached: 1, Pushed: pushed{Bytes: 110e6, NewLayers: 1}})
-	r.add("fresh-other-repo", "envbuild", sample{Seconds: 0.8, InstallSteps: 0, InstallKnown: true, LayersReused: 16, ReportedBytes: 3e3, NoBuildKit: true})
+	r.add("fresh-other-repo", "envbuild", sample{Seconds: 0.8, InstallSteps: 0, InstallKnown: true, LayersReused: 16, ReportedBytes: 3e3, NoBuildKit: true, Downloads: downloads{Base: 74e6, Known: true}})
 	r.add("new-binary", "envbuild", sample{Seconds: 3, InstallSteps: 2, InstallKnown: true})
 	r.add("swap", "envbuild", sample{Seconds: 1, InstallKnown: true})
 	r.add("swap", "uv", sample{Seconds: 10})
@@ -590,6 +590,7 @@ func TestWriteReportLayerCache(t *testing.T) {
 		"| fresh buildkitd, one pin changed from a teammate's image | uv Dockerfile | 20.0 | 1 | — | 110.0 MB | — | n/a | n/a |",
 		"`--buildkit-addr unix:///nonexistent.sock` (no BuildKit daemon at all): succeeded.",
 		"`make bench-big`",
+		"downloaded the base (fresh-other-repo: 1 of 1 runs)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("writeReport: got\n%s\nwant a line containing %q", got, want)

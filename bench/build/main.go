@@ -49,7 +49,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 	fs.StringVar(&o.Work, "work", filepath.Join(root, ".cache", "bench-build"), "working directory (locks, build contexts, logs); emptied first")
 	spec := fs.String("spec", "pandas==2.2.2 requests==2.32.3 scikit-learn==1.5.0", "the package set, space-separated PEP 508 requirements")
 	fs.StringVar(&o.PinPackage, "pin-package", "tzdata", "the small package whose pin changes (pinned in the spec too)")
-	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7 2022.6 2022.5 2022.4 2022.3 2022.2 2022.1", "versions of -pin-package: the first for the cold builds, then -n for each of pin, fresh-pin and new-binary (each builds versions no other scenario built)")
+	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7 2025.1 2025.2 2025.3 2026.1 2026.2 2026.3", "versions of -pin-package: the first for the cold builds, then -n for each of pin, fresh-pin and new-binary (each builds versions no other scenario built); pandas 2.2.2 wants tzdata>=2022.7, hence the newer ones last")
 	scen := fs.String("scenarios", "cold,pin,swap,unchanged,fresh-pin,fresh-other-repo,new-binary", "scenarios to run (always in the order cold, fresh-pin, fresh-other-repo, pin, swap, new-binary, unchanged)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

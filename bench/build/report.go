@@ -440,6 +440,9 @@ func writeReport(w io.Writer, r results, info reportInfo) {
 	if info.NoDaemon != "" {
 		p("- fresh-other-repo once more with `--buildkit-addr unix:///nonexistent.sock` (no BuildKit daemon at all): %s.\n", info.NoDaemon)
 	}
+	if n := baseReads(r, info.BaseBytes); n != "" {
+		p("- envbuild downloads the base image's layers itself, to read its files (the Python and libc a lock targets), when its `--cache-dir` has not seen that base image (the cache is keyed by the image's digest): on a fresh machine, and on a new base (swap). Builds that used no BuildKit (or found the image already there) downloaded the base (%s) that way; where an install step also ran on a fresh buildkitd, BuildKit pulled it a second time. The uv Dockerfile on a fresh builder reads no base when every step is a cache hit.\n", n)
+	}
 	p("- The issue's fifth scenario (the torch environment of about 3 GB, one pin changed, on a fresh builder) is not measured here: it belongs to `make bench-big`.\n")
 	p("- The machine is shared with other engineers' builds and tests (2 cores): absolute times are noisy, from run to run and from report to report; the ratios of runs side by side are steadier.\n")
 	for _, n := range info.Notes {
@@ -519,4 +522,26 @@ func writeMethod(w io.Writer) {
 		df, _ := dockerfile(t, "BASE")
 		p("\n%s:\n\n```dockerfile\n%s```\n", toolTitle[t], df)
 	}
+}
+
+// baseReads lists the scenarios where envbuild, without BuildKit (or
+// with the image already in the registry),
+// downloaded at least half the base: its own read of the base's files.
+func baseReads(r results, baseBytes int64) string {
+	if baseBytes <= 0 {
+		return ""
+	}
+	var parts []string
+	for _, sc := range scenarios {
+		n := 0
+		for _, s := range r[sc.Key]["envbuild"] {
+			if (s.NoBuildKit || s.Cached) && s.Downloads.Known && s.Downloads.Base*2 >= baseBytes {
+				n++
+			}
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d of %d runs", sc.Key, n, len(r[sc.Key]["envbuild"])))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
