@@ -2,8 +2,10 @@
 # make bench-build (part of make bench): envbuild build vs a Dockerfile with
 # pip install and one with uv pip install --no-deps (cache mount), on the real
 # test bed, same buildkitd, base and lock; writes docs/BENCH-build.md. Not a
-# test and not run in CI. Arguments go to bench/build (e.g. `-n 5`). About
-# 10-15 minutes on 2 cores with the default -n 3.
+# test and not run in CI. Arguments go to bench/build (e.g. `-n 5`,
+# `-scenarios cold,fresh-pin`). The team layer cache's scenarios (fresh-pin,
+# fresh-other-repo, new-binary) run with the others. About 15-30 minutes on
+# 2 shared cores with the default -n 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

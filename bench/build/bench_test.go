@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -14,6 +18,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
 )
 
 const lockText = `lock-version = 1
@@ -309,6 +317,7 @@ func TestWriteReport(t *testing.T) {
 	r.add("pin", "envbuild", sample{Seconds: 6})
 	r.add("pin", "uv", sample{Seconds: 20})
 	r.add("swap", "envbuild", sample{Seconds: 3, Pushed: pushed{NewLayerNames: []string{"envbuild: install numpy 2.0"}}})
+	r.add("swap", "uv", sample{Seconds: 10})
 	r.add("unchanged", "envbuild", sample{Seconds: 0.4, Cached: true})
 	var buf bytes.Buffer
 	writeReport(&buf, r, reportInfo{Runs: 1, Spec: []string{"pandas==2.2.2"}, PinVersions: []string{"1", "2"}})
@@ -317,7 +326,7 @@ func TestWriteReport(t *testing.T) {
 		"| cold: fresh buildkitd, new repository | 10.0 | 30.0 | 40.0 | 0.33 | 0.25 | 0.50, 0.25 | ≤ uv Dockerfile | met |",
 		"| change one pin (after a warm build) | 6.0 | 20.0 | — | 0.30 | — | 0.30 | ≤ ¼ of uv Dockerfile | not met |",
 		"cold image digest on 2 separate fresh buildkitds: identical (0123456789ab)",
-		"no package layer re-pushed | not met (1 re-pushed) |",
+		"no package layer re-pushed | not met (0.30x, install steps n/a, 1 re-pushed) |",
 		"a registry round trip | met (cached: true) |",
 	} {
 		if !strings.Contains(got, want) {
@@ -371,5 +380,220 @@ func TestDeriveBase(t *testing.T) {
 	}
 	if len(digests) != 2 || digests[0] == digests[1] {
 		t.Errorf("marker layers: got %v, want two different digests", digests)
+	}
+}
+
+func TestVariantOf(t *testing.T) {
+	all := map[string]bool{"cold": true, "pin": true, "swap": true, "fresh-pin": true, "fresh-other-repo": true, "new-binary": true, "unchanged": true}
+	tests := []struct {
+		scen map[string]bool
+		key  string
+		run  int
+		want int
+	}{
+		{all, "cold", 2, 0},
+		{all, "unchanged", 1, 0},
+		{all, "fresh-other-repo", 3, 0},
+		{all, "pin", 1, 1},
+		{all, "pin", 3, 3},
+		{all, "swap", 2, 2},
+		{all, "fresh-pin", 1, 4},
+		{all, "fresh-pin", 3, 6},
+		{all, "new-binary", 1, 7},
+		{all, "new-binary", 3, 9},
+		{map[string]bool{"cold": true, "new-binary": true}, "new-binary", 2, 2},
+		{map[string]bool{"cold": true, "fresh-pin": true, "new-binary": true}, "new-binary", 1, 4},
+	}
+	for _, tt := range tests {
+		if got := variantOf(tt.scen, 3, tt.key, tt.run); got != tt.want {
+			t.Errorf("variantOf(%v, 3, %q, %d): got %d, want %d", tt.scen, tt.key, tt.run, got, tt.want)
+		}
+	}
+	// No two scenario runs that build share a variant, except swap,
+	// which rebuilds pin's variants on another base.
+	seen := map[int]string{}
+	for _, k := range []string{"pin", "fresh-pin", "new-binary"} {
+		for run := 1; run <= 3; run++ {
+			v := variantOf(all, 3, k, run)
+			if v == 0 || seen[v] != "" {
+				t.Errorf("variant %d of %s run %d: also %q's (or the cold builds')", v, k, run, seen[v])
+			}
+			seen[v] = k
+		}
+	}
+}
+
+func TestParseFlagsScenarios(t *testing.T) {
+	dir := t.TempDir()
+	bin := dir + "/envbuild"
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-envbuild", bin, "-uv", bin, "-ca", bin}
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"-n", "3"}, ""},
+		{[]string{"-n", "4"}, ""},
+		{[]string{"-n", "5"}, "want at least 16 versions"},
+		{[]string{"-n", "5", "-scenarios", "cold,pin,swap"}, ""},
+		{[]string{"-n", "1", "-scenarios", "cold,fresh-pin,fresh-other-repo,new-binary"}, ""},
+		{[]string{"-scenarios", "fresh-pin"}, "add cold"},
+		{[]string{"-scenarios", "cold,swap"}, "add pin"},
+		{[]string{"-scenarios", "cold,torch"}, `unknown scenario "torch"`},
+		{[]string{"-n", "2", "-pin-versions", "1 2 3 4 5 6", "-scenarios", "cold,pin,fresh-pin,new-binary"}, "want at least 7 versions"},
+	}
+	for _, tt := range tests {
+		_, err := parseFlags(append(append([]string(nil), base...), tt.args...), io.Discard, dir)
+		if tt.wantErr == "" && err != nil {
+			t.Errorf("parseFlags(%q): %v", tt.args, err)
+		}
+		if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("parseFlags(%q): got error %v, want one containing %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
+
+func TestStepCounter(t *testing.T) {
+	now := time.Now()
+	d := func(s string) digest.Digest { return digest.FromString(s) }
+	sc := stepCounter{}
+	sc.add(&client.SolveStatus{Vertexes: []*client.Vertex{
+		{Digest: d("venv"), Name: "[2/3] RUN python3 -m venv /opt/venv"},
+		{Digest: d("install"), Name: "[3/3] RUN --mount=type=cache uv pip install"},
+		{Digest: d("copy"), Name: "[1/3] COPY requirements.txt /tmp/requirements.txt"},
+		{Digest: d("stage"), Name: "[build 2/2] RUN make"},
+	}})
+	sc.add(&client.SolveStatus{Vertexes: []*client.Vertex{
+		{Digest: d("venv"), Cached: true, Completed: &now},
+		{Digest: d("copy"), Completed: &now},
+		{Digest: d("install"), Started: &now},
+	}})
+	sc.add(&client.SolveStatus{Vertexes: []*client.Vertex{
+		{Digest: d("install"), Started: &now, Completed: &now},
+	}})
+	run, cached := sc.runSteps()
+	if run != 1 || cached != 1 {
+		t.Errorf("runSteps: got %d run, %d cached; want 1 run (install; the stage's never completed), 1 cached (venv)", run, cached)
+	}
+}
+
+func TestBlobDownloads(t *testing.T) {
+	log := `time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.method=GET http.request.uri="/v2/bases/debian/blobs/sha256:aaaa" http.response.status=200 http.response.written=74193384
+time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.method=HEAD http.request.uri="/v2/bench/x/blobs/sha256:bbbb" http.response.status=200 http.response.written=0
+time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.method=GET http.request.uri="/v2/bench/x/blobs/sha256:cccc" http.response.status=200 http.response.written=512
+time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.method=GET http.request.uri="/v2/bench/x/manifests/layer-1" http.response.status=200 http.response.written=900
+time="2026-12-03T08:35:29Z" level=info msg="authorized request" go.version=go1.19.8 http.request.method=GET
+`
+	got := blobDownloads(log, blobSet{"sha256:aaaa": 1})
+	if want := (downloads{Base: 74193384, Other: 512, Known: true}); got != want {
+		t.Errorf("blobDownloads: got %+v, want %+v", got, want)
+	}
+	if got := blobDownloads("time=x level=info msg=\"listening\"\n", nil); got.Known {
+		t.Errorf("blobDownloads of a log without requests: got %+v, want unknown", got)
+	}
+	f := logFields(`a=1 b="two words" c="q\"uote" d=`)
+	if f["a"] != "1" || f["b"] != "two words" || f["c"] != `q"uote` || f["d"] != "" {
+		t.Errorf("logFields: got %q", f)
+	}
+}
+
+// TestRepositoryCacheIndex: a tag that is BuildKit's registry cache (an
+// index whose entries are blobs, not manifests) is read, not refused.
+func TestRepositoryCacheIndex(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := host + "/bench/team"
+	ref, _ := name.ParseReference(repo+":v0", name.Insecure)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	l := layers[0]
+	ld, _ := l.Digest()
+	ls, _ := l.Size()
+	cfgBlob := static.NewLayer([]byte(`{"layers":[]}`), "application/vnd.buildkit.cacheconfig.v0")
+	cd, _ := cfgBlob.Digest()
+	cs, _ := cfgBlob.Size()
+	r, _ := name.NewRepository(repo, name.Insecure)
+	if err := remote.WriteLayer(r, cfgBlob); err != nil {
+		t.Fatal(err)
+	}
+	idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":%d},{"mediaType":"application/vnd.buildkit.cacheconfig.v0","digest":%q,"size":%d}]}`, ld, ls, cd, cs)
+	cacheRef, _ := name.ParseReference(repo+":buildcache", name.Insecure)
+	if err := remote.Put(cacheRef, rawIndex(idx)); err != nil {
+		t.Fatal(err)
+	}
+	var rr registryReader
+	got, err := rr.Repository(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, _ := rr.Image(ctx, repo+":v0")
+	want := ib.all()
+	want[cd.String()] = cs
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Repository: got %v, want %v", got, want)
+	}
+}
+
+type rawIndex string
+
+func (r rawIndex) RawManifest() ([]byte, error) { return []byte(r), nil }
+func (r rawIndex) MediaType() (types.MediaType, error) {
+	return types.OCIImageIndex, nil
+}
+
+func TestBuildArgsLayerCache(t *testing.T) {
+	j := envbuildJob{Base: "r/base", Lock: "/w/l", CacheDir: "/w/c", Repository: "r/other", LayerCacheRepo: "r/team", BuildkitFlag: "unix:///nonexistent.sock"}
+	got := strings.Join(j.buildArgs(), " ")
+	want := "build --json --progress plain --base r/base --lock /w/l --cache-dir /w/c --registry r/other --layer-cache-repo r/team --buildkit-addr unix:///nonexistent.sock"
+	if got != want {
+		t.Errorf("buildArgs: got %q, want %q", got, want)
+	}
+	res, err := parseBuildResult([]byte(`{"digest":"sha256:ab","cached":false,"layers":16,"pushed_bytes":2100,"layers_reused":15,"layers_built":1,"steps":9,"steps_cached":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LayersReused != 15 || res.LayersBuilt != 1 || res.Steps != 9 || res.StepsCached != 3 || res.PushedBytes != 2100 {
+		t.Errorf("parseBuildResult: got %+v", res)
+	}
+}
+
+func TestWriteReportLayerCache(t *testing.T) {
+	r := results{}
+	r.add("fresh-pin", "envbuild", sample{Seconds: 2, InstallSteps: 1, InstallKnown: true, LayersReused: 15, ReportedBytes: 160e3,
+		Pushed:    pushed{NewLayers: 2, NewLayerNames: []string{"envbuild: environment default metadata", "envbuild: install tzdata 2024.1"}},
+		Downloads: downloads{Base: 74e6, Other: 20e3, Known: true}})
+	r.add("fresh-pin", "uv", sample{Seconds: 20, InstallSteps: 1, InstallKnown: true, RunCached: 1, Pushed: pushed{Bytes: 110e6, NewLayers: 1}})
+	r.add("fresh-other-repo", "envbuild", sample{Seconds: 0.8, InstallSteps: 0, InstallKnown: true, LayersReused: 16, ReportedBytes: 3e3, NoBuildKit: true, Downloads: downloads{Base: 74e6, Known: true}})
+	r.add("new-binary", "envbuild", sample{Seconds: 3, InstallSteps: 2, InstallKnown: true})
+	r.add("swap", "envbuild", sample{Seconds: 1, InstallKnown: true})
+	r.add("swap", "uv", sample{Seconds: 10})
+	var buf bytes.Buffer
+	writeReport(&buf, r, reportInfo{Runs: 1, BaseBytes: 74e6, BaseLayers: 1, NoDaemon: "succeeded"})
+	got := buf.String()
+	for _, want := range []string{
+		"74.0 MB compressed in 1 layer",
+		"| fresh buildkitd, one pin changed from a teammate's image | 2.0 | 20.0 | — | 0.10 | — | 0.10 | ≤ 0.15x of uv Dockerfile, 1 install step, other layers neither downloaded nor uploaded | met (0.10x, install steps 1) |",
+		"| 0 install steps, 0 layer bytes uploaded | met (install steps 0) |",
+		"| 1 install step (the changed pin's) | not met (install steps 2) |",
+		"| met (0.10x, install steps 0, 0 re-pushed) |",
+		"| fresh buildkitd, one pin changed from a teammate's image | envbuild | 2.0 | 1 | 15 | 160.0 kB | 1 | 20.0 kB | 74.0 MB |",
+		"| fresh buildkitd, one pin changed from a teammate's image | uv Dockerfile | 20.0 | 1 | — | 110.0 MB | — | n/a | n/a |",
+		"`--buildkit-addr unix:///nonexistent.sock` (no BuildKit daemon at all): succeeded.",
+		"`make bench-big`",
+		"downloaded the base (fresh-other-repo: 1 of 1 runs)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("writeReport: got\n%s\nwant a line containing %q", got, want)
+		}
 	}
 }

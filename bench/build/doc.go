@@ -11,12 +11,20 @@
 // installs the same versions. envbuild runs as a subprocess (bin/envbuild
 // build --json), on a lock written before any timing.
 //
-// Scenarios (docs/BENCHMARKS.md): cold (a fresh buildkitd and a new
-// repository for every run), change one pin (after a warm build), base
-// swap (same Python, another top layer), and an unchanged environment on a
-// fresh buildkitd with the image already in the registry. Each figure is
-// the median of -n runs; bytes pushed are the sizes of the blobs of the
-// pushed image that neither the base image nor the repository held before.
+// Scenarios: cold (a fresh buildkitd and a new repository for every run),
+// change one pin (after a warm build), base swap (same Python, another top
+// layer), an unchanged environment on a fresh buildkitd with the image
+// already in the registry, and the team layer cache's (issue 8):
+// fresh-pin (a fresh buildkitd, one pin changed from a teammate's image;
+// the uv peer imports the teammate's BuildKit registry cache),
+// fresh-other-repo (a fresh buildkitd, the teammate's environment into
+// another repository, envbuild reading the teammate's layer cache; once
+// more with no daemon at all) and new-binary (another envbuild binary,
+// one pin changed, on the warm buildkitd). Each figure is the median of
+// -n runs; bytes pushed are the sizes of the blobs of the pushed image
+// that neither the base image nor the repository held before; install
+// steps are envbuild's layers_built and the peers' RUN steps not taken
+// from BuildKit's cache; downloads are read from the registry's log.
 // The table goes to stdout and to -out (docs/BENCH-build.md).
 //
 //	go run ./bench/build -n 3 -out docs/BENCH-build.md   # or: make bench

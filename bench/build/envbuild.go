@@ -26,6 +26,16 @@ type buildResult struct {
 	Cached      bool   `json:"cached"`
 	Layers      int    `json:"layers"`
 	PushedBytes int64  `json:"pushed_bytes"`
+	// LayersReused and LayersBuilt count the package layers taken from
+	// the team layer cache and installed by BuildKit (its install steps).
+	LayersReused int `json:"layers_reused"`
+	LayersBuilt  int `json:"layers_built"`
+	// Steps and StepsCached are BuildKit's steps and its cache hits (0
+	// when BuildKit was not used).
+	Steps       int `json:"steps"`
+	StepsCached int `json:"steps_cached"`
+	// Stderr is the build's whole stderr (not JSON).
+	Stderr string `json:"-"`
 }
 
 // envbuildJob is one envbuild invocation.
@@ -36,6 +46,11 @@ type envbuildJob struct {
 	CacheDir     string
 	BuildkitAddr string
 	Repository   string // --registry
+	// LayerCacheRepo is --layer-cache-repo ("": the image's repository).
+	LayerCacheRepo string
+	// BuildkitFlag, when set, is passed as --buildkit-addr (it wins over
+	// BUILDKIT_HOST).
+	BuildkitFlag string
 }
 
 func (j envbuildJob) commonArgs() []string {
@@ -54,7 +69,14 @@ func (j envbuildJob) lockArgs() []string {
 // buildArgs returns the arguments of `envbuild build --json` for j.
 func (j envbuildJob) buildArgs() []string {
 	args := append([]string{"build", "--json", "--progress", "plain"}, j.commonArgs()...)
-	return append(args, "--registry", j.Repository)
+	args = append(args, "--registry", j.Repository)
+	if j.LayerCacheRepo != "" {
+		args = append(args, "--layer-cache-repo", j.LayerCacheRepo)
+	}
+	if j.BuildkitFlag != "" {
+		args = append(args, "--buildkit-addr", j.BuildkitFlag)
+	}
+	return args
 }
 
 // Lock writes j.Lock.
@@ -67,11 +89,17 @@ func (e *envbuildCLI) Lock(ctx context.Context, j envbuildJob, log io.Writer) er
 // result.
 func (e *envbuildCLI) Build(ctx context.Context, j envbuildJob, log io.Writer) (*buildResult, error) {
 	env := append(append([]string(nil), e.Env...), "BUILDKIT_HOST="+j.BuildkitAddr)
-	out, err := e.run(ctx, j.buildArgs(), env, log)
+	var all bytes.Buffer
+	out, err := e.run(ctx, j.buildArgs(), env, io.MultiWriter(log, &all))
 	if err != nil {
 		return nil, err
 	}
-	return parseBuildResult(out)
+	r, err := parseBuildResult(out)
+	if err != nil {
+		return nil, err
+	}
+	r.Stderr = all.String()
+	return r, nil
 }
 
 func parseBuildResult(out []byte) (*buildResult, error) {

@@ -15,7 +15,10 @@ type lockedPackage struct {
 	Name    string `toml:"name"`
 	Version string `toml:"version"`
 	Source  string `toml:"source"`
-	Size    int64  `toml:"size"`
+	// Kind is "wheel" or "sdist" (built on the base, so its layer is
+	// keyed on the base too).
+	Kind string `toml:"kind"`
+	Size int64  `toml:"size"`
 }
 
 // lockFile is the part of envbuild.lock the benchmark reads (CONTRACT §4).
@@ -81,6 +84,17 @@ func artifactBytes(pkgs []lockedPackage) int64 {
 	var n int64
 	for _, p := range pkgs {
 		n += p.Size
+	}
+	return n
+}
+
+// sdists counts the packages installed from source distributions.
+func sdists(pkgs []lockedPackage) int {
+	n := 0
+	for _, p := range pkgs {
+		if p.Kind == "sdist" {
+			n++
+		}
 	}
 	return n
 }

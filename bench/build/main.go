@@ -49,8 +49,8 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 	fs.StringVar(&o.Work, "work", filepath.Join(root, ".cache", "bench-build"), "working directory (locks, build contexts, logs); emptied first")
 	spec := fs.String("spec", "pandas==2.2.2 requests==2.32.3 scikit-learn==1.5.0", "the package set, space-separated PEP 508 requirements")
 	fs.StringVar(&o.PinPackage, "pin-package", "tzdata", "the small package whose pin changes (pinned in the spec too)")
-	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7", "versions of -pin-package: the first for the warm build and the cold runs, one more per run")
-	scen := fs.String("scenarios", "cold,pin,swap,unchanged", "scenarios to run (always in this order)")
+	pins := fs.String("pin-versions", "2024.2 2024.1 2023.4 2023.3 2023.2 2023.1 2022.7 2025.1 2025.2 2025.3 2026.1 2026.2 2026.3", "versions of -pin-package: the first for the cold builds, then -n for each of pin, fresh-pin and new-binary (each builds versions no other scenario built); pandas 2.2.2 wants tzdata>=2022.7, hence the newer ones last")
+	scen := fs.String("scenarios", "cold,pin,swap,unchanged,fresh-pin,fresh-other-repo,new-binary", "scenarios to run (always in the order cold, fresh-pin, fresh-other-repo, pin, swap, new-binary, unchanged)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -62,9 +62,6 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 	}
 	o.Spec = strings.Fields(*spec)
 	o.PinVersions = strings.Fields(*pins)
-	if len(o.PinVersions) < o.Runs+1 {
-		return nil, fmt.Errorf("-pin-versions %q: want at least -n + 1 = %d versions (one warm, one per run)", *pins, o.Runs+1)
-	}
 	o.Scenarios = map[string]bool{}
 	for _, s := range strings.Split(*scen, ",") {
 		known := false
@@ -72,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 			known = known || k.Key == s
 		}
 		if !known {
-			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want pin, swap, unchanged, cold)", s)
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want %s)", s, scenarioKeys())
 		}
 		o.Scenarios[s] = true
 	}
@@ -81,6 +78,9 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 	}
 	if o.Scenarios["swap"] && !o.Scenarios["pin"] {
 		return nil, fmt.Errorf("-scenarios %q: swap builds on the images of pin; add pin", *scen)
+	}
+	if need := 1 + o.Runs*len(variantSlots(o.Scenarios)); len(o.PinVersions) < need {
+		return nil, fmt.Errorf("-pin-versions %q: want at least %d versions (one for cold, -n for each of %s)", *pins, need, strings.Join(variantSlots(o.Scenarios), ", "))
 	}
 	if o.UV == "" {
 		p, err := exec.LookPath("uv")
@@ -111,6 +111,44 @@ func parseFlags(args []string, stderr io.Writer, root string) (*options, error) 
 		}
 	}
 	return o, nil
+}
+
+// variantSlots are the scenarios that build variants of their own, in
+// the order their variants are numbered: slot k builds variants
+// 1+k*n … (k+1)*n, so no scenario finds another's image of the same lock
+// (which would be an environment cache hit, not the build measured).
+func variantSlots(scen map[string]bool) []string {
+	var out []string
+	for _, k := range []string{"pin", "fresh-pin", "new-binary"} {
+		if scen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// variantOf is the variant run (1-based) of a scenario builds.
+func variantOf(scen map[string]bool, runs int, key string, run int) int {
+	switch key {
+	case "swap":
+		key = "pin"
+	case "cold", "unchanged", "fresh-other-repo":
+		return 0
+	}
+	for k, s := range variantSlots(scen) {
+		if s == key {
+			return 1 + k*runs + run - 1
+		}
+	}
+	return 0
+}
+
+func scenarioKeys() string {
+	var ks []string
+	for _, s := range scenarios {
+		ks = append(ks, s.Key)
+	}
+	return strings.Join(ks, ", ")
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -159,12 +197,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	b := &bench{
-		o:    o,
-		bed:  bed,
-		cli:  &envbuildCLI{Bin: o.Envbuild, Env: envWithout("BUILDKIT_HOST")},
-		res:  results{},
-		log:  stderr,
-		warm: map[string]warmState{},
+		o:      o,
+		bed:    bed,
+		cli:    &envbuildCLI{Bin: o.Envbuild, Env: envWithout("BUILDKIT_HOST")},
+		res:    results{},
+		log:    stderr,
+		warm:   map[string]warmState{},
+		regLog: registryLog{Path: filepath.Join(bed.StateDir, "registry", "registry.log")},
+		root:   root,
 	}
 	if err := b.runAll(ctx); err != nil {
 		fmt.Fprintln(stderr, "bench/build:", err)
@@ -200,6 +240,17 @@ type bench struct {
 	// warm is each tool's daemon and repository after its first cold
 	// build, where change-one-pin and base swap run.
 	warm map[string]warmState
+	// regLog is the test bed registry's log, read for blob downloads.
+	regLog registryLog
+	root   string
+	// baseBytes and baseLayers are the base image's compressed size.
+	baseBytes  int64
+	baseLayers int
+	// teamUV is the repository of the uv teammate build, which exported
+	// BuildKit's registry cache to teamUV:buildcache.
+	teamUV string
+	// noDaemon is the fresh-other-repo check with no BuildKit at all.
+	noDaemon string
 }
 
 // warmState is a buildkitd and a repository holding one tool's build of
@@ -231,13 +282,22 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err := b.lockVariants(ctx); err != nil {
 		return err
 	}
+	if img, err := b.reg.Image(ctx, b.bed.Base); err == nil {
+		for _, n := range img.Layers {
+			b.baseBytes += n
+		}
+		b.baseLayers = img.LayerCount
+	}
 	steps := []struct {
 		key string
 		fn  func(context.Context) error
 	}{
 		{"cold", b.cold},
+		{"fresh-pin", b.freshPin},
+		{"fresh-other-repo", b.freshOtherRepo},
 		{"pin", b.changeOnePin},
 		{"swap", b.baseSwap},
+		{"new-binary", b.newBinary},
 		{"unchanged", b.unchanged},
 	}
 	for _, s := range steps {
@@ -256,7 +316,7 @@ func (b *bench) runAll(ctx context.Context) error {
 // lockVariants locks every variant of the spec against the base, before
 // any timing, and derives the peers' requirements.txt from each lock.
 func (b *bench) lockVariants(ctx context.Context) error {
-	n := b.o.Runs + 1
+	n := 1 + b.o.Runs*len(variantSlots(b.o.Scenarios))
 	for i := 0; i < n; i++ {
 		reqs := append(append([]string(nil), b.o.Spec...), b.o.PinPackage+"=="+b.o.PinVersions[i])
 		dir := filepath.Join(b.o.Work, "locks", fmt.Sprintf("v%d", i))
@@ -307,6 +367,18 @@ type buildSpec struct {
 	Base           string
 	Variant        int
 	CacheDir       string // envbuild's --cache-dir
+	// CacheRepo is envbuild's --layer-cache-repo ("": the image's).
+	CacheRepo string
+	// BuildkitFlag is envbuild's --buildkit-addr (for a daemon that is
+	// not there).
+	BuildkitFlag string
+	// CLI is the envbuild to run (nil: the benchmark's).
+	CLI *envbuildCLI
+	// PeerCache is the peers' registry cache export and import.
+	PeerCache peerCache
+	// AlsoKnown are repositories whose blobs count as held before (the
+	// layer cache or registry cache another repository's build reads).
+	AlsoKnown []string
 }
 
 // build runs one build and measures it against what the registry held
@@ -316,6 +388,13 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
+	for _, r := range s.AlsoKnown {
+		more, err := b.reg.Repository(ctx, r)
+		if err != nil {
+			return sample{}, err
+		}
+		known.addAll(more)
+	}
 	baseImg, err := b.reg.Image(ctx, s.Base)
 	if err != nil {
 		return sample{}, err
@@ -324,17 +403,25 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 	log := b.logFile(s.Scenario, s.Tool, fmt.Sprint(s.Run), fmt.Sprintf("v%d", s.Variant))
 	var out sample
 	var ref string
+	logAt := b.regLog.Offset()
 	start := time.Now()
 	switch s.Tool {
 	case "envbuild":
-		res, err := b.cli.Build(ctx, envbuildJob{
+		cli := s.CLI
+		if cli == nil {
+			cli = b.cli
+		}
+		res, err := cli.Build(ctx, envbuildJob{
 			Requirements: v.Requirements, Base: s.Base, Lock: v.Lock, CacheDir: s.CacheDir,
-			BuildkitAddr: s.Addr, Repository: s.Repo,
+			BuildkitAddr: s.Addr, Repository: s.Repo, LayerCacheRepo: s.CacheRepo, BuildkitFlag: s.BuildkitFlag,
 		}, log)
 		if err != nil {
 			return sample{}, err
 		}
 		out.Cached, out.ReportedBytes, out.Digest = res.Cached, res.PushedBytes, res.Digest
+		out.InstallSteps, out.InstallKnown, out.LayersReused = res.LayersBuilt, true, res.LayersReused
+		out.Steps, out.StepsCached = res.Steps, res.StepsCached
+		out.NoBuildKit = strings.Contains(res.Stderr, "assembling the image without BuildKit")
 		ref = s.Repo + "@" + res.Digest
 	default:
 		dir := filepath.Join(b.o.Work, "contexts", fmt.Sprintf("%s-%s-%d-v%d", s.Scenario, s.Tool, s.Run, s.Variant))
@@ -342,15 +429,18 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 		if err != nil {
 			return sample{}, err
 		}
+		logAt = b.regLog.Offset()
 		start = time.Now()
-		dgst, err := solveDockerfile(ctx, s.Addr, pc, s.Repo+":"+s.Tag, log)
+		pr, err := solveDockerfile(ctx, s.Addr, pc, s.Repo+":"+s.Tag, s.PeerCache, log)
 		if err != nil {
 			return sample{}, err
 		}
-		ref = s.Repo + "@" + dgst
-		out.Digest = dgst
+		ref = s.Repo + "@" + pr.Digest
+		out.Digest = pr.Digest
+		out.InstallSteps, out.InstallKnown, out.RunCached = pr.RunSteps, true, pr.RunCached
 	}
 	out.Seconds = time.Since(start).Seconds()
+	out.Downloads = b.regLog.Since(logAt, baseImg.all())
 	img, err := b.reg.Image(ctx, ref)
 	if err != nil {
 		return sample{}, err
@@ -371,7 +461,7 @@ func (b *bench) measure(ctx context.Context, s buildSpec) bool {
 		return false
 	}
 	b.res.add(s.Scenario, s.Tool, smp)
-	b.logf("%s run %d/%d: %-14s %6.1f s, pushed %s in %d new layers", s.Scenario, s.Run, b.o.Runs, toolTitle[s.Tool], smp.Seconds, mb(smp.Pushed.Bytes), smp.Pushed.NewLayers)
+	b.logf("%s run %d/%d: %-14s %6.1f s, pushed %s in %d new layers, %d install steps, downloaded %s (+%s of the base)", s.Scenario, s.Run, b.o.Runs, toolTitle[s.Tool], smp.Seconds, mb(smp.Pushed.Bytes), smp.Pushed.NewLayers, smp.InstallSteps, mb(smp.Downloads.Other), mb(smp.Downloads.Base))
 	return true
 }
 
@@ -422,7 +512,8 @@ func (b *bench) changeOnePin(ctx context.Context) error {
 			if !ok {
 				continue // its cold build failed: noted there
 			}
-			b.measure(ctx, buildSpec{Scenario: "pin", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d", i), Base: b.bed.Base, Variant: i, CacheDir: b.warmCache()})
+			v := variantOf(b.o.Scenarios, b.o.Runs, "pin", i)
+			b.measure(ctx, buildSpec{Scenario: "pin", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d", v), Base: b.bed.Base, Variant: v, CacheDir: b.warmCache()})
 		}
 	}
 	return ctx.Err()
@@ -443,7 +534,8 @@ func (b *bench) baseSwap(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			b.measure(ctx, buildSpec{Scenario: "swap", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d-swap", i), Base: base, Variant: i, CacheDir: b.warmCache()})
+			v := variantOf(b.o.Scenarios, b.o.Runs, "swap", i)
+			b.measure(ctx, buildSpec{Scenario: "swap", Tool: t, Run: i, Addr: w.Addr, Repo: w.Repo, Tag: fmt.Sprintf("v%d-swap", v), Base: base, Variant: v, CacheDir: b.warmCache()})
 		}
 	}
 	return ctx.Err()
@@ -467,6 +559,165 @@ func (b *bench) unchanged(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// peerTools are the tools of the fresh-builder scenarios: envbuild and
+// the uv Dockerfile with BuildKit's registry cache (the peers' nearest
+// equivalent of a cache shared through the registry).
+var peerTools = []string{"envbuild", "uv"}
+
+// uvTeammate is the uv peer's teammate: an untimed cold build of variant
+// 0 on its own fresh buildkitd that also exports BuildKit's registry
+// cache (type=registry, mode=max) to REPO:buildcache, for the fresh
+// builders to import. The timed cold builds export no cache, so their
+// times stay comparable with envbuild's.
+func (b *bench) uvTeammate(ctx context.Context) (string, error) {
+	if b.teamUV != "" {
+		return b.teamUV, nil
+	}
+	addr, err := b.bed.StartExtraBuildkitd(ctx)
+	if err != nil {
+		return "", err
+	}
+	repo := b.repo("team-uv")
+	v := b.variants[0]
+	dir := filepath.Join(b.o.Work, "contexts", "team-uv-v0")
+	pc, err := writePeerContext(dir, "uv", b.bed.Base, v.PipRequirements, b.o.CABundle, b.o.UV)
+	if err != nil {
+		return "", err
+	}
+	t := time.Now()
+	if _, err := solveDockerfile(ctx, addr, pc, repo+":v0", peerCache{Export: repo + ":buildcache"}, b.logFile("team", "uv", "v0")); err != nil {
+		return "", fmt.Errorf("the uv teammate build (with the registry cache export): %w", err)
+	}
+	b.logf("uv teammate: built %s:v0 and exported %s:buildcache in %s (untimed)", repo, repo, time.Since(t).Round(100*time.Millisecond))
+	if err := pruneAll(ctx, addr); err != nil {
+		b.logf("%v", err)
+	}
+	b.teamUV = repo
+	return repo, nil
+}
+
+// freshPin: a fresh buildkitd for every build, one pin changed from the
+// environment a teammate pushed. envbuild builds into the repository of
+// its first cold build (the teammate's image and layer records are
+// there); the uv Dockerfile into the uv teammate's repository, importing
+// its registry cache. Run i builds variant i of this scenario's slot.
+func (b *bench) freshPin(ctx context.Context) error {
+	w, ok := b.warm["envbuild"]
+	if !ok {
+		return nil
+	}
+	team, err := b.uvTeammate(ctx)
+	if err != nil {
+		b.note("fresh-pin: %v; the uv peer is left out", err)
+	}
+	for i := 1; i <= b.o.Runs; i++ {
+		v := variantOf(b.o.Scenarios, b.o.Runs, "fresh-pin", i)
+		for _, t := range rotated(peerTools, i) {
+			if t == "uv" && team == "" {
+				continue
+			}
+			addr, err := b.bed.StartExtraBuildkitd(ctx)
+			if err != nil {
+				return err
+			}
+			s := buildSpec{Scenario: "fresh-pin", Tool: t, Run: i, Addr: addr, Base: b.bed.Base, Variant: v,
+				CacheDir: filepath.Join(b.o.Work, "cache", fmt.Sprintf("fresh-pin-%d", i))}
+			if t == "envbuild" {
+				s.Repo = w.Repo
+			} else {
+				s.Repo, s.Tag, s.PeerCache = team, fmt.Sprintf("v%d", v), peerCache{Import: team + ":buildcache"}
+			}
+			b.measure(ctx, s)
+			if err := pruneAll(ctx, addr); err != nil {
+				b.logf("%v", err)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// freshOtherRepo: a fresh buildkitd for every build, the teammate's
+// environment (variant 0) pushed to a new repository of the same
+// registry. envbuild reads the layer cache of the teammate's repository
+// (--layer-cache-repo); the uv Dockerfile imports the teammate's registry
+// cache. Then envbuild once more with --buildkit-addr at a socket that
+// does not exist: no daemon is needed when every layer hits.
+func (b *bench) freshOtherRepo(ctx context.Context) error {
+	w, ok := b.warm["envbuild"]
+	if !ok {
+		return nil
+	}
+	team, err := b.uvTeammate(ctx)
+	if err != nil {
+		b.note("fresh-other-repo: %v; the uv peer is left out", err)
+	}
+	for i := 1; i <= b.o.Runs; i++ {
+		for _, t := range rotated(peerTools, i) {
+			if t == "uv" && team == "" {
+				continue
+			}
+			addr, err := b.bed.StartExtraBuildkitd(ctx)
+			if err != nil {
+				return err
+			}
+			s := buildSpec{Scenario: "fresh-other-repo", Tool: t, Run: i, Addr: addr, Base: b.bed.Base, Variant: 0,
+				Repo:     b.repo(fmt.Sprintf("other-%s-%d", t, i)),
+				CacheDir: filepath.Join(b.o.Work, "cache", fmt.Sprintf("fresh-other-repo-%d", i))}
+			if t == "envbuild" {
+				s.CacheRepo, s.AlsoKnown = w.Repo, []string{w.Repo}
+			} else {
+				s.Tag, s.PeerCache, s.AlsoKnown = "v0", peerCache{Import: team + ":buildcache"}, []string{team}
+			}
+			b.measure(ctx, s)
+			if err := pruneAll(ctx, addr); err != nil {
+				b.logf("%v", err)
+			}
+		}
+	}
+	// No daemon at all: untimed in the table, reported in the notes.
+	s := buildSpec{Scenario: "fresh-other-repo", Tool: "envbuild", Run: 0, Addr: "unix:///nonexistent.sock", BuildkitFlag: "unix:///nonexistent.sock",
+		Base: b.bed.Base, Variant: 0, Repo: b.repo("other-envbuild-nodaemon"), CacheRepo: w.Repo, AlsoKnown: []string{w.Repo},
+		CacheDir: filepath.Join(b.o.Work, "cache", "fresh-other-repo-nodaemon")}
+	smp, err := b.build(ctx, s)
+	switch {
+	case err != nil:
+		b.noDaemon = fmt.Sprintf("failed: %v", truncate(err.Error(), 300))
+	case !smp.NoBuildKit:
+		b.noDaemon = fmt.Sprintf("succeeded in %.1f s but stderr does not say \"assembling the image without BuildKit\" (layers_built %d)", smp.Seconds, smp.InstallSteps)
+	default:
+		b.noDaemon = fmt.Sprintf("succeeded in %.1f s, stderr says \"assembling the image without BuildKit\"; layers_reused %d, layers_built %d, pushed_bytes %s, digest %s", smp.Seconds, smp.LayersReused, smp.InstallSteps, kb(smp.ReportedBytes), shortDigest(smp.Digest))
+	}
+	b.logf("fresh-other-repo with --buildkit-addr unix:///nonexistent.sock: %s", b.noDaemon)
+	return ctx.Err()
+}
+
+// newBinary: a second envbuild binary, built from the same source with
+// another version string (so its bytes differ, as after an upgrade that
+// keeps the layer format), builds one-pin-changed variants on envbuild's
+// warm builder and repository. BuildKit's own cache cannot help (the
+// installer it runs is new); the layer cache should leave one install
+// step. No peer has an equivalent (the uv Dockerfile does not depend on
+// envbuild); its "change one pin" is the comparison.
+func (b *bench) newBinary(ctx context.Context) error {
+	w, ok := b.warm["envbuild"]
+	if !ok {
+		return nil
+	}
+	bin := filepath.Join(b.o.Work, "bin", "envbuild-new")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X github.com/envbuild/envbuild/cmd/envbuild/app.Version=bench-new", "-o", bin, "./cmd/envbuild")
+	cmd.Dir = b.root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the new envbuild binary: %w\n%s", err, out)
+	}
+	cli := &envbuildCLI{Bin: bin, Env: b.cli.Env}
+	for i := 1; i <= b.o.Runs; i++ {
+		v := variantOf(b.o.Scenarios, b.o.Runs, "new-binary", i)
+		b.measure(ctx, buildSpec{Scenario: "new-binary", Tool: "envbuild", Run: i, Addr: w.Addr, Repo: w.Repo, Base: b.bed.Base, Variant: v, CacheDir: b.warmCache(), CLI: cli})
+	}
+	return ctx.Err()
+}
+
 // info gathers the report's header.
 func (b *bench) info(root string, started time.Time) reportInfo {
 	info := reportInfo{
@@ -477,13 +728,18 @@ func (b *bench) info(root string, started time.Time) reportInfo {
 		Runs:        b.o.Runs,
 		Spec:        b.variants[0].Requirements,
 		PinPackage:  b.o.PinPackage,
-		PinVersions: b.o.PinVersions[:b.o.Runs+1],
+		PinVersions: b.o.PinVersions[:len(b.variants)],
 		Packages:    len(b.variants[0].Packages),
 		Artifacts:   artifactBytes(b.variants[0].Packages),
 		UVVersion:   commandOutput(b.o.UV, "--version"),
 		Buildkit:    moduleVersion("github.com/moby/buildkit"),
 		Wall:        time.Since(started),
 		Notes:       b.notes,
+		BaseBytes:   b.baseBytes,
+		BaseLayers:  b.baseLayers,
+		Sdists:      sdists(b.variants[0].Packages),
+		NoDaemon:    b.noDaemon,
+		NewVersion:  commandOutput(filepath.Join(b.o.Work, "bin", "envbuild-new"), "--version"),
 	}
 	return info
 }

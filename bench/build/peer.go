@@ -106,19 +106,35 @@ func copyFile(from, to string, mode os.FileMode) error {
 	return out.Close()
 }
 
+// peerCache is BuildKit's registry cache for a peer build: Export writes
+// it (type=registry, mode=max) to ref Export, Import reads it from ref
+// Import; "" for neither.
+type peerCache struct {
+	Export, Import string
+}
+
+// peerResult is what one peer build reports.
+type peerResult struct {
+	Digest string
+	// RunSteps counts the Dockerfile's RUN steps BuildKit executed (not
+	// taken from its cache); RunCached those it took from its cache.
+	RunSteps, RunCached int
+}
+
 // solveDockerfile builds the context's Dockerfile with BuildKit's
 // dockerfile.v0 frontend on the daemon at addr and pushes the image to ref
 // (gzip layers, OCI media types, like envbuild). It returns the pushed
-// manifest's digest; progress goes to log in plain mode.
-func solveDockerfile(ctx context.Context, addr string, pc *peerContext, ref string, log io.Writer) (string, error) {
+// manifest's digest and the RUN steps run; progress goes to log in plain
+// mode.
+func solveDockerfile(ctx context.Context, addr string, pc *peerContext, ref string, cache peerCache, log io.Writer) (peerResult, error) {
 	c, err := client.New(ctx, addr)
 	if err != nil {
-		return "", fmt.Errorf("connecting to buildkitd %q: %w", addr, err)
+		return peerResult{}, fmt.Errorf("connecting to buildkitd %q: %w", addr, err)
 	}
 	defer c.Close()
 	fs, err := fsutil.NewFS(pc.Dir)
 	if err != nil {
-		return "", fmt.Errorf("sending the build context %q: %w", pc.Dir, err)
+		return peerResult{}, fmt.Errorf("sending the build context %q: %w", pc.Dir, err)
 	}
 	opt := client.SolveOpt{
 		Frontend:      "dockerfile.v0",
@@ -135,27 +151,91 @@ func solveDockerfile(ctx context.Context, addr string, pc *peerContext, ref stri
 			},
 		}},
 	}
+	if cache.Export != "" {
+		opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{
+			"ref": cache.Export, "mode": "max", "registry.insecure": "true", "compression": "gzip", "oci-mediatypes": "true",
+		}}}
+	}
+	if cache.Import != "" {
+		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{
+			"ref": cache.Import, "registry.insecure": "true",
+		}}}
+	}
 	display, err := progressui.NewDisplay(log, progressui.PlainMode)
 	if err != nil {
-		return "", err
+		return peerResult{}, err
 	}
 	ch := make(chan *client.SolveStatus)
+	shown := make(chan *client.SolveStatus)
+	steps := stepCounter{}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), ch)
+		defer close(shown)
+		for st := range ch {
+			steps.add(st)
+			shown <- st
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), shown)
+		for range shown {
+		}
 	}()
 	resp, err := c.Solve(ctx, nil, opt, ch)
 	wg.Wait()
 	if err != nil {
-		return "", fmt.Errorf("building %q with the Dockerfile in %q: %w", ref, pc.Dir, err)
+		return peerResult{}, fmt.Errorf("building %q with the Dockerfile in %q: %w", ref, pc.Dir, err)
 	}
 	dgst := resp.ExporterResponse["containerimage.digest"]
 	if !strings.HasPrefix(dgst, "sha256:") {
-		return "", fmt.Errorf("building %q: the exporter returned no image digest", ref)
+		return peerResult{}, fmt.Errorf("building %q: the exporter returned no image digest", ref)
 	}
-	return dgst, nil
+	run, cached := steps.runSteps()
+	return peerResult{Digest: dgst, RunSteps: run, RunCached: cached}, nil
+}
+
+// stepCounter follows BuildKit's status stream: each vertex's name,
+// whether it completed and whether it came from the cache.
+type stepCounter map[string]*stepState
+
+type stepState struct {
+	Name              string
+	Completed, Cached bool
+}
+
+func (sc stepCounter) add(st *client.SolveStatus) {
+	for _, v := range st.Vertexes {
+		s := sc[v.Digest.String()]
+		if s == nil {
+			s = &stepState{}
+			sc[v.Digest.String()] = s
+		}
+		if v.Name != "" {
+			s.Name = v.Name
+		}
+		s.Cached = s.Cached || v.Cached
+		s.Completed = s.Completed || v.Completed != nil
+	}
+}
+
+// runSteps counts the Dockerfile's RUN steps ("[2/3] RUN …" or
+// "[stage 2/3] RUN …") executed and taken from the cache.
+func (sc stepCounter) runSteps() (run, cached int) {
+	for _, s := range sc {
+		if !strings.Contains(s.Name, "] RUN ") {
+			continue
+		}
+		switch {
+		case s.Cached:
+			cached++
+		case s.Completed:
+			run++
+		}
+	}
+	return run, cached
 }
 
 // pruneAll empties a buildkitd's cache (build records, cache mounts, pulled

@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // blobSet maps a blob digest to its size.
@@ -143,8 +148,11 @@ func (registryReader) Image(ctx context.Context, ref string) (imageBlobs, error)
 	return ib, nil
 }
 
-// Repository returns every blob referenced by a tag of repo; a repository
-// that does not exist yet holds none.
+// Repository returns every blob referenced by a tag of repo, of every
+// platform; a repository that does not exist yet holds none. A tag need
+// not name an image: BuildKit's registry cache is an index whose entries
+// are layer blobs and a cache config, and layer-cache records are
+// one-layer images; every descriptor a tag reaches counts.
 func (rr registryReader) Repository(ctx context.Context, repo string) (blobSet, error) {
 	r, err := name.NewRepository(repo, name.Insecure)
 	if err != nil {
@@ -160,13 +168,181 @@ func (rr registryReader) Repository(ctx context.Context, repo string) (blobSet, 
 	}
 	s := blobSet{}
 	for _, t := range tags {
-		ib, err := rr.Image(ctx, repo+":"+t)
+		ref, err := name.ParseReference(repo+":"+t, name.Insecure)
 		if err != nil {
+			return nil, fmt.Errorf("parsing %q: %w", repo+":"+t, err)
+		}
+		if err := manifestBlobs(ctx, ref, s, 0); err != nil {
 			return nil, err
 		}
-		s.addAll(ib.all())
 	}
 	return s, nil
+}
+
+// manifestBlobs adds to s every blob the manifest at ref reaches: an
+// image's config and layers, an index's entries (followed when they are
+// manifests themselves, else taken as blobs).
+func manifestBlobs(ctx context.Context, ref name.Reference, s blobSet, depth int) error {
+	if depth > 3 {
+		return fmt.Errorf("reading %q: manifests nested too deep", ref)
+	}
+	desc, err := remote.Get(ref, remote.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", ref, err)
+	}
+	var m struct {
+		Config    *v1.Descriptor  `json:"config"`
+		Layers    []v1.Descriptor `json:"layers"`
+		Manifests []v1.Descriptor `json:"manifests"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return fmt.Errorf("reading the manifest of %q: %w", ref, err)
+	}
+	if m.Config != nil {
+		s[m.Config.Digest.String()] = m.Config.Size
+	}
+	for _, l := range m.Layers {
+		s[l.Digest.String()] = l.Size
+	}
+	for _, c := range m.Manifests {
+		if !isManifest(c.MediaType) {
+			s[c.Digest.String()] = c.Size
+			continue
+		}
+		if err := manifestBlobs(ctx, ref.Context().Digest(c.Digest.String()), s, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isManifest(mt types.MediaType) bool {
+	switch mt {
+	case types.OCIManifestSchema1, types.OCIImageIndex, types.DockerManifestSchema2, types.DockerManifestList:
+		return true
+	}
+	return false
+}
+
+// downloads are the blob bytes the registry served in a window of its log.
+type downloads struct {
+	// Base are bytes of blobs of the base image (pulled to run an install
+	// step on it); Other every other blob (package layers, configs).
+	Base, Other int64
+	// Known is false when the log said nothing about requests (its format
+	// changed, or it is not there): the figures are then unknown.
+	Known bool
+}
+
+// registryLog reads the test bed registry's log, whose info level has a
+// "response completed" line per request with its method, URI and bytes
+// written.
+type registryLog struct {
+	Path string
+}
+
+// Offset is the log's current size: the start of the next window.
+func (l registryLog) Offset() int64 {
+	fi, err := os.Stat(l.Path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+// Since reads the blob downloads logged after offset.
+func (l registryLog) Since(offset int64, base blobSet) downloads {
+	if offset < 0 {
+		return downloads{}
+	}
+	f, err := os.Open(l.Path)
+	if err != nil {
+		return downloads{}
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return downloads{}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return downloads{}
+	}
+	return blobDownloads(string(data), base)
+}
+
+// blobDownloads sums the bytes written by successful GETs of blobs in a
+// Distribution log, split into the base's blobs and the others.
+func blobDownloads(log string, base blobSet) downloads {
+	var d downloads
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "response completed") {
+			continue
+		}
+		d.Known = true
+		f := logFields(line)
+		if f["http.request.method"] != "GET" {
+			continue
+		}
+		uri := f["http.request.uri"]
+		i := strings.Index(uri, "/blobs/sha256:")
+		if i < 0 {
+			continue
+		}
+		dgst := uri[i+len("/blobs/"):]
+		n, err := strconv.ParseInt(f["http.response.written"], 10, 64)
+		if err != nil {
+			continue
+		}
+		if _, ok := base[dgst]; ok {
+			d.Base += n
+		} else {
+			d.Other += n
+		}
+	}
+	return d
+}
+
+// logFields splits a logrus text line into its key=value fields (values
+// quoted or not).
+func logFields(line string) map[string]string {
+	f := map[string]string{}
+	for len(line) > 0 {
+		line = strings.TrimLeft(line, " ")
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
+			break
+		}
+		key := line[:eq]
+		rest := line[eq+1:]
+		var val string
+		if strings.HasPrefix(rest, `"`) {
+			end := 1
+			for end < len(rest) && rest[end] != '"' {
+				if rest[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(rest) {
+				end = len(rest) - 1
+			}
+			if v, err := strconv.Unquote(rest[:end+1]); err == nil {
+				val = v
+			} else {
+				val = strings.Trim(rest[:end+1], `"`)
+			}
+			line = rest[min(end+1, len(rest)):]
+		} else {
+			sp := strings.IndexByte(rest, ' ')
+			if sp < 0 {
+				sp = len(rest)
+			}
+			val = rest[:sp]
+			line = rest[sp:]
+		}
+		f[key] = val
+	}
+	return f
 }
 
 // deriveBase pushes to the image at from plus one small layer holding the
