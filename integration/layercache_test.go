@@ -215,3 +215,43 @@ func uniqueName(t *testing.T) string {
 	}
 	return "lc" + hex.EncodeToString(b)
 }
+
+// What one machine read of a base is recorded beside the layers: another
+// machine, with an empty cache, learns the base's target from the record
+// and downloads none of the base's layers to build an environment whose
+// layers are all cached.
+func TestBaseRecordsSpareReadingTheBase(t *testing.T) {
+	bed := testbed.Require(t)
+	ns := uniqueName(t)
+	target, _ := url.Parse("http://" + bed.Registry)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var baseReads atomic.Int32
+	baseLayers := map[string]bool{}
+	for _, d := range layerDigests(t, image(t, bed.Base)) {
+		baseLayers[d] = true
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") && baseLayers[req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]] {
+			baseReads.Add(1)
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base := host + strings.TrimPrefix(bed.Base, bed.Registry)
+	args := []string{"--pypi", "six==1.16.0", "--base", base, "--registry", host + "/" + ns + "/envs"}
+	first := mustBuild(t, t.TempDir(), []string{"XDG_CACHE_HOME=" + t.TempDir()}, args...)
+	if baseReads.Load() == 0 {
+		t.Fatal("the first build read no base layer through the proxy: the test proves nothing")
+	}
+	if tags := listTags(t, bed.Registry+"/"+ns+"/envs"); countPrefix(tags, "base-") != 1 {
+		t.Errorf("no base record was written: %v", tags)
+	}
+	baseReads.Store(0)
+	// Another machine: an empty cache, no BuildKit, another repository
+	// reading the first one's records.
+	other := mustBuild(t, t.TempDir(), []string{"XDG_CACHE_HOME=" + t.TempDir()}, "--pypi", "six==1.16.0", "--base", base, "--registry", host+"/"+ns+"/other", "--layer-cache-repo", host+"/"+ns+"/envs", "--buildkit-addr", "unix:///nonexistent/buildkitd.sock")
+	if n := baseReads.Load(); n != 0 || other.Digest != first.Digest {
+		t.Errorf("a machine with an empty cache read %d base layers (digest %s, first %s)", n, other.Digest, first.Digest)
+	}
+}

@@ -339,3 +339,38 @@ func (g *gzipLayer) Close() error {
 	}
 	return zerr
 }
+
+// EncodeInfo is info as the bytes a shared record of it holds (the local
+// cache's format).
+func EncodeInfo(info *Info) ([]byte, error) {
+	return json.Marshal(cached{Format: cacheFormat, Info: info})
+}
+
+// DecodeInfo reads what EncodeInfo wrote, for platform and an image of
+// manifest digest; nil when it is of another format, platform or image.
+func DecodeInfo(data []byte, platform, manifestDigest string) *Info {
+	var c cached
+	if json.Unmarshal(data, &c) != nil || c.Format != cacheFormat || c.Info == nil || c.Info.Target.Platform != platform || c.Info.ManifestDigest != manifestDigest {
+		return nil
+	}
+	return c.Info
+}
+
+// CachedInfo returns the Info this machine's cache holds for the image of
+// manifest digest, or nil.
+func CachedInfo(cacheDir, manifestDigest, platform string) *Info {
+	alg, hex, ok := strings.Cut(manifestDigest, ":")
+	if cacheDir == "" || !ok {
+		return nil
+	}
+	return loadCache(filepath.Join(cacheDir, fmt.Sprintf("baseimage-v%d-%s-%s.json", cacheFormat, alg, hex)), platform)
+}
+
+// SaveInfo puts info in this machine's cache.
+func SaveInfo(cacheDir string, info *Info) error {
+	alg, hex, ok := strings.Cut(info.ManifestDigest, ":")
+	if cacheDir == "" || !ok {
+		return nil
+	}
+	return saveCache(filepath.Join(cacheDir, fmt.Sprintf("baseimage-v%d-%s-%s.json", cacheFormat, alg, hex)), info)
+}

@@ -159,11 +159,12 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	var bases map[string]plan.Base
 	var targets []lock.Target
+	br := baseRecords(o)
 	if pinned != nil {
 		logf("building on the base image digests recorded in %s", o.LockPath)
-		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms)
+		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms, br)
 	} else {
-		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir)
+		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir, br)
 	}
 	if err != nil {
 		return nil, err
@@ -608,6 +609,22 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 	return env, lf, locked, nil
 }
 
+// baseRecords is where a build shares what it read of its base: the team
+// layer cache's repository, written in write mode.
+func baseRecords(o Options) BaseRecords {
+	repo := strings.TrimSuffix(o.LayerCacheRepo, "/")
+	if repo == "" {
+		repo = strings.TrimSuffix(o.Spec.Repository, "/")
+	}
+	switch o.LayerCache {
+	case LayerCacheOff:
+		return BaseRecords{}
+	case LayerCacheRead:
+		return BaseRecords{Repo: repo}
+	}
+	return BaseRecords{Repo: repo, Write: repo != ""}
+}
+
 // lockedBases returns, under --locked or --frozen, the base image digest
 // the lock recorded for each platform ("repo@sha256:…"), or nil when the
 // lock records none (a lock made from flags) or the build may relock. A
@@ -646,11 +663,11 @@ func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string,
 
 // pinnedTargets resolves each platform's recorded base digest and reads
 // its target.
-func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, platforms []string) (map[string]plan.Base, []lock.Target, error) {
+func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, platforms []string, br BaseRecords) (map[string]plan.Base, []lock.Target, error) {
 	bases := map[string]plan.Base{}
 	var targets []lock.Target
 	for _, p := range platforms {
-		b, t, err := Targets(ctx, o.Registry, pinned[p], []string{p}, o.CacheDir)
+		b, t, err := Targets(ctx, o.Registry, pinned[p], []string{p}, o.CacheDir, br)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -664,7 +681,12 @@ func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, pla
 
 // Targets resolves base for every platform and reads each one's lock
 // target from its files (CONTRACT §2).
-func Targets(ctx context.Context, reg *registry.Client, base string, platforms []string, cacheDir string) (map[string]plan.Base, []lock.Target, error) {
+//
+// With records, what was read of a base is shared through the registry:
+// a record there (written by any machine that read that base) spares
+// reading its files again, and a base read here is recorded when
+// records.Write is set.
+func Targets(ctx context.Context, reg *registry.Client, base string, platforms []string, cacheDir string, records ...BaseRecords) (map[string]plan.Base, []lock.Target, error) {
 	resolved, err := reg.Resolve(ctx, base, platforms)
 	if err != nil {
 		return nil, nil, err
@@ -676,7 +698,7 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 		if !ok {
 			return nil, nil, failure.User(fmt.Errorf("base image %q has no image for %s", base, p))
 		}
-		info, err := baseimage.Inspect(ctx, pi.Image, canonical(p), filepath.Join(cacheDir, "bases"), baseimage.WithRef(base))
+		info, err := inspectBase(ctx, reg, pi, base, canonical(p), filepath.Join(cacheDir, "bases"), records)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -693,6 +715,46 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 		targets = append(targets, lock.Target{Target: info.Target, BaseRef: ref})
 	}
 	return bases, targets, nil
+}
+
+// BaseRecords says where what was read of a base image is shared: the
+// team layer cache's repository.
+type BaseRecords struct {
+	Repo  string
+	Write bool
+}
+
+// inspectBase reads a base's target: from this machine's cache, else from
+// a base record in the registry, else from the image's files (and then
+// records it).
+func inspectBase(ctx context.Context, reg *registry.Client, pi registry.PlatformImage, ref, platform, cacheDir string, records []BaseRecords) (*baseimage.Info, error) {
+	if info := baseimage.CachedInfo(cacheDir, pi.ManifestDigest, platform); info != nil {
+		return info, nil
+	}
+	for _, r := range records {
+		if r.Repo == "" {
+			continue
+		}
+		if info := baseimage.DecodeInfo(reg.LookupBaseRecord(ctx, r.Repo, pi.ManifestDigest), platform, pi.ManifestDigest); info != nil {
+			_ = baseimage.SaveInfo(cacheDir, info)
+			return info, nil
+		}
+	}
+	info, err := baseimage.Inspect(ctx, pi.Image, platform, cacheDir, baseimage.WithRef(ref))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records {
+		if r.Repo == "" || !r.Write {
+			continue
+		}
+		if data, err := baseimage.EncodeInfo(info); err == nil {
+			// A record that cannot be written costs the next machine time,
+			// not correctness.
+			_ = reg.WriteBaseRecord(ctx, r.Repo, pi.ManifestDigest, platform, data)
+		}
+	}
+	return info, nil
 }
 
 // envDigest is the digest of one environment's lock entry, the lock

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -72,22 +73,7 @@ func recordImage(r LayerRecord) (config, manifest []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	osName, arch, variant := plan.SplitPlatform(r.Platform)
-	cfg := struct {
-		Architecture string `json:"architecture"`
-		OS           string `json:"os"`
-		Variant      string `json:"variant,omitempty"`
-		Config       struct {
-			Labels map[string]string `json:"Labels"`
-		} `json:"config"`
-		RootFS struct {
-			Type    string   `json:"type"`
-			DiffIDs []string `json:"diff_ids"`
-		} `json:"rootfs"`
-	}{Architecture: arch, OS: osName, Variant: variant}
-	cfg.Config.Labels = map[string]string{RecordLabel: string(rec)}
-	cfg.RootFS.Type, cfg.RootFS.DiffIDs = "layers", []string{r.DiffID}
-	if config, err = json.Marshal(cfg); err != nil {
+	if config, err = recordConfig(r.Platform, RecordLabel, string(rec), []string{r.DiffID}); err != nil {
 		return nil, nil, err
 	}
 	m := ociManifest{
@@ -240,23 +226,118 @@ func (c *Client) WriteRecord(ctx context.Context, repo string, rec *LayerRecord)
 	if err != nil {
 		return err
 	}
-	ref := r.Tag(RecordTag(rec.Key))
-	host := r.RegistryStr()
-	p, err := remote.NewPusher(c.remoteOptions(ctx)...)
+	d, err := c.putRecord(ctx, r.Tag(RecordTag(rec.Key)), cfg, man, "writing the layer record")
 	if err != nil {
 		return err
 	}
-	if err := p.Upload(ctx, r, static.NewLayer(cfg, types.OCIConfigJSON)); err != nil {
-		return c.classify("writing the layer record", ref.String(), host, err)
-	}
-	if err := p.Put(ctx, ref, rawManifest{man, types.OCIManifestSchema1}); err != nil {
-		if d, herr := remote.Head(ref, c.remoteOptions(ctx)...); herr == nil && d.Digest.String() != "" {
-			rec.Manifest = d.Digest.String()
-			return nil
-		}
-		return c.classify("writing the layer record", ref.String(), host, err)
-	}
-	rec.Manifest = digestOf(man)
+	rec.Manifest = d
 	rec.Repository = r.String()
 	return nil
+}
+
+// A base record shares what envbuild read from a base image's files (its
+// target: Python, C library, interpreter and its digest) with every
+// machine that can pull the cache repository, so a fresh CI runner does
+// not read a multi-gigabyte base again to learn it. It is an image without
+// layers tagged BaseRecordTag(manifest digest), whose config's label
+// BaseRecordLabel holds the bytes.
+const (
+	BaseRecordLabel     = "dev.envbuild.base-target"
+	baseRecordTagPrefix = "base-"
+)
+
+// BaseRecordTag is the tag of the base record of a base image's
+// per-platform manifest digest ("sha256:…").
+func BaseRecordTag(manifestDigest string) string {
+	_, hex, _ := strings.Cut(manifestDigest, ":")
+	return baseRecordTagPrefix + hex
+}
+
+// LookupBaseRecord returns the bytes recorded for the base image of
+// manifestDigest in repo, or nil: a missing or unreadable record is a miss
+// (the caller reads the base itself).
+func (c *Client) LookupBaseRecord(ctx context.Context, repo, manifestDigest string) []byte {
+	r, err := c.parseRepository(repo)
+	if err != nil {
+		return nil
+	}
+	desc, err := remote.Get(r.Tag(BaseRecordTag(manifestDigest)), c.remoteOptions(ctx)...)
+	if err != nil {
+		return nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil || cfg.Config.Labels == nil {
+		return nil
+	}
+	v, ok := cfg.Config.Labels[BaseRecordLabel]
+	if !ok {
+		return nil
+	}
+	return []byte(v)
+}
+
+// WriteBaseRecord records data for the base image of manifestDigest in
+// repo; an existing record is success.
+func (c *Client) WriteBaseRecord(ctx context.Context, repo, manifestDigest, platform string, data []byte) error {
+	r, err := c.parseRepository(repo)
+	if err != nil {
+		return err
+	}
+	cfg, err := recordConfig(platform, BaseRecordLabel, string(data), []string{})
+	man, err := json.Marshal(ociManifest{
+		SchemaVersion: 2,
+		MediaType:     string(types.OCIManifestSchema1),
+		Config:        descriptor{MediaType: string(types.OCIConfigJSON), Digest: digestOf(cfg), Size: int64(len(cfg))},
+		Layers:        []descriptor{},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.putRecord(ctx, r.Tag(BaseRecordTag(manifestDigest)), cfg, man, "writing the base record")
+	return err
+}
+
+// recordConfig is the image config of a record: the platform, one label
+// holding the record, and the layers' diff ids.
+func recordConfig(platform, label, value string, diffIDs []string) ([]byte, error) {
+	type labels struct {
+		Labels map[string]string `json:"Labels"`
+	}
+	type rootfs struct {
+		Type    string   `json:"type"`
+		DiffIDs []string `json:"diff_ids"`
+	}
+	osName, arch, variant := plan.SplitPlatform(platform)
+	return json.Marshal(struct {
+		Architecture string `json:"architecture"`
+		OS           string `json:"os"`
+		Variant      string `json:"variant,omitempty"`
+		Config       labels `json:"config"`
+		RootFS       rootfs `json:"rootfs"`
+	}{arch, osName, variant, labels{map[string]string{label: value}}, rootfs{"layers", diffIDs}})
+}
+
+// putRecord uploads a record's config and puts its manifest under ref; a
+// tag that already exists (an immutable one refusing the write) is
+// success. It returns the manifest's digest in the registry.
+func (c *Client) putRecord(ctx context.Context, ref name.Tag, cfg, man []byte, doing string) (string, error) {
+	p, err := remote.NewPusher(c.remoteOptions(ctx)...)
+	if err != nil {
+		return "", err
+	}
+	host := ref.Context().RegistryStr()
+	if err := p.Upload(ctx, ref.Context(), static.NewLayer(cfg, types.OCIConfigJSON)); err != nil {
+		return "", c.classify(doing, ref.String(), host, err)
+	}
+	if err := p.Put(ctx, ref, rawManifest{man, types.OCIManifestSchema1}); err != nil {
+		if d, herr := remote.Head(ref, c.remoteOptions(ctx)...); herr == nil {
+			return d.Digest.String(), nil
+		}
+		return "", c.classify(doing, ref.String(), host, err)
+	}
+	return digestOf(man), nil
 }
