@@ -195,12 +195,16 @@ func (p *Parser) Line(text, file string, line int, dir string, constraint bool) 
 		return nil
 	}
 	bad := func(format string, args ...any) error {
-		return failure.User(&Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+		// Whatever the message quotes, a password in a URL is hidden.
+		return failure.User(&Error{File: file, Line: line, Msg: redact(fmt.Sprintf(format, args...))})
 	}
 	if strings.HasPrefix(text, "-") {
 		opt, val, err := splitOption(text)
 		if err != nil {
 			return bad("%v", err)
+		}
+		if f := strings.Fields(val); len(f) > 1 {
+			return bad("%s takes one value; %q follows it (one option per line)", opt, strings.Join(f[1:], " "))
 		}
 		switch opt {
 		case "-r", "--requirement", "-c", "--constraint":

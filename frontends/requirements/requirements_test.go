@@ -118,6 +118,19 @@ func TestCredentialsRedactedInErrors(t *testing.T) {
 	}
 }
 
+func TestPasswordNeverInAnError(t *testing.T) {
+	for _, line := range []string{
+		"pkg @ https://ci:hunter2@example.com/pkg-1.0-py3-none-any.whl ; python_version >>> '3'\n",
+		"-i https://ci:hunter2@example.com/simple --bogus\n",
+		"pkg @ https://ci:hunter2@example.com/pkg-1.0-py3-none-any.whl --frob\n",
+	} {
+		p := write(t, t.TempDir(), "r.txt", line)
+		if _, err := Load(p, nil); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+}
+
 func TestCommentsAndContinuations(t *testing.T) {
 	got := logicalLines("a \\\n  b # note\n# whole line \\\nc\n  \nd#not-a-comment\n")
 	want := []logicalLine{{"a    b", 1}, {"", 3}, {"c", 4}, {"", 5}, {"d#not-a-comment", 6}, {"", 7}}

@@ -154,17 +154,17 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	for _, s := range req.Constraints {
 		r, err := pep508.ParseRequirement(s)
 		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", s, err))
+			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", index.Redact(s), err))
 		}
 		if r.URL != "" {
-			return nil, failure.User(fmt.Errorf("constraint %q is a direct reference: give it as a requirement instead", s))
+			return nil, failure.User(fmt.Errorf("constraint %q is a direct reference: give it as a requirement instead", index.Redact(s)))
 		}
 		if !r.Marker.Evaluate(env, nil) {
 			continue
 		}
 		set, err := r.Specifiers.Set()
 		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", s, err))
+			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", index.Redact(s), err))
 		}
 		if p.constraints == nil {
 			p.constraints = map[string]pep440.Set{}
@@ -184,7 +184,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 			return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
 		}
 		if !r.Marker.Evaluate(env, nil) {
-			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", s, t)
+			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", index.Redact(s), t)
 			continue
 		}
 		name := pep508.NormalizeName(r.Name)
