@@ -216,7 +216,7 @@ func CondaExplicit(e *lockfile.Env, targets []lockfile.Target) ([]byte, error) {
 		for _, t := range targets {
 			ps = append(ps, t.Platform)
 		}
-		return nil, failure.Usage(fmt.Errorf("a conda explicit file is for one platform, and environment %q has %s: choose one with --platform", e.Name, strings.Join(ps, ", ")))
+		return nil, failure.Usage(fmt.Errorf("a conda explicit file is for one platform, and environment %q has %s: choose one with --export-platform", e.Name, strings.Join(ps, ", ")))
 	}
 	t := targets[0]
 	var b bytes.Buffer

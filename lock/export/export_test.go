@@ -78,7 +78,7 @@ func TestCondaExplicit(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 	two := &lockfile.Env{Name: "geo", Targets: append(e.Targets, lockfile.Target{Platform: "linux/arm64"})}
-	if _, err := export.CondaExplicit(two, two.Targets); err == nil || !strings.Contains(err.Error(), "--platform") {
+	if _, err := export.CondaExplicit(two, two.Targets); err == nil || !strings.Contains(err.Error(), "--export-platform") {
 		t.Errorf("two platforms: %v", err)
 	}
 	if _, err := export.Pylock(e, e.Targets); err == nil {

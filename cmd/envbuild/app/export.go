@@ -15,6 +15,9 @@ import (
 // checkExportFlag refuses a bad --export before anything is locked.
 func checkExportFlag(c *cli.Context) error {
 	f := c.String("export")
+	if c.String("export-platform") != "" && c.String("export") == "" {
+		return failure.Usage(fmt.Errorf("--export-platform chooses the platform of --export: give --export too"))
+	}
 	if f == "" {
 		return nil
 	}
@@ -41,6 +44,22 @@ func printExport(c *cli.Context, e *lockfile.Env, s spec.Spec) error {
 		if t := e.Target(p); t != nil {
 			targets = append(targets, *t)
 		}
+	}
+	// --export-platform picks one platform of the lock without changing
+	// the spec (--platform would lock for that platform alone).
+	if want := c.String("export-platform"); want != "" {
+		var one []lockfile.Target
+		var have []string
+		for _, t := range targets {
+			have = append(have, t.Platform)
+			if t.Platform == want || (want == "linux/arm64/v8" && t.Platform == "linux/arm64") {
+				one = append(one, t)
+			}
+		}
+		if len(one) == 0 {
+			return failure.Usage(fmt.Errorf("--export-platform %s: the lock of environment %q has %s", want, e.Name, strings.Join(have, ", ")))
+		}
+		targets = one
 	}
 	out, err := export.Write(f, e, targets)
 	if err != nil {

@@ -117,3 +117,30 @@ func TestRequirementsFileHashesAndCredentials(t *testing.T) {
 		t.Errorf("a lock was written despite the wrong hash")
 	}
 }
+
+// --export-platform picks one platform of a two-platform lock, and leaves
+// the lock's other platform in place; a conda explicit file of two
+// platforms asks for it.
+func TestExportPlatform(t *testing.T) {
+	isolate(t)
+	idx := pypiIndex(t, []wheelFixture{{name: "lib", version: "1.0"}})
+	dir := t.TempDir()
+	base := []string{"lock", "--python", "3.11", "--cache-dir", filepath.Join(dir, "cache"), "--index-url", idx, "--pypi", "lib", "--platform", "linux/amd64,linux/arm64"}
+	if code, _, stderr := runMain(t, dir, append(base, "--export", "conda-explicit")...); code != 2 || !strings.Contains(stderr, "--export-platform") {
+		t.Errorf("two platforms: exit %d %s", code, stderr)
+	}
+	code, out, stderr := runMain(t, dir, append(base, "--export", "requirements", "--export-platform", "linux/arm64")...)
+	if code != 0 || !strings.Contains(out, "lib==1.0 \\") || strings.Contains(out, "platform_machine") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	f, _ := lockfile.Read(filepath.Join(dir, "envbuild.lock"))
+	if f == nil || len(f.Envs[0].Targets) != 2 {
+		t.Errorf("the lock lost a platform: %+v", f)
+	}
+	if code, _, _ := runMain(t, dir, append(base, "--export-platform", "linux/amd64")...); code != 2 {
+		t.Errorf("--export-platform without --export: exit %d", code)
+	}
+	if code, _, _ := runMain(t, dir, append(base, "--export", "pylock", "--export-platform", "linux/s390x")...); code != 2 {
+		t.Errorf("--export-platform of a platform the lock lacks: exit %d", code)
+	}
+}

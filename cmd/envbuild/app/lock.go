@@ -26,6 +26,7 @@ func lockCommand() *cli.Command {
 			&cli.StringFlag{Name: "glibc", Usage: "target glibc X.Y when no base image is used (default 2.28)"},
 			&cli.BoolFlag{Name: "check", Usage: "exit 3 when the lock is out of date with the spec; write nothing (the same as --locked)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the lock as JSON"},
+			&cli.StringFlag{Name: "export-platform", Usage: "with --export: only this `PLATFORM` of the lock (a conda explicit file is for one platform)"},
 			&cli.StringFlag{Name: "export", Usage: "print the lock as `FORMAT`: requirements (pip, --require-hashes ready), pylock (PEP 751 pylock.toml) or conda-explicit (conda create --file)"},
 		),
 		Action: func(c *cli.Context) error {
