@@ -91,3 +91,30 @@ func TestInspectAndSBOM(t *testing.T) {
 		t.Errorf("inspect of the base: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// A two-platform image: the lock and SBOM refer to its manifest list, and
+// inspect shows both platforms' targets.
+func TestInspectMultiPlatform(t *testing.T) {
+	bed := testbed.Require(t)
+	dir := t.TempDir()
+	repo := bed.Registry + "/envs/inspect-multi"
+	res := mustBuild(t, dir, nil, "--pypi", "six==1.16.0", "--base", bed.BaseMulti, "--registry", repo, "--platform", "linux/amd64,linux/arm64")
+	lf, err := lockfile.Read(filepath.Join(dir, "envbuild.lock"))
+	if err != nil || lf == nil {
+		t.Fatalf("reading the lock: %v", err)
+	}
+	r := envbuild(t, dir, nil, "inspect", "--lock", res.Image)
+	if r.code != 0 {
+		t.Fatalf("inspect --lock: exit %d %s", r.code, r.stderr)
+	}
+	got, err := lockfile.Parse("attached", []byte(r.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Envs, lf.Envs) || len(got.Envs[0].Targets) != 2 {
+		t.Errorf("attached lock\n%+v\nwritten lock\n%+v", got.Envs, lf.Envs)
+	}
+	if r := envbuild(t, dir, nil, "sbom", res.Image); r.code != 0 || !strings.Contains(r.stdout, "for linux/amd64, linux/arm64") {
+		t.Errorf("sbom: exit %d\n%s", r.code, r.stdout)
+	}
+}
