@@ -90,6 +90,26 @@ func TestInspectAndSBOM(t *testing.T) {
 	if r := envbuild(t, dir, nil, "inspect", bed.Base); r.code != 1 || !strings.Contains(r.stderr, "has no envbuild lock attached") {
 		t.Errorf("inspect of the base: exit %d %s", r.code, r.stderr)
 	}
+
+	// The same image copied without its referrers (as one pushed by an
+	// envbuild before inspect): the build finds it cached and attaches
+	// the lock it lacked, once.
+	bare := bed.Registry + "/envs/inspect-bare"
+	tag := res.Image[strings.LastIndex(res.Image[:strings.Index(res.Image, "@")], ":"):strings.Index(res.Image, "@")]
+	copyImage(t, res.Image, bare+tag)
+	if r := envbuild(t, dir, nil, "inspect", bare+tag); r.code != 1 {
+		t.Fatalf("the copy has a lock already: exit %d", r.code)
+	}
+	again := envbuild(t, dir, nil, "build", "--json", "-r", "requirements.txt", "--base", bed.Base, "--registry", bare)
+	if again.code != 0 || !strings.Contains(again.stderr, "which had none") {
+		t.Fatalf("cached build: exit %d\n%s", again.code, again.stderr)
+	}
+	if r := envbuild(t, dir, nil, "inspect", "--json", bare+tag); r.code != 0 || !strings.Contains(r.stdout, `"name":"six"`) {
+		t.Errorf("inspect after the cached build: exit %d %s", r.code, r.stdout)
+	}
+	if third := envbuild(t, dir, nil, "build", "-r", "requirements.txt", "--base", bed.Base, "--registry", bare); third.code != 0 || strings.Contains(third.stderr, "which had none") {
+		t.Errorf("a third build attached again: exit %d\n%s", third.code, third.stderr)
+	}
 }
 
 // A two-platform image: the lock and SBOM refer to its manifest list, and

@@ -57,3 +57,40 @@ func attach(ctx context.Context, o Options, imageRef, digest string) error {
 	_, err = o.Registry.PutReferrer(ctx, repo, subject, sbom.ArtifactType, sbom.MediaType, doc, ann)
 	return err
 }
+
+// AttachIfAbsent attaches the lock and SBOM to a cached image (res.Cached)
+// that has none, such as one pushed by an envbuild without them: its env
+// id equals the lock's, so the lock describes it. A failure is a warning.
+func AttachIfAbsent(ctx context.Context, o Options, res *Result) {
+	if res == nil || !res.Cached || res.Image == "" || o.Registry == nil {
+		return
+	}
+	warn := func(err error) {
+		if o.Log != nil {
+			o.Log(fmt.Sprintf("warning: attaching the lock and SBOM to %s: %v", res.Image, err))
+		}
+	}
+	imageRef, digest, ok := strings.Cut(res.Image, "@")
+	if !ok {
+		return
+	}
+	repo := imageRef
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	arts, err := o.Registry.Referrers(ctx, repo, digest, LockArtifactType)
+	if err != nil {
+		warn(err)
+		return
+	}
+	if len(arts) > 0 {
+		return
+	}
+	if err := attach(ctx, o, imageRef, digest); err != nil {
+		warn(err)
+		return
+	}
+	if o.Log != nil {
+		o.Log(fmt.Sprintf("attached the lock and SBOM to %s, which had none", res.Image))
+	}
+}

@@ -80,6 +80,7 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			build.AttachIfAbsent(c.Context, bo, res)
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)
 			}
