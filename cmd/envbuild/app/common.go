@@ -108,6 +108,9 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 			s.Name = n
 		}
 	}
+	if (len(c.StringSlice("extra")) > 0 || len(c.StringSlice("group")) > 0) && kind != kindPyproject && kind != kindUVLock {
+		return s, "", failure.Usage(fmt.Errorf("--extra and --group choose parts of a pyproject.toml or uv.lock: give one with --file"))
+	}
 	if err := loadRequirementFlags(c, env, &s); err != nil {
 		return s, "", err
 	}

@@ -144,3 +144,18 @@ func TestExportPlatform(t *testing.T) {
 		t.Errorf("--export-platform of a platform the lock lacks: exit %d", code)
 	}
 }
+
+func TestExtraNeedsAProject(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("six\n"), 0o644)
+	for _, args := range [][]string{
+		{"lock", "--python", "3.11", "-r", "requirements.txt", "--extra", "s3"},
+		{"lock", "--python", "3.11", "-f", "requirements.txt", "--group", "dev"},
+		{"lock", "--python", "3.11", "--pypi", "six", "--extra", "s3"},
+	} {
+		if code, _, stderr := runMain(t, dir, args...); code != 2 || !strings.Contains(stderr, "pyproject.toml or uv.lock") {
+			t.Errorf("%v: exit %d %s", args, code, stderr)
+		}
+	}
+}
