@@ -138,3 +138,47 @@ func TestRequirementsInstallWithPip(t *testing.T) {
 		t.Errorf("pip installs %v\nthe lock has %v", got, want)
 	}
 }
+
+// An exported pylock.toml is read by another PEP 751 installer: uv's
+// `uv pip install -r pylock.toml` installs the locked versions. Runs with
+// ENVBUILD_TEST_UV=1 (make test) when uv is on PATH.
+func TestPylockInstallsWithUV(t *testing.T) {
+	if os.Getenv("ENVBUILD_TEST_UV") == "" {
+		t.Skip("asks PyPI: set ENVBUILD_TEST_UV=1")
+	}
+	uv, err := exec.LookPath("uv")
+	if err != nil {
+		t.Skip("no uv on PATH")
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	v, err := exec.Command(py, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := locked(t, strings.TrimSpace(string(v)), "linux/amd64")
+	out, err := export.Pylock(e, e.Targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lockPath := filepath.Join(dir, "pylock.toml")
+	os.WriteFile(lockPath, out, 0o644)
+	venv := filepath.Join(dir, "venv")
+	if b, err := exec.Command(uv, "venv", "-q", "-p", py, venv).CombinedOutput(); err != nil {
+		t.Fatalf("uv venv: %v\n%s", err, b)
+	}
+	cmd := exec.Command(uv, "pip", "install", "--dry-run", "-r", lockPath)
+	cmd.Env = append(os.Environ(), "VIRTUAL_ENV="+venv)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("uv pip install -r pylock.toml: %v\n%s", err, b)
+	}
+	for _, p := range e.Targets[0].Packages {
+		if !strings.Contains(string(b), " + "+p.Name+"=="+p.Version) {
+			t.Errorf("uv would not install %s %s:\n%s", p.Name, p.Version, b)
+		}
+	}
+}
