@@ -81,12 +81,23 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 			return nil, err
 		}
 		var lt lockfile.Target
-		if src == "conda" {
+		if req.Spec.Resolved != nil {
+			if src == "conda" {
+				return nil, failure.User(fmt.Errorf("environment %q: %s pins PyPI packages for a Python from the base image, but this environment's Python comes from conda (conda specs, or a python other than the base's %s): drop the conda part or --python", req.Spec.Name, req.Spec.Resolved.Source, t.Python))
+			}
+			lt, err = lockResolved(req, t)
+		} else if src == "conda" {
 			lt, err = lockConda(ctx, req, t, indexes, existing)
 		} else {
 			lt, err = lockPyPI(ctx, req, t, indexes, existing)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := checkRequiresPython(req.Spec, lt); err != nil {
+			return nil, err
+		}
+		if err := CheckHashes(req.Spec, lt); err != nil {
 			return nil, err
 		}
 		out.Targets = append(out.Targets, lt)
@@ -159,6 +170,7 @@ func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.In
 	}
 	return pypi.Request{
 		Requirements:    reqs,
+		Constraints:     req.Spec.PyPI.Constraints,
 		Target:          t,
 		Indexes:         indexes,
 		CacheDir:        req.CacheDir,

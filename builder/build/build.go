@@ -543,6 +543,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 			}
 		}
 	}
+	attachReferrers(ctx, o, imageRef, pr.Digest)
 	res.Digest = pr.Digest
 	res.Image = imageRef + "@" + pr.Digest
 	res.PushedBytes = pushed + pr.Uploaded

@@ -35,14 +35,90 @@ type Spec struct {
 	PyPI       PyPI
 	Conda      Conda
 	Options    Options
+	// Resolved is an already resolved input (uv.lock, pylock.toml) whose
+	// pins become the lock without resolving, or nil.
+	Resolved *Resolved
+}
+
+// Resolved is a lock written by another tool, read as the list of
+// packages it pins; the locker chooses each package's file for the target.
+type Resolved struct {
+	// Source is the file it was read from, for messages.
+	Source string
+	// Digest is "sha256:…" of the file's bytes (the spec's wording).
+	Digest string
+	// RequiresPython is the lock's requires-python, or "".
+	RequiresPython string
+	// Environments are markers one of which the target must satisfy
+	// (pylock.toml's environments); empty means any.
+	Environments []string
+	Packages     []ResolvedPackage
+	// Roots, when set, are what the project asks for: the packages
+	// installed are those reached from them through dependencies whose
+	// markers hold for the target (uv.lock). When nil, every package
+	// whose Marker holds is installed (pylock.toml).
+	Roots []ResolvedDep
+}
+
+// ResolvedDep is one edge of a resolved input's graph.
+type ResolvedDep struct {
+	Name string
+	// Version picks one of several packages of that name ("" when there
+	// is one).
+	Version string
+	Marker  string
+	Extras  []string
+}
+
+// ResolvedPackage is one pinned package of a resolved input.
+type ResolvedPackage struct {
+	Name    string
+	Version string
+	// Marker is a PEP 508 marker saying where the package is installed
+	// ("" means everywhere).
+	Marker string
+	// Index is the index URL it came from, without credentials, or "".
+	Index  string
+	Wheels []ResolvedFile
+	Sdist  *ResolvedFile
+	// Depends are the names of the packages it needs (pylock.toml).
+	Depends []string
+	// Deps and Extras are its dependency edges, and those of each extra
+	// (uv.lock).
+	Deps   []ResolvedDep
+	Extras map[string][]ResolvedDep
+	// Requested marks a package asked for by the project itself.
+	Requested bool
+	// Where is "file:line" of the package's entry, for messages.
+	Where string
+	// Unusable, when set, says why the package cannot be installed (not
+	// from an index); an error only when the target needs it.
+	Unusable string
+}
+
+// ResolvedFile is one file of a resolved package.
+type ResolvedFile struct {
+	Filename string
+	URL      string
+	Sha256   string
+	Size     int64
 }
 
 // PyPI is the PyPI part of a spec.
 type PyPI struct {
 	// Requirements are PEP 508 strings.
-	Requirements   []string
+	Requirements []string
+	// Constraints are PEP 508 strings that limit a package's versions
+	// when it is in the environment, without adding it (pip's -c).
+	Constraints    []string
 	IndexURL       string
 	ExtraIndexURLs []string
+	// Hashes are the sha256 digests allowed for a project (normalised
+	// name): the locked file's must be one of them (pip's --hash).
+	Hashes map[string][]string
+	// RequiresPython is a PEP 440 specifier the target's Python must
+	// satisfy (pyproject.toml's requires-python), or "".
+	RequiresPython string
 }
 
 // Conda is the conda part of a spec.
@@ -86,6 +162,10 @@ func (s *Spec) Digest() string {
 		CondaSpecs   []string `json:"conda,omitempty"`
 		Channels     []string `json:"channels,omitempty"`
 		AllowSdist   bool     `json:"allow_sdist,omitempty"`
+		Constraints  []string `json:"constraints,omitempty"`
+		Hashes       []string `json:"hashes,omitempty"`
+		RequiresPy   string   `json:"requires_python,omitempty"`
+		Resolved     string   `json:"resolved,omitempty"`
 	}{
 		Python:       s.Python,
 		Platforms:    sortedCopy(s.PlatformsOrDefault()),
@@ -94,6 +174,19 @@ func (s *Spec) Digest() string {
 		CondaSpecs:   sortedCopy(trimAll(s.Conda.Specs)),
 		Channels:     append([]string(nil), s.Conda.Channels...), // order is priority
 		AllowSdist:   s.Options.AllowSdist,
+		Constraints:  sortedCopy(trimAll(s.PyPI.Constraints)),
+		RequiresPy:   s.PyPI.RequiresPython,
+	}
+	if len(canon.Constraints) == 0 {
+		canon.Constraints = nil
+	}
+	for _, n := range sortedKeysOf(s.PyPI.Hashes) {
+		for _, h := range sortedCopy(s.PyPI.Hashes[n]) {
+			canon.Hashes = append(canon.Hashes, n+":"+h)
+		}
+	}
+	if s.Resolved != nil {
+		canon.Resolved = s.Resolved.Digest
 	}
 	for _, u := range s.PyPI.ExtraIndexURLs {
 		canon.ExtraIndex = append(canon.ExtraIndex, StripCredentials(u))
@@ -167,6 +260,15 @@ func CondaSpecs(pkgs map[string]string) []string {
 }
 
 func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedKeysOf(m map[string][]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

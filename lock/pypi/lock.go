@@ -36,6 +36,9 @@ const (
 type Request struct {
 	// Requirements are PEP 508 strings, as the spec gives them.
 	Requirements []string
+	// Constraints are PEP 508 strings limiting the versions of a project
+	// when it is in the solution, without requiring it (pip's -c).
+	Constraints []string
 	// Target is what the lock is for (CONTRACT §2).
 	Target target.Target
 	// Indexes in priority order (see index.FromPipConfig). Default: PyPI.
@@ -148,6 +151,31 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	}
 	start := time.Now()
 
+	for _, s := range req.Constraints {
+		r, err := pep508.ParseRequirement(s)
+		if err != nil {
+			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", index.Redact(s), err))
+		}
+		if r.URL != "" {
+			return nil, failure.User(fmt.Errorf("constraint %q is a direct reference: give it as a requirement instead", index.Redact(s)))
+		}
+		if !r.Marker.Evaluate(env, nil) {
+			continue
+		}
+		set, err := r.Specifiers.Set()
+		if err != nil {
+			return nil, failure.User(fmt.Errorf("reading constraint %q: %w", index.Redact(s), err))
+		}
+		if p.constraints == nil {
+			p.constraints = map[string]pep440.Set{}
+		}
+		name := pep508.NormalizeName(r.Name)
+		if c, ok := p.constraints[name]; ok {
+			set = set.Intersect(c)
+		}
+		p.constraints[name] = set
+	}
+
 	var roots []resolve.Dependency
 	requested := map[string]bool{}
 	for _, s := range req.Requirements {
@@ -156,7 +184,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 			return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
 		}
 		if !r.Marker.Evaluate(env, nil) {
-			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", s, t)
+			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", index.Redact(s), t)
 			continue
 		}
 		name := pep508.NormalizeName(r.Name)

@@ -81,7 +81,10 @@ type provider struct {
 	pins       map[string][]pep440.Version // user == pins: yanked files allowed
 	direct     map[string]*directRef
 	preferred  map[string]pep440.Version
-	indexes    string // the names of the indexes asked, for messages
+	// constraints limit a project's versions when it is in the
+	// solution, without requiring it (pip's -c).
+	constraints map[string]pep440.Set
+	indexes     string // the names of the indexes asked, for messages
 
 	bg         context.Context
 	wg         sync.WaitGroup
@@ -368,6 +371,15 @@ func (p *provider) Candidates(ctx context.Context, pkg string) ([]pep440.Version
 	proj, err := p.project(ctx, base)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := p.constraints[base]; ok {
+		var kept []pep440.Version
+		for _, v := range proj.candidates {
+			if c.Contains(v) {
+				kept = append(kept, v)
+			}
+		}
+		return kept, nil
 	}
 	return proj.candidates, nil
 }

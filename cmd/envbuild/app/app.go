@@ -86,6 +86,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			buildCommand(),
 			lockCommand(),
+			inspectCommand(),
+			sbomCommand(),
 			flowCommand(),
 			daemonCommand(),
 			completionCommand(),

@@ -80,6 +80,7 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			build.AttachIfAbsent(c.Context, bo, res)
 			if c.Bool("load") {
 				if err := loadIntoDocker(c.Context, registryClient(c, conf), []*build.Result{res}, func(l string) { fmt.Fprintln(stderr, l) }); err != nil {
 					return err

@@ -24,8 +24,8 @@ import (
 
 // specFlags are the flags that describe an environment.
 func specFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "envbuild.toml to read (default: ./envbuild.toml when no --pypi/--conda is given)"},
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the environment's file: envbuild.toml, requirements.txt, pyproject.toml, uv.lock, pylock.toml or environment.yml, recognised by name and content (default: ./envbuild.toml when no --pypi/--conda/-r is given)"},
 		&cli.StringFlag{Name: "env", Usage: "the environment of envbuild.toml to use, when it has several"},
 		&cli.StringSliceFlag{Name: "pypi", Usage: "a PEP 508 requirement (repeatable)"},
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
@@ -43,7 +43,7 @@ func specFlags() []cli.Flag {
 		lockedFlag(),
 		&cli.StringFlag{Name: "config", Usage: "envbuild's config file (default: $XDG_CONFIG_HOME/envbuild/config.toml)"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache (default: $XDG_CACHE_HOME/envbuild)"},
-	}
+	}, inputFlags()...)
 }
 
 // loadSpec builds the one Spec a command works on, from envbuild.toml and
@@ -52,15 +52,32 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 	var s spec.Spec
 	file := c.String("file")
 	fromFlags := len(c.StringSlice("pypi")) > 0 || len(c.StringSlice("conda")) > 0
+	fromReqs := len(c.StringSlice("requirement")) > 0 || len(c.StringSlice("constraint")) > 0
 	lockPath := c.String("lock")
-	if file == "" && !fromFlags {
+	env := config.EnvMap(os.Environ())
+	if file == "" && !fromFlags && !fromReqs {
 		if _, err := os.Stat("envbuild.toml"); err == nil {
 			file = "envbuild.toml"
 		} else {
 			return s, "", failure.Usage(fmt.Errorf("nothing to build: give packages with --pypi/--conda, or write an envbuild.toml here (or pass --file)"))
 		}
 	}
+	kind := kindEnvToml
 	if file != "" {
+		kind = fileKind(file, readHead(file))
+	}
+	if file != "" && kind != kindEnvToml {
+		s.Name = "default"
+		if n := c.String("env"); n != "" {
+			s.Name = n
+		}
+		if err := loadInputFile(c, kind, file, env, &s); err != nil {
+			return s, "", err
+		}
+		if lockPath == "" {
+			lockPath = filepath.Join(filepath.Dir(file), "envbuild.lock")
+		}
+	} else if file != "" {
 		specs, err := envtoml.Load(file)
 		if err != nil {
 			return s, "", err
@@ -90,6 +107,15 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 		if n := c.String("env"); n != "" {
 			s.Name = n
 		}
+	}
+	if (len(c.StringSlice("extra")) > 0 || len(c.StringSlice("group")) > 0) && kind != kindPyproject && kind != kindUVLock {
+		return s, "", failure.Usage(fmt.Errorf("--extra and --group choose parts of a pyproject.toml or uv.lock: give one with --file"))
+	}
+	if err := loadRequirementFlags(c, env, &s); err != nil {
+		return s, "", err
+	}
+	if s.Resolved != nil && (fromFlags || fromReqs || len(s.PyPI.Requirements) > 0) {
+		return s, "", failure.Usage(fmt.Errorf("%s is already resolved: it cannot be combined with --pypi, --conda, -r or --constraint", file))
 	}
 	if fromFlags {
 		s.PyPI.Requirements = append(s.PyPI.Requirements, c.StringSlice("pypi")...)

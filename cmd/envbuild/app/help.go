@@ -33,6 +33,14 @@ var examples = map[string][]string{
 		"envbuild lock --conda 'python>=3.10,<3.12' --conda numpy --channel conda-forge",
 		"envbuild lock --check                      # exit 3 when ./envbuild.toml changed since the lock",
 	},
+	"inspect": {
+		"envbuild inspect registry.example.com/team/envs:env-3f9c0a1b2c3d4e5f",
+		"envbuild inspect --json registry.example.com/team/envs@sha256:…",
+		"envbuild inspect --lock IMAGE > envbuild.lock   # the image's lock, to build it again",
+	},
+	"sbom": {
+		"envbuild sbom registry.example.com/team/envs:env-3f9c0a1b2c3d4e5f > sbom.spdx.json",
+	},
 	"flow": {
 		"envbuild flow build flow.py --registry registry.example.com/team/envs --json",
 		"envbuild flow build flow.py --with kubernetes:image=registry.example.com/ml/base:2024.06 --locked",

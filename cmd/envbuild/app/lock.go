@@ -26,10 +26,15 @@ func lockCommand() *cli.Command {
 			&cli.StringFlag{Name: "glibc", Usage: "target glibc X.Y when no base image is used (default 2.28)"},
 			&cli.BoolFlag{Name: "check", Usage: "exit 3 when the lock is out of date with the spec; write nothing (the same as --locked)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the lock as JSON"},
+			&cli.StringFlag{Name: "export-platform", Usage: "with --export: only this `PLATFORM` of the lock (a conda explicit file is for one platform)"},
+			&cli.StringFlag{Name: "export", Usage: "print the lock as `FORMAT`: requirements (pip, --require-hashes ready), pylock (PEP 751 pylock.toml) or conda-explicit (conda create --file)"},
 		),
 		Action: func(c *cli.Context) error {
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
+				return err
+			}
+			if err := checkExportFlag(c); err != nil {
 				return err
 			}
 			existing, err := lockfile.Read(lockPath)
@@ -43,7 +48,7 @@ func lockCommand() *cli.Command {
 					return failure.Stale(fmt.Errorf("%s; run `envbuild lock`", why))
 				}
 				fmt.Fprintf(c.App.ErrWriter, "%s is up to date\n", lockPath)
-				return nil
+				return printExport(c, existing.Env(s.Name), s)
 			}
 			env := config.EnvMap(os.Environ())
 			conf, err := resolveConfig(c, env, s.Base, "")
@@ -93,6 +98,9 @@ func lockCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "wrote %s (%d environment(s))\n", lockPath, len(f.Envs))
+			if c.String("export") != "" {
+				return printExport(c, e, s)
+			}
 			if c.Bool("json") {
 				f.Sort()
 				return printJSON(c.App.Writer, f)
