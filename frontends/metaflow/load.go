@@ -234,3 +234,14 @@ func (d exportDeco) raw(fallback Position, file string) rawDecorator {
 	}
 	return r
 }
+
+// InterpreterVersion is the version (X.Y.Z) of python (default python3),
+// the interpreter that runs the flow and whose python:X.Y is Metaflow's
+// default image; "" when it cannot be run.
+func InterpreterVersion(ctx context.Context, python string) string {
+	out, err := exec.CommandContext(ctx, pythonOr(python), "-c", "import platform; print(platform.python_version())").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
