@@ -1,7 +1,9 @@
 package metaflow
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +65,14 @@ func showImages(t *testing.T, flow string, env []string, args ...string) (map[st
 // for the step without @pypi/@conda.
 func imagesJSON(t *testing.T, path string) map[string]string {
 	t.Helper()
+	return imagesJSONFor(t, path, literalFlow, []string{"kubernetes"}, "s3")
+}
+
+// imagesJSONFor is imagesJSON recording that the images were built from
+// flow, with the --with values withs, for the datastore deps, by the
+// python3 on PATH.
+func imagesJSONFor(t *testing.T, path, flow string, withs []string, deps string) map[string]string {
+	t.Helper()
 	images := map[string]string{
 		"start":      "registry.example.com/envs:env-1111111111111111@sha256:" + strings.Repeat("1", 64),
 		"transform":  "registry.example.com/envs:env-2222222222222222@sha256:" + strings.Repeat("2", 64),
@@ -78,7 +88,16 @@ func imagesJSON(t *testing.T, path string) map[string]string {
 		}
 		steps[name] = s
 	}
-	b, err := json.Marshal(map[string]any{"steps": steps})
+	src, err := os.ReadFile(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("python3", "-c", "import platform; print(platform.python_version())").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]any{"flow_sha256": fmt.Sprintf("sha256:%x", sha256.Sum256(src)), "with": withs, "metaflow_deps": deps, "python": strings.TrimSpace(string(out))}
+	b, err := json.Marshal(map[string]any{"steps": steps, "inputs": inputs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +172,13 @@ func TestExtensionImagesBesideFlow(t *testing.T) {
 	if s := got["transform"]; s.Image == nil || *s.Image != "python:3.11-slim" {
 		t.Errorf("transform without JSON: image %v, want the written python:3.11-slim", s.Image)
 	}
-	_, err = showImages(t, flow, []string{"SHOW_IMAGES_INIT=1"}, "--environment=envbuild", "--datastore=s3")
+	_, err = showImages(t, flow, []string{"SHOW_IMAGES_INIT=1", "ENVBUILD_FLOW_BUILD=0"}, "--environment=envbuild", "--datastore=s3")
 	if err == nil || !strings.Contains(string(err.(*exec.ExitError).Stderr), "no envbuild images for flow *LiteralFlow*") {
 		t.Fatalf("init_environment without JSON: got %v, want the no envbuild images error", err)
 	}
 
-	images := imagesJSON(t, filepath.Join(dir, "literal_flow.envbuild.json"))
-	got, err = showImages(t, flow, []string{"SHOW_IMAGES_INIT=1"}, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
+	images := imagesJSONFor(t, filepath.Join(dir, "literal_flow.envbuild.json"), flow, []string{"kubernetes"}, "s3")
+	got, err = showImages(t, flow, []string{"SHOW_IMAGES_INIT=1", "ENVBUILD_FLOW_BUILD=0"}, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
 	if err != nil {
 		t.Fatalf("show_images with FLOW.envbuild.json: %v\n%s", err, err.(*exec.ExitError).Stderr)
 	}
@@ -213,4 +232,180 @@ func TestExtensionLateAttachedKubernetes(t *testing.T) {
 	if s := got["start"]; s.Executable != "/opt/envbuild/env/bin/python -s" {
 		t.Errorf("start: executable %q, want the environment's python", s.Executable)
 	}
+}
+
+// fakeEnvbuild puts extension/tests/fake_envbuild.py where the extension
+// looks for envbuild ($ENVBUILD) and returns the variables for it and the
+// file its calls are logged in.
+func fakeEnvbuild(t *testing.T, image string, steps ...string) ([]string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	script, err := filepath.Abs(filepath.Join("extension", "tests", "fake_envbuild.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "envbuild")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexec python3 "+script+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "calls")
+	return []string{"ENVBUILD=" + bin, "FAKE_ENVBUILD_LOG=" + log, "FAKE_ENVBUILD_IMAGE=" + image, "FAKE_ENVBUILD_STEPS=" + strings.Join(steps, ",")}, log
+}
+
+func envbuildCalls(t *testing.T, log string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(log)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls [][]string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var c []string
+		if err := json.Unmarshal([]byte(l), &c); err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// A run (init_environment, as packaging the flow calls it) runs
+// `envbuild flow build` on the client first, with the run's --with values
+// whole, this Python and the datastore's Metaflow packages, and uses what
+// it printed; a deployment that attaches @kubernetes itself passes
+// --with kubernetes; loading the flow without packaging it (as a task
+// does) runs nothing.
+func TestExtensionBuildsBeforeARun(t *testing.T) {
+	requireMetaflow(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(literalFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := filepath.Join(dir, "literal_flow.py")
+	if err := os.WriteFile(flow, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps := []string{"start", "transform", "tiny_conda", "plain", "end"}
+	const img = "registry.example.com/envs:env-4444444444444444@sha256:4444444444444444444444444444444444444444444444444444444444444444"
+	python, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		env      []string
+		args     []string
+		wantWith []string
+	}{
+		{"run --with kubernetes:cpu=2,image=…", nil, []string{"--with", "kubernetes:cpu=2,image=ml/with:1"}, []string{"--with", "kubernetes:cpu=2,image=ml/with:1"}},
+		{"argo-workflows create", []string{"SHOW_IMAGES_LATE_ATTACH=kubernetes"}, nil, []string{"--with", "kubernetes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, log := fakeEnvbuild(t, img, steps...)
+			got, err := showImages(t, flow, append(append(fake, "SHOW_IMAGES_INIT=1"), tc.env...), append([]string{"--environment=envbuild", "--datastore=s3"}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("show_images: %v\n%s", err, err.(*exec.ExitError).Stderr)
+			}
+			calls := envbuildCalls(t, log)
+			want := append([]string{"flow", "build", flow, "--json", "--progress", "plain", "--python", strings.TrimSpace(string(python)), "--metaflow-deps", "s3"}, tc.wantWith...)
+			if len(calls) != 1 || !reflect.DeepEqual(calls[0][1:], want) {
+				t.Fatalf("envbuild called %q, want once with %q", calls, want)
+			}
+			for _, n := range steps {
+				if s := got[n]; s.Image == nil || *s.Image != img {
+					t.Errorf("step %s: image %v, want the one envbuild printed, %s", n, s.Image, img)
+				}
+			}
+		})
+	}
+
+	// Loading the flow without packaging it, as the task itself does.
+	fake, log := fakeEnvbuild(t, img, steps...)
+	if _, err := showImages(t, flow, fake, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes"); err != nil {
+		t.Fatalf("show_images: %v\n%s", err, err.(*exec.ExitError).Stderr)
+	}
+	if calls := envbuildCalls(t, log); len(calls) != 0 {
+		t.Errorf("envbuild ran without a run or a deployment: %q", calls)
+	}
+
+	// A failed build stops the run.
+	fake, _ = fakeEnvbuild(t, img, steps...)
+	_, err = showImages(t, flow, append(fake, "SHOW_IMAGES_INIT=1", "FAKE_ENVBUILD_FAIL=1"), "--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
+	if err == nil || !strings.Contains(string(err.(*exec.ExitError).Stderr), "envbuild flow build failed (exit 4)") {
+		t.Errorf("a failed build: got %v, want the run refused", err)
+	}
+}
+
+// With ENVBUILD_FLOW_BUILD=0 (CI built the images), a FLOW.envbuild.json
+// built from another flow file, other --with values or another datastore
+// is refused, not used.
+func TestExtensionRefusesStaleImages(t *testing.T) {
+	requireMetaflow(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(literalFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := filepath.Join(dir, "literal_flow.py")
+	if err := os.WriteFile(flow, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonPath := filepath.Join(dir, "literal_flow.envbuild.json")
+	run := func() error {
+		_, err := showImages(t, flow, []string{"SHOW_IMAGES_INIT=1", "ENVBUILD_FLOW_BUILD=0"}, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
+		return err
+	}
+	imagesJSONFor(t, jsonPath, flow, []string{"kubernetes"}, "s3")
+	if err := run(); err != nil {
+		t.Fatalf("fresh images refused: %v\n%s", err, err.(*exec.ExitError).Stderr)
+	}
+	for _, tc := range []struct {
+		name, why string
+		edit      func()
+	}{
+		{"decorators changed", "the flow file changed", func() {
+			edited := strings.Replace(string(src), `"requests": "2.32.3"`, `"requests": "2.32.4"`, 1)
+			if edited == string(src) {
+				t.Fatal("the literal flow no longer pins requests 2.32.3")
+			}
+			if err := os.WriteFile(flow, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			imagesJSONFor(t, jsonPath, literalFlow, []string{"kubernetes"}, "s3")
+		}},
+		{"other --with", "it was built --with", func() {
+			if err := os.WriteFile(flow, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			imagesJSONFor(t, jsonPath, flow, []string{"kubernetes:image=ml/other:1"}, "s3")
+		}},
+		{"other datastore", "built for the local datastore", func() { imagesJSONFor(t, jsonPath, flow, []string{"kubernetes"}, "local") }},
+		{"no inputs", "records no inputs", func() {
+			if err := os.WriteFile(jsonPath, []byte(`{"steps": {}}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		tc.edit()
+		err := run()
+		if err == nil || !strings.Contains(string(err.(*exec.ExitError).Stderr), "is stale: ") || !strings.Contains(string(err.(*exec.ExitError).Stderr), tc.why) {
+			t.Errorf("%s: got %v, want the images refused as stale because %s", tc.name, err, tc.why)
+			if err != nil {
+				t.Logf("%s", tail(string(err.(*exec.ExitError).Stderr), 5))
+			}
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
