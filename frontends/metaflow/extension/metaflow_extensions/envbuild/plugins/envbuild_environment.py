@@ -80,22 +80,33 @@ def stale_reasons(doc, flow_file, withs, datastore, python_version):
     reasons = []
     if inputs.get("flow_sha256") != flow_digest(flow_file):
         reasons.append("the flow file changed since it was built")
-    if list(inputs.get("with") or []) != list(withs):
+    # Only kubernetes/batch change images (--with retry does not).
+    built_withs = [
+        w for w in inputs.get("with") or [] if w.split(":", 1)[0] in REMOTE_DECORATORS
+    ]
+    if built_withs != list(withs):
         reasons.append(
             "it was built --with %s, this run is --with %s"
-            % (inputs.get("with") or "nothing", list(withs) or "nothing")
+            % (built_withs or "nothing", list(withs) or "nothing")
         )
     if (inputs.get("metaflow_deps") or "") != (datastore or ""):
         reasons.append(
             "it was built for the %s datastore, this run uses %s"
             % (inputs.get("metaflow_deps") or "no", datastore)
         )
-    if inputs.get("python") and inputs.get("python") != python_version:
+    # Metaflow's default image is python:X.Y of the interpreter: X.Y counts.
+    if inputs.get("python") and _major_minor(inputs.get("python")) != _major_minor(
+        python_version
+    ):
         reasons.append(
             "it was built for Python %s, this run's is %s"
             % (inputs.get("python"), python_version)
         )
     return reasons
+
+
+def _major_minor(version):
+    return ".".join(str(version).split(".")[:2])
 
 
 def run_decospecs():
