@@ -416,3 +416,54 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// The launcher of a remote task (`FLOW.py kubernetes step STEP …`, which
+// a run starts on the client for each task) reads FLOW.envbuild.json and
+// refuses one built from another flow file, unless its run vouched for it
+// ($ENVBUILD_FLOW_IMAGES_VERIFIED); it builds nothing.
+func TestExtensionLauncherRefusesStaleImages(t *testing.T) {
+	requireMetaflow(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(literalFlow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := filepath.Join(dir, "literal_flow.py")
+	if err := os.WriteFile(flow, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := filepath.Abs("extension")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, log := fakeEnvbuild(t, "unused")
+	launch := func(extra ...string) string {
+		cmd := exec.Command("python3", flow, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes", "kubernetes", "step", "transform")
+		cmd.Dir = dir
+		cmd.Env = append(append(os.Environ(), "PYTHONPATH="+ext, "METAFLOW_DATASTORE_SYSROOT_S3=s3://envbuild-test/metaflow", "METAFLOW_USER=envbuild-test", "ENVBUILD_FLOW_IMAGES="), fake...)
+		cmd.Env = append(cmd.Env, extra...)
+		out, _ := cmd.CombinedOutput() // it fails either way: no code package is given
+		return string(out)
+	}
+	jsonPath := filepath.Join(dir, "literal_flow.envbuild.json")
+	imagesJSONFor(t, jsonPath, flow, []string{"kubernetes"}, "s3")
+	if out := launch(); strings.Contains(out, "is stale") || strings.Contains(out, "no envbuild images") {
+		t.Errorf("a fresh JSON refused by the launcher:\n%s", tail(out, 10))
+	}
+	if err := os.WriteFile(flow, append(src, []byte("\n# edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := launch(); !strings.Contains(out, "is stale: the flow file changed") {
+		t.Errorf("the launcher used a JSON built from another flow file:\n%s", tail(out, 10))
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := launch(fmt.Sprintf("ENVBUILD_FLOW_IMAGES_VERIFIED=sha256:%x", sha256.Sum256(data))); strings.Contains(out, "is stale") {
+		t.Errorf("the launcher refused the JSON its run vouched for:\n%s", tail(out, 10))
+	}
+	if calls := envbuildCalls(t, log); len(calls) != 0 {
+		t.Errorf("a launcher ran envbuild: %q", calls)
+	}
+}

@@ -30,6 +30,9 @@ BUILD_VAR = "ENVBUILD_FLOW_BUILD"
 # `envbuild flow build` (shell words: --registry …, --insecure-registry …).
 BINARY_VAR = "ENVBUILD"
 ARGS_VAR = "ENVBUILD_FLOW_BUILD_ARGS"
+# Set by a run for its step launchers (its subprocesses): the sha256 of the
+# images JSON the run built or checked, which they may then use as it is.
+VERIFIED_VAR = "ENVBUILD_FLOW_IMAGES_VERIFIED"
 
 
 class EnvbuildException(MetaflowException):
@@ -103,6 +106,27 @@ def stale_reasons(doc, flow_file, withs, datastore, python_version):
             % (inputs.get("python"), python_version)
         )
     return reasons
+
+
+def _file_digest(path):
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+
+def launching_remote_step():
+    """Whether this process is the client-side launcher of one remote task
+    (`FLOW.py kubernetes step …` / `batch step …`, which a run starts for
+    each task), as opposed to the task itself (`FLOW.py step …`)."""
+    try:
+        from metaflow._vendor import click
+
+        ctx = click.get_current_context(silent=True)
+    except ImportError:
+        return False
+    while ctx is not None and ctx.parent is not None:
+        ctx = ctx.parent
+    args = list(getattr(ctx, "saved_args", None) or []) if ctx is not None else []
+    return len(args) >= 2 and args[0] in REMOTE_DECORATORS and args[1] == "step"
 
 
 def _major_minor(version):
@@ -290,6 +314,7 @@ class EnvbuildEnvironment(MetaflowEnvironment):
                     )
                 )
             self._images_path, self._images = path, doc["steps"]
+            os.environ[VERIFIED_VAR] = _file_digest(path)
             return
         binary = os.environ.get(BINARY_VAR) or shutil.which("envbuild")
         if not binary:
@@ -321,6 +346,9 @@ class EnvbuildEnvironment(MetaflowEnvironment):
             raise EnvbuildException("envbuild built images that do not match this run: %s"
                                     % "; ".join(reasons))
         self._images_path, self._images = images_path(flow_file), doc["steps"]
+        if os.path.exists(self._images_path):
+            # The step launchers of this run read it: it is this build's.
+            os.environ[VERIFIED_VAR] = _file_digest(self._images_path)
 
     def _load(self, required):
         if self._images is not None:
@@ -343,6 +371,29 @@ class EnvbuildEnvironment(MetaflowEnvironment):
         self._images_path = path
         self._images = load_images(path)
         return self._images
+
+    def _check_fresh_for_launch(self):
+        """A launcher uses the JSON its run built or checked
+        ($ENVBUILD_FLOW_IMAGES_VERIFIED), else only one built from this very
+        flow file; it never builds (its --with values are the run's
+        decorators, images included)."""
+        self._load(required=True)
+        if os.environ.get(VERIFIED_VAR) == _file_digest(self._images_path):
+            return
+        doc = load_document(self._images_path)
+        inputs = doc.get("inputs") if isinstance(doc.get("inputs"), dict) else {}
+        if inputs.get("flow_sha256") != flow_digest(self._flow_file()):
+            raise EnvbuildException(
+                "%s is stale: %s. Run the flow with `run` or `resume`, which build "
+                "the images first, or build them with `envbuild flow build %s`."
+                % (
+                    self._images_path,
+                    "the flow file changed since it was built"
+                    if inputs
+                    else "it records no inputs (written by an older envbuild)",
+                    os.path.basename(self._flow_file()),
+                )
+            )
 
     def _step_entry(self, step_name, required=False):
         images = self._load(required)
@@ -374,7 +425,11 @@ class EnvbuildEnvironment(MetaflowEnvironment):
                     bad=True,
                 )
             return None
-        # Inside a task (the `step` command) there is no JSON and no need for it.
+        # Inside a task (the `step` command) there is no JSON and no need for
+        # it. The launcher of a remote task needs it, fresh.
+        if not required and launching_remote_step():
+            required = True
+            self._check_fresh_for_launch()
         entry = self._step_entry(step_name, required=required)
         if entry is None:
             return None
