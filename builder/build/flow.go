@@ -76,6 +76,9 @@ type FlowInputs struct {
 	With         []string `json:"with,omitempty"`
 	MetaflowDeps string   `json:"metaflow_deps,omitempty"`
 	Python       string   `json:"python,omitempty"`
+	// ConfigsSHA256 is the digest of the flow's Config values as Metaflow
+	// resolved them, when the flow has Configs and was read with Metaflow.
+	ConfigsSHA256 string `json:"configs_sha256,omitempty"`
 }
 
 // ComputeWith is the kubernetes or batch --with of a run (the first of its
@@ -162,6 +165,7 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	}
 	out := &FlowResult{Steps: map[string]StepResult{}, Inputs: &FlowInputs{
 		FlowSHA256: sum, With: o.With, MetaflowDeps: o.MetaflowDatastore, Python: interp,
+		ConfigsSHA256: flow.ConfigsSHA256,
 	}}
 	type work struct {
 		steps []string

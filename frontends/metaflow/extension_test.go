@@ -467,3 +467,84 @@ func TestExtensionLauncherRefusesStaleImages(t *testing.T) {
 		t.Errorf("a launcher ran envbuild: %q", calls)
 	}
 }
+
+// A flow whose @pypi packages come from a Config file: envbuild records
+// the digest of the Config values Metaflow resolved, and a run with
+// ENVBUILD_FLOW_BUILD=0 refuses the JSON once the Config file changed,
+// though the flow file did not.
+func TestExtensionRefusesImagesOfOtherConfigValues(t *testing.T) {
+	requireMetaflow(t)
+	dir := t.TempDir()
+	for _, f := range []string{"config_flow.py", "config_flow.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "flows", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flow := filepath.Join(dir, "config_flow.py")
+	loaded, err := LoadWithMetaflow(t.Context(), "python3", flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loaded.ConfigsSHA256, "sha256:") {
+		t.Fatalf("no digest of the Config values: %q", loaded.ConfigsSHA256)
+	}
+	jsonPath := filepath.Join(dir, "config_flow.envbuild.json")
+	writeJSON := func() {
+		imagesJSONFor(t, jsonPath, flow, []string{"kubernetes"}, "s3")
+		data, err := os.ReadFile(jsonPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["inputs"].(map[string]any)["configs_sha256"] = loaded.ConfigsSHA256
+		doc["steps"] = map[string]any{"start": map[string]any{"image": "registry.example.com/envs:env-5555555555555555"}, "end": map[string]any{"image": "registry.example.com/base:1", "disabled": true}}
+		data, _ = json.Marshal(doc)
+		if err := os.WriteFile(jsonPath, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() error {
+		ext, err := filepath.Abs("extension")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// In the flow's directory, where the Config's default file is.
+		cmd := exec.Command("python3", filepath.Join(ext, "tests", "show_images.py"), flow, "--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PYTHONPATH="+ext, "METAFLOW_DATASTORE_SYSROOT_S3=s3://envbuild-test/metaflow", "METAFLOW_USER=envbuild-test",
+			"ENVBUILD_FLOW_IMAGES=", "ENVBUILD_FLOW_BUILD=0", "SHOW_IMAGES_INIT=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, tail(string(out), 6))
+		}
+		return nil
+	}
+	writeJSON()
+	if err := run(); err != nil {
+		t.Fatalf("images of these Config values refused: %v", err)
+	}
+	cfg := filepath.Join(dir, "config_flow.json")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := json.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	values["envbuild_test_changed"] = true
+	data, _ = json.Marshal(values)
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err == nil || !strings.Contains(err.Error(), "Config values changed") {
+		t.Errorf("images of other Config values used: %v", err)
+	}
+}

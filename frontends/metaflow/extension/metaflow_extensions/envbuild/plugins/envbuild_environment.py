@@ -73,7 +73,7 @@ def flow_digest(flow_file):
         return "sha256:" + hashlib.sha256(f.read()).hexdigest()
 
 
-def stale_reasons(doc, flow_file, withs, datastore, python_version):
+def stale_reasons(doc, flow_file, withs, datastore, python_version, configs=None):
     """Why the images in doc were not built for this run: the flow file's
     bytes (its decorators), the --with values, the datastore's packages or
     the interpreter (Metaflow's default image) differ from those recorded."""
@@ -83,6 +83,8 @@ def stale_reasons(doc, flow_file, withs, datastore, python_version):
     reasons = []
     if inputs.get("flow_sha256") != flow_digest(flow_file):
         reasons.append("the flow file changed since it was built")
+    if inputs.get("configs_sha256") and inputs.get("configs_sha256") != configs:
+        reasons.append("the flow's Config values changed since it was built")
     # Only kubernetes/batch change images (--with retry does not).
     built_withs = [
         w for w in inputs.get("with") or [] if w.split(":", 1)[0] in REMOTE_DECORATORS
@@ -106,6 +108,23 @@ def stale_reasons(doc, flow_file, withs, datastore, python_version):
             % (inputs.get("python"), python_version)
         )
     return reasons
+
+
+def configs_digest(flow):
+    """sha256 of the flow's Config values as Metaflow resolved them; None
+    when the flow has none. envbuild's export_decorators.py records the same
+    digest in FLOW.envbuild.json: keep the two equal."""
+    try:
+        from metaflow.flowspec import FlowStateItems
+
+        configs = flow.__class__._flow_state[FlowStateItems.CONFIGS]
+    except Exception:
+        return None
+    if not configs:
+        return None
+    values = {k: (v[0] if isinstance(v, tuple) else v) for k, v in configs.items()}
+    data = json.dumps(values, sort_keys=True, default=str).encode("utf-8")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _file_digest(path):
@@ -299,7 +318,9 @@ class EnvbuildEnvironment(MetaflowEnvironment):
             if not os.path.exists(path):
                 self._load(required=True)  # raises with the way to build it
             doc = load_document(path)
-            reasons = stale_reasons(doc, flow_file, withs, datastore, python_version)
+            reasons = stale_reasons(
+                doc, flow_file, withs, datastore, python_version, configs_digest(self.flow)
+            )
             if reasons:
                 raise EnvbuildException(
                     "%s is stale: %s. Build the images again with `envbuild flow build "
@@ -341,7 +362,9 @@ class EnvbuildEnvironment(MetaflowEnvironment):
         except ValueError as e:
             raise EnvbuildException("envbuild flow build printed no JSON: %s" % e)
         # A build running concurrently, or the flow file edited during it.
-        reasons = stale_reasons(doc, flow_file, withs, datastore, python_version)
+        reasons = stale_reasons(
+            doc, flow_file, withs, datastore, python_version, configs_digest(self.flow)
+        )
         if reasons:
             raise EnvbuildException("envbuild built images that do not match this run: %s"
                                     % "; ".join(reasons))
