@@ -376,7 +376,10 @@ func checkMetaflowImages(t *testing.T, root, flow string, built flowRun) {
 	cmd := exec.Command("python3", filepath.Join(root, "frontends", "metaflow", "extension", "tests", "show_images.py"), flow,
 		"--environment=envbuild", "--datastore=s3", "--with", "kubernetes")
 	cmd.Dir = tmp
-	cmd.Env = append(mfEnv, "SHOW_IMAGES_INIT=1") // init_environment, as a run does
+	// Without init_environment: a run would rebuild for its own --with and
+	// datastore (TestMetaflowTasksRunInTheirImages does); this reads the
+	// JSON beside the flow as a run's `kubernetes step` launcher does.
+	cmd.Env = mfEnv
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -56,7 +56,9 @@ type result struct {
 	// The team layer cache.
 	LayersReused int `json:"layers_reused"`
 	LayersBuilt  int `json:"layers_built"`
-	Steps        int `json:"steps"`
+	// Notes say what the build decided (where Python comes from, …).
+	Notes []string `json:"notes"`
+	Steps int      `json:"steps"`
 }
 
 type run struct {

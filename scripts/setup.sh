@@ -106,10 +106,15 @@ fi
 
 # Python tools the tests compare with or load flows with: metaflow (the flow
 # reader's tests check envbuild's view against Metaflow's own) and uv (the
-# lock's versions are compared with `uv pip compile`). Pinned; pip checks
-# each file against the sha256 the index lists.
+# lock's versions are compared with `uv pip compile`); for the test of
+# Metaflow tasks running in their images, moto's S3 server (the datastore)
+# and the kubernetes client (Metaflow builds its job spec with its models;
+# no cluster is contacted). Pinned; pip checks each file against the sha256
+# the index lists.
 py_tools=()
 python3 -c 'import metaflow' 2>/dev/null || py_tools+=("metaflow==2.19.39")
+python3 -c 'import moto.server, flask' 2>/dev/null || py_tools+=("moto[server]==5.2.1")
+python3 -c 'import kubernetes' 2>/dev/null || py_tools+=("kubernetes==31.0.0")
 command -v uv >/dev/null 2>&1 || py_tools+=("uv==0.13.9")
 # check-jsonschema checks examples/ci against GitHub's and GitLab's workflow schemas.
 command -v check-jsonschema >/dev/null 2>&1 || py_tools+=("check-jsonschema==0.39.0")

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,9 +24,16 @@ import (
 type FlowOptions struct {
 	FlowPath string
 	Load     metaflow.Options
-	// WithImage is `--with kubernetes:image=…` / `--with batch:image=…`:
-	// the run-wide image for steps without one of their own.
-	WithImage string
+	// With are the run's --with values as Metaflow takes them
+	// (kubernetes, kubernetes:cpu=4,image=IMG, batch:image=IMG, retry, …):
+	// a kubernetes or batch one attaches to every step that has neither,
+	// choosing the lookup's _KUBERNETES_/_BATCH_ variant and, with image=,
+	// the step's image.
+	With []string
+	// Interpreter is the Python version (X.Y[.Z]) of the interpreter
+	// running the flow, for Metaflow's default image python:X.Y; "" asks
+	// Load.Python (default python3).
+	Interpreter string
 	// Sources are the configuration sources (CONTRACT §5).
 	Sources config.Sources
 	// Jobs bounds concurrent builds (default 2).
@@ -50,9 +58,81 @@ type StepResult struct {
 	EnvName  string `json:"env,omitempty"`
 }
 
-// FlowResult is `{"steps": {...}}`.
+// FlowResult is `{"steps": {...}, "inputs": {...}}`.
 type FlowResult struct {
 	Steps map[string]StepResult `json:"steps"`
+	// Inputs are what the images were built from, so that the Metaflow
+	// extension can refuse FLOW.envbuild.json once the flow changed.
+	Inputs *FlowInputs `json:"inputs,omitempty"`
+}
+
+// FlowInputs record what a flow's images were built from.
+type FlowInputs struct {
+	// FlowSHA256 is the sha256 of the flow file's bytes.
+	FlowSHA256 string `json:"flow_sha256"`
+	// With are the --with values, MetaflowDeps the --metaflow-deps
+	// datastore, Python the version of the interpreter running the flow
+	// (Metaflow's default image).
+	With         []string `json:"with,omitempty"`
+	MetaflowDeps string   `json:"metaflow_deps,omitempty"`
+	Python       string   `json:"python,omitempty"`
+	// ConfigsSHA256 is the digest of the flow's Config values as Metaflow
+	// resolved them, when the flow has Configs and was read with Metaflow.
+	ConfigsSHA256 string `json:"configs_sha256,omitempty"`
+}
+
+// ComputeWith is the kubernetes or batch --with of a run (the first of its
+// name, as Metaflow attaches only the first); other decorators are
+// accepted and do not change images. Both kubernetes and batch is an
+// error, as in Metaflow.
+func ComputeWith(specs []string) (*metaflow.With, error) {
+	var found *metaflow.With
+	for _, spec := range specs {
+		w, err := metaflow.ParseWith(spec)
+		if err != nil {
+			return nil, err
+		}
+		if !w.Compute() {
+			continue
+		}
+		if _, err := w.Image(); err != nil {
+			return nil, err
+		}
+		if found == nil {
+			found = &w
+		} else if found.Decorator != w.Decorator {
+			return nil, fmt.Errorf("--with %s and --with %s: a step runs either on Kubernetes or on AWS Batch, not both", found.Decorator, w.Decorator)
+		}
+	}
+	return found, nil
+}
+
+// StepBase is a flow step's base image, as Metaflow's @kubernetes/@batch
+// gives it: the step's own decorator (with its image= or none), else the
+// run's --with compute decorator, choose the variant and the image; the
+// configuration lookup and Metaflow's python:X.Y default fill the rest.
+// A step that runs locally (neither) gets the DEFAULT lookup.
+func StepBase(st metaflow.Step, with *metaflow.With, src config.Sources, interpreter string) (string, error) {
+	variant, img := st.ImageFrom, st.Image
+	if variant == "" && with != nil {
+		variant = with.Decorator
+		img, _ = with.Image()
+	} else if variant != "" && with != nil && with.Decorator != variant {
+		return "", fmt.Errorf("--with %s on a step with @%s: a step runs either on Kubernetes or on AWS Batch, not both", with.Decorator, variant)
+	}
+	conf, err := config.Resolve(src, variant)
+	if err != nil {
+		return "", err
+	}
+	return conf.StepBaseImage(img, interpreter)
+}
+
+func fileDigest(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(data)), nil
 }
 
 // BuildFlow builds every distinct step environment of a flow once, on its
@@ -71,7 +151,22 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	if jobs <= 0 {
 		jobs = 2
 	}
-	out := &FlowResult{Steps: map[string]StepResult{}}
+	compute, err := ComputeWith(o.With)
+	if err != nil {
+		return nil, failure.Usage(err)
+	}
+	interp := o.Interpreter
+	if interp == "" {
+		interp = metaflow.InterpreterVersion(ctx, o.Load.Python)
+	}
+	sum, err := fileDigest(o.FlowPath)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	out := &FlowResult{Steps: map[string]StepResult{}, Inputs: &FlowInputs{
+		FlowSHA256: sum, With: o.With, MetaflowDeps: o.MetaflowDatastore, Python: interp,
+		ConfigsSHA256: flow.ConfigsSHA256,
+	}}
 	type work struct {
 		steps []string
 		spec  spec.Spec
@@ -79,15 +174,7 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	byKey := map[string]*work{}
 	var order []string
 	for _, st := range flow.Steps {
-		conf, err := config.Resolve(o.Sources, st.ImageFrom)
-		if err != nil {
-			return nil, err
-		}
-		stepImage := st.Image
-		if stepImage == "" {
-			stepImage = o.WithImage
-		}
-		base, err := conf.BaseImage(stepImage, st.Python)
+		base, err := StepBase(st, compute, o.Sources, interp)
 		if err != nil {
 			return nil, failure.User(fmt.Errorf("step %q (%s): %w", st.Name, st.Pos, err))
 		}
@@ -102,6 +189,10 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 			continue
 		}
 		s.Name = st.Name
+		conf, err := config.Resolve(o.Sources, "")
+		if err != nil {
+			return nil, err
+		}
 		s.Base, s.Repository = base, conf.Repository.Value
 		s.Platforms, s.Options = o.Build.Spec.Platforms, o.Build.Spec.Options
 		// Steps with the same spec and base share one environment.

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -171,5 +173,56 @@ func TestImageConfigConda(t *testing.T) {
 	}
 	if strings.Contains(string(b), "VIRTUAL_ENV") || !strings.Contains(string(b), "PATH=/opt/envbuild/env/bin:") {
 		t.Errorf("config %s: want PATH first and no VIRTUAL_ENV for a conda Python", b)
+	}
+}
+
+// A base whose config sets PYTHONPATH or PYTHONHOME: the image keeps the
+// rest of its config (other variables, user, working directory,
+// entrypoint, labels) but not these two, which would put the base's
+// packages before the environment's or replace the environment's Python;
+// their values stay as labels, and the plan says so.
+func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
+	for _, lt := range []lockfile.Target{condaTarget(), func() lockfile.Target { t := condaTarget(); t.PythonSource = "base"; return t }()} {
+		env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
+		baseCfg := &v1.ConfigFile{Config: v1.Config{
+			Env:        []string{"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONPATH=/opt/base/lib", "LANG=C.UTF-8", "PYTHONHOME=/usr", "PYTHONUNBUFFERED=1"},
+			User:       "1000:1000",
+			WorkingDir: "/work",
+			Entrypoint: []string{"/entry.sh"},
+			Labels:     map[string]string{"team": "ml"},
+		}}
+		p, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{lt.Platform}, HostPlatform: "linux/amd64", Options: Options{Bytecode: true},
+			Bases: map[string]Base{lt.Platform: {Ref: "reg/base@sha256:" + sha("9"), ManifestDigest: "sha256:" + sha("9"), Config: baseCfg, Interpreter: "/usr/bin/python3.11", PythonVersion: "3.11.2"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ImageConfig(p, p.Platforms[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg v1.ConfigFile
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		wantEnv := []string{"PATH=/opt/envbuild/env/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"}
+		if lt.PythonSource == "base" {
+			wantEnv = append(wantEnv, "VIRTUAL_ENV=/opt/envbuild/env")
+		}
+		if !reflect.DeepEqual(cfg.Config.Env, wantEnv) {
+			t.Errorf("%s: env %q, want %q", lt.PythonSource, cfg.Config.Env, wantEnv)
+		}
+		if cfg.Config.User != "1000:1000" || cfg.Config.WorkingDir != "/work" || !reflect.DeepEqual(cfg.Config.Entrypoint, []string{"/entry.sh"}) || cfg.Config.Labels["team"] != "ml" {
+			t.Errorf("%s: the base's user, working directory, entrypoint or labels were not kept: %+v", lt.PythonSource, cfg.Config)
+		}
+		if cfg.Config.Labels[LabelBaseEnvPrefix+"PYTHONPATH"] != "/opt/base/lib" || cfg.Config.Labels[LabelBaseEnvPrefix+"PYTHONHOME"] != "/usr" {
+			t.Errorf("%s: labels %v do not keep the removed values", lt.PythonSource, cfg.Config.Labels)
+		}
+		if baseCfg.Config.Env[1] != "PYTHONPATH=/opt/base/lib" {
+			t.Errorf("the base's config was modified: %q", baseCfg.Config.Env)
+		}
+		notes := strings.Join(p.Platforms[0].Notes, "\n")
+		if !strings.Contains(notes, "PYTHONPATH=/opt/base/lib") || !strings.Contains(notes, "PYTHONHOME=/usr") {
+			t.Errorf("%s: notes %q do not say PYTHONPATH and PYTHONHOME are left unset", lt.PythonSource, notes)
+		}
 	}
 }

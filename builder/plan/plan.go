@@ -150,6 +150,13 @@ func Make(in Input) (*Plan, error) {
 			}
 			pp.Notes = append(pp.Notes, fmt.Sprintf("bytecode not compiled for %s: it needs the target's own interpreter and %s (Python compiles modules on first import instead)", platform, on))
 		}
+		if base.Config != nil {
+			for _, k := range isolatedVars {
+				if v, ok := envValue(base.Config.Config.Env, k); ok {
+					pp.Notes = append(pp.Notes, fmt.Sprintf("%s: the base sets %s=%s; the image leaves it unset so the environment sees neither the base's packages nor its Python (kept as label %s)", platform, k, v, LabelBaseEnvPrefix+k))
+				}
+			}
+		}
 		switch t.PythonSource {
 		case "base", "":
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: a venv-style environment on the base's interpreter %s (Python %s), isolated from its site-packages", platform, base.Interpreter, base.PythonVersion))
@@ -282,7 +289,37 @@ const (
 	LabelEnvID      = "dev.envbuild.env-id"
 	LabelLockDigest = "dev.envbuild.lock-digest"
 	LabelEnvName    = "dev.envbuild.env-name"
+	// LabelBaseEnvPrefix + NAME holds the value of a variable of the base's
+	// config that the image leaves unset (isolatedVars).
+	LabelBaseEnvPrefix = "dev.envbuild.base-env."
 )
+
+// isolatedVars are the variables of a base's config that point Python at
+// the base's packages (PYTHONPATH, put before the environment's
+// site-packages) or at another installation (PYTHONHOME, which replaces
+// the environment's prefix and stdlib): an image keeps the rest of the
+// base's config but not these, since the environment is isolated from the
+// base's packages. Their values are kept as labels.
+var isolatedVars = []string{"PYTHONHOME", "PYTHONPATH"}
+
+func envValue(env []string, k string) (string, bool) {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, k+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func unsetEnv(env []string, k string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, k+"=") && kv != k {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
 
 // Created is the fixed creation time of envbuild's history entries and
 // images, so two builds of the same plan give the same config bytes.
@@ -290,7 +327,9 @@ var Created = time.Unix(layout.Epoch, 0).UTC()
 
 // ImageConfig builds the image config of one platform from the base's own
 // config: its env, entrypoint, cmd, user, working directory, labels and
-// history are kept; the environment's bin directory goes first on PATH;
+// history are kept, except PYTHONPATH and PYTHONHOME (isolatedVars), which
+// are removed from the env and kept as labels; the environment's bin
+// directory goes first on PATH;
 // envbuild's labels and one history entry per added layer are appended.
 // diffIDs are the added layers' diff ids (package layers, then the
 // metadata layer), appended to the base's.
@@ -303,11 +342,17 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 	cfg.OS, cfg.Architecture, cfg.Variant = osName, arch, variant
 	cfg.Created = v1.Time{Time: Created}
 	cfg.Config.Env = withPath(cfg.Config.Env)
-	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
-		cfg.Config.Env = setEnv(cfg.Config.Env, "VIRTUAL_ENV", layout.Prefix)
-	}
 	if cfg.Config.Labels == nil {
 		cfg.Config.Labels = map[string]string{}
+	}
+	for _, k := range isolatedVars {
+		if v, ok := envValue(cfg.Config.Env, k); ok {
+			cfg.Config.Env = unsetEnv(cfg.Config.Env, k)
+			cfg.Config.Labels[LabelBaseEnvPrefix+k] = v
+		}
+	}
+	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+		cfg.Config.Env = setEnv(cfg.Config.Env, "VIRTUAL_ENV", layout.Prefix)
 	}
 	cfg.Config.Labels[LabelEnvID] = p.EnvID
 	cfg.Config.Labels[LabelLockDigest] = p.LockDigest

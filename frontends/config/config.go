@@ -8,12 +8,17 @@
 //     ENVBUILD_REPOSITORY;
 //  3. envbuild's config file, $XDG_CONFIG_HOME/envbuild/config.toml (or
 //     --config);
-//  4. Metaflow's METAFLOW_DEFAULT_CONTAINER_IMAGE / _REGISTRY variables, and
-//     for flow steps first their METAFLOW_KUBERNETES_CONTAINER_* or
-//     METAFLOW_BATCH_CONTAINER_* variants;
-//  5. Metaflow's profile config ($METAFLOW_HOME or ~/.metaflowconfig,
-//     config.json or config_$METAFLOW_PROFILE.json), same keys;
-//  6. for the base only: python:X.Y-slim when the Python version is known.
+//  4. Metaflow's own configuration, read as metaflow_config.py reads it
+//     (from_conf): for a flow step on Kubernetes or AWS Batch,
+//     METAFLOW_KUBERNETES_CONTAINER_* / METAFLOW_BATCH_CONTAINER_* in the
+//     environment, the local .metaflow/config.json, the profile
+//     ($METAFLOW_HOME or ~/.metaflowconfig, config.json or
+//     config_$METAFLOW_PROFILE.json), then METAFLOW_DEFAULT_CONTAINER_* in
+//     the same three; otherwise the DEFAULT keys only. As in Metaflow, the
+//     first place that has the key wins even when its value is empty;
+//  5. for the base only: for `build`, python:X.Y-slim when the Python
+//     version is known; for a flow step, Metaflow's python:X.Y of the
+//     interpreter running the flow.
 //
 // It reads files and the environment it is given; it never talks to a
 // registry.
@@ -74,6 +79,9 @@ type Sources struct {
 	ConfigPath string
 	// Home is the user's home directory ("" means os.UserHomeDir).
 	Home string
+	// Cwd is where Metaflow's local config (.metaflow/config.json) is
+	// looked for, upwards ("" means the working directory).
+	Cwd string
 }
 
 // Setting is a resolved value and where it came from, for messages.
@@ -116,7 +124,7 @@ func Resolve(src Sources, variant string) (Resolved, error) {
 		return r, err
 	}
 	r.File = f
-	mf, mfpath, err := readMetaflowProfile(src.Env, home)
+	mf, err := readMetaflow(src, home)
 	if err != nil {
 		return r, err
 	}
@@ -129,34 +137,22 @@ func Resolve(src Sources, variant string) (Resolved, error) {
 		return Setting{}
 	}
 	envS := func(k string) Setting { return Setting{src.Env[k], "$" + k} }
-	mfS := func(k string) Setting { return Setting{mf[k], mfpath + " " + k} }
-	v := strings.ToUpper(variant)
 
-	imageCands := []Setting{{src.Flags.Image, "--base"}, envS("ENVBUILD_DEFAULT_CONTAINER_IMAGE"), {f.DefaultContainerImage, fpath + " default_container_image"}}
-	regCands := []Setting{{src.Flags.Registry, "--registry-prefix"}, envS("ENVBUILD_DEFAULT_CONTAINER_REGISTRY"), {f.DefaultContainerRegistry, fpath + " default_container_registry"}}
-	if v != "" {
-		imageCands = append(imageCands, envS("METAFLOW_"+v+"_CONTAINER_IMAGE"))
-		regCands = append(regCands, envS("METAFLOW_"+v+"_CONTAINER_REGISTRY"))
+	r.Image = first(Setting{src.Flags.Image, "--base"}, envS("ENVBUILD_DEFAULT_CONTAINER_IMAGE"), Setting{f.DefaultContainerImage, fpath + " default_container_image"})
+	if r.Image.Value == "" {
+		r.Image = mf.lookup(variant, "CONTAINER_IMAGE")
 	}
-	imageCands = append(imageCands, envS("METAFLOW_DEFAULT_CONTAINER_IMAGE"))
-	regCands = append(regCands, envS("METAFLOW_DEFAULT_CONTAINER_REGISTRY"))
-	if v != "" {
-		imageCands = append(imageCands, mfS("METAFLOW_"+v+"_CONTAINER_IMAGE"))
-		regCands = append(regCands, mfS("METAFLOW_"+v+"_CONTAINER_REGISTRY"))
+	r.Registry = first(Setting{src.Flags.Registry, "--registry-prefix"}, envS("ENVBUILD_DEFAULT_CONTAINER_REGISTRY"), Setting{f.DefaultContainerRegistry, fpath + " default_container_registry"})
+	if r.Registry.Value == "" {
+		r.Registry = mf.lookup(variant, "CONTAINER_REGISTRY")
 	}
-	imageCands = append(imageCands, mfS("METAFLOW_DEFAULT_CONTAINER_IMAGE"))
-	regCands = append(regCands, mfS("METAFLOW_DEFAULT_CONTAINER_REGISTRY"))
-
-	r.Image = first(imageCands...)
-	r.Registry = first(regCands...)
 	r.Repository = first(Setting{src.Flags.Repository, "--registry"}, envS("ENVBUILD_REPOSITORY"), Setting{f.Repository, fpath + " repository"})
 	return r, nil
 }
 
-// BaseImage decides an environment's base image: the step's own image
-// (from @kubernetes/@batch or --with), else the resolved default, else
-// python:X.Y-slim when python is known; then the registry prefix is added
-// when the name has no registry part.
+// BaseImage decides the base image of `build`: stepImage when given, else
+// the resolved default, else python:X.Y-slim when python is known; then
+// the registry prefix is added when the name has no registry part.
 func (r Resolved) BaseImage(stepImage, python string) (string, error) {
 	img := stepImage
 	if img == "" {
@@ -166,13 +162,35 @@ func (r Resolved) BaseImage(stepImage, python string) (string, error) {
 		if python == "" {
 			return "", failure.User(errors.New("no base image: pass --base IMAGE, set ENVBUILD_DEFAULT_CONTAINER_IMAGE or default_container_image in the config file, or set python so envbuild can use python:X.Y-slim"))
 		}
-		short := python
-		if parts := strings.Split(strings.TrimSuffix(python, "t"), "."); len(parts) >= 2 {
-			short = parts[0] + "." + parts[1]
-		}
-		img = "python:" + short + "-slim"
+		img = "python:" + majorMinor(python) + "-slim"
 	}
 	return WithRegistry(img, r.Registry.Value), nil
+}
+
+// StepBaseImage decides a flow step's base image as Metaflow's
+// @kubernetes/@batch step_init does: the step's image (its decorator's, or
+// --with's), else the resolved default, else python:X.Y of interpreter,
+// the Python running the flow; then the registry prefix when the name has
+// no registry part (the default image included, as in Metaflow).
+func (r Resolved) StepBaseImage(stepImage, interpreter string) (string, error) {
+	img := stepImage
+	if img == "" {
+		img = r.Image.Value
+	}
+	if img == "" {
+		if interpreter == "" {
+			return "", failure.User(errors.New("no base image and no Python to take Metaflow's default python:X.Y from: pass --base IMAGE, set ENVBUILD_DEFAULT_CONTAINER_IMAGE or METAFLOW_DEFAULT_CONTAINER_IMAGE, or --python"))
+		}
+		img = "python:" + majorMinor(interpreter)
+	}
+	return WithRegistry(img, r.Registry.Value), nil
+}
+
+func majorMinor(python string) string {
+	if parts := strings.Split(strings.TrimSuffix(python, "t"), "."); len(parts) >= 2 {
+		return parts[0] + "." + parts[1]
+	}
+	return python
 }
 
 // HasRegistry reports whether an image name has a registry part, by
@@ -229,32 +247,114 @@ func readFile(src Sources, home string) (File, string, error) {
 	return f, path, nil
 }
 
-func readMetaflowProfile(env map[string]string, home string) (map[string]string, string, error) {
-	dir := env["METAFLOW_HOME"]
+// metaflowConf holds the three places Metaflow's from_conf reads
+// (metaflow_config_funcs.py): the environment, the local config
+// (.metaflow/config.json of the nearest directory above the working
+// directory that has a .metaflow directory) and the profile
+// ($METAFLOW_HOME/config.json or config_$METAFLOW_PROFILE.json).
+type metaflowConf struct {
+	env                    map[string]string
+	local, profile         map[string]any
+	localPath, profilePath string
+}
+
+// get is from_conf(name) without a default: the first place that HAS the
+// key wins, even with an empty value (Metaflow then imputes its own
+// default rather than reading further).
+func (m metaflowConf) get(key string) (Setting, bool) {
+	if v, ok := m.env[key]; ok {
+		return Setting{v, "$" + key}, true
+	}
+	for _, src := range []struct {
+		vals map[string]any
+		path string
+	}{{m.local, m.localPath}, {m.profile, m.profilePath}} {
+		if v, ok := src.vals[key]; ok {
+			s, isString := v.(string)
+			if !isString && v != nil {
+				s = fmt.Sprint(v)
+			}
+			return Setting{s, src.path + " " + key}, true
+		}
+	}
+	return Setting{}, false
+}
+
+// lookup is Metaflow's KUBERNETES_/BATCH_ lookup of metaflow_config.py,
+// from_conf("<VARIANT>_" + suffix, DEFAULT_<suffix>): the variant's key in
+// the environment, the local config and the profile, then the default key
+// in the same three; with no variant, the default key only. A Setting with
+// a Source and an empty Value is Metaflow finding the key set to "".
+func (m metaflowConf) lookup(variant, suffix string) Setting {
+	if v := strings.ToUpper(variant); v != "" {
+		if s, ok := m.get("METAFLOW_" + v + "_" + suffix); ok {
+			return s
+		}
+	}
+	s, _ := m.get("METAFLOW_DEFAULT_" + suffix)
+	return s
+}
+
+func readMetaflow(src Sources, home string) (metaflowConf, error) {
+	m := metaflowConf{env: src.Env}
+	// init_config: $METAFLOW_HOME (default ~/.metaflowconfig), config.json or
+	// config_$METAFLOW_PROFILE.json; a named profile that does not exist is
+	// an error, as in Metaflow.
+	dir := src.Env["METAFLOW_HOME"]
 	if dir == "" {
-		dir = filepath.Join(home, ".metaflowconfig")
+		dir = "~/.metaflowconfig"
+	}
+	if dir == "~" || strings.HasPrefix(dir, "~/") {
+		dir = filepath.Join(home, dir[1:])
 	}
 	name := "config.json"
-	if p := env["METAFLOW_PROFILE"]; p != "" {
-		name = "config_" + p + ".json"
+	profile := src.Env["METAFLOW_PROFILE"]
+	if profile != "" {
+		name = "config_" + profile + ".json"
 	}
-	path := filepath.Join(dir, name)
+	m.profilePath = filepath.Join(dir, name)
+	var err error
+	if m.profile, err = readJSONObject(m.profilePath); err != nil {
+		return m, err
+	}
+	if m.profile == nil && profile != "" {
+		return m, failure.User(fmt.Errorf("Metaflow profile %q (METAFLOW_PROFILE) not found: %s does not exist", profile, m.profilePath))
+	}
+	// init_local_config: the nearest .metaflow directory at or above the
+	// working directory, and its config.json.
+	cwd := src.Cwd
+	if cwd == "" {
+		cwd, _ = os.Getwd()
+	}
+	for d := cwd; d != ""; {
+		if fi, err := os.Stat(filepath.Join(d, ".metaflow")); err == nil && fi.IsDir() {
+			m.localPath = filepath.Join(d, ".metaflow", "config.json")
+			if m.local, err = readJSONObject(m.localPath); err != nil {
+				return m, err
+			}
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	return m, nil
+}
+
+// readJSONObject reads a Metaflow config file; nil when it does not exist.
+func readJSONObject(path string) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, path, nil
+			return nil, nil
 		}
-		return nil, path, failure.User(fmt.Errorf("reading Metaflow profile %s: %w", path, err))
+		return nil, failure.User(fmt.Errorf("reading Metaflow config %s: %w", path, err))
 	}
 	raw := map[string]any{}
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, path, failure.User(fmt.Errorf("reading Metaflow profile %s: %w", path, err))
+		return nil, failure.User(fmt.Errorf("reading Metaflow config %s: %w", path, err))
 	}
-	out := map[string]string{}
-	for k, v := range raw {
-		if s, ok := v.(string); ok {
-			out[k] = s
-		}
-	}
-	return out, path, nil
+	return raw, nil
 }

@@ -8,6 +8,10 @@ type Flow struct {
 	File string
 	// Steps are in file order.
 	Steps []Step
+	// ConfigsSHA256 is the sha256 of the flow's Config values as Metaflow
+	// resolved them ("" without Configs, or when read without Metaflow);
+	// the Metaflow extension compares it to tell stale images.
+	ConfigsSHA256 string
 }
 
 // Step is one step of a flow with its merged environment decorators.

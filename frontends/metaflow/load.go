@@ -61,7 +61,12 @@ func loadWithMetaflow(ctx context.Context, path string, opts Options) (*Flow, er
 	if err != nil {
 		return nil, err
 	}
-	return buildFlow(path, raw, opts)
+	f, err := buildFlow(path, raw, opts)
+	if err != nil {
+		return nil, err
+	}
+	f.ConfigsSHA256 = exp.ConfigsSHA256
+	return f, nil
 }
 
 // Load reads a flow with Metaflow when opts.Python (default python3) can
@@ -113,7 +118,10 @@ type export struct {
 	ErrorCol        int    `json:"col"`
 	ErrorKind       string `json:"kind"` // "import": the flow imports a module python lacks
 	MetaflowVersion string `json:"metaflow_version"`
-	Flow            struct {
+	// ConfigsSHA256 is the digest of the flow's resolved Config values
+	// (null without Configs).
+	ConfigsSHA256 string `json:"configs_sha256"`
+	Flow          struct {
 		Name       string       `json:"name"`
 		Line       int          `json:"line"`
 		Col        int          `json:"col"`
@@ -233,4 +241,15 @@ func (d exportDeco) raw(fallback Position, file string) rawDecorator {
 		r.args[k] = fromJSON(d.Attributes[k], p)
 	}
 	return r
+}
+
+// InterpreterVersion is the version (X.Y.Z) of python (default python3),
+// the interpreter that runs the flow and whose python:X.Y is Metaflow's
+// default image; "" when it cannot be run.
+func InterpreterVersion(ctx context.Context, python string) string {
+	out, err := exec.CommandContext(ctx, pythonOr(python), "-c", "import platform; print(platform.python_version())").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -16,7 +16,9 @@ import (
 // treats loopback hosts as plain HTTP; saying so keeps that explicit.
 func buildkitdConfig(registries ...string) string {
 	var b strings.Builder
-	b.WriteString("[worker.oci]\n  enabled = true\n\n[worker.containerd]\n  enabled = false\n")
+	// network.host: Bed.RunOpts runs a command on the host's network (a
+	// Metaflow task reaching a datastore on 127.0.0.1).
+	b.WriteString("insecure-entitlements = [\"network.host\"]\n\n[worker.oci]\n  enabled = true\n\n[worker.containerd]\n  enabled = false\n")
 	for _, r := range registries {
 		fmt.Fprintf(&b, "\n[registry.%q]\n  http = true\n  insecure = true\n", r)
 	}

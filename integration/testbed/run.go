@@ -42,6 +42,19 @@ const runScript = `"$@" >` + outDir + `/stdout 2>` + outDir + `/stderr; echo $? 
 // run at all (no such image, no sh, a platform the host cannot execute).
 // Run never uses BuildKit's cache for the command itself.
 func (b *Bed) Run(ctx context.Context, imageRef, platform string, argv, env []string) (stdout, stderr []byte, exitCode int, err error) {
+	return b.RunOpts(ctx, imageRef, platform, argv, env, RunOptions{})
+}
+
+// RunOptions change how RunOpts runs a command.
+type RunOptions struct {
+	// HostNetwork runs the command on the host's network (BuildKit's
+	// network.host entitlement, which the bed's buildkitd allows), so it
+	// reaches servers on the host's 127.0.0.1.
+	HostNetwork bool
+}
+
+// RunOpts is Run with options.
+func (b *Bed) RunOpts(ctx context.Context, imageRef, platform string, argv, env []string, o RunOptions) (stdout, stderr []byte, exitCode int, err error) {
 	if len(argv) == 0 {
 		return nil, nil, -1, errors.New("running a command in an image: empty argv")
 	}
@@ -69,11 +82,17 @@ func (b *Bed) Run(ctx context.Context, imageRef, platform string, argv, env []st
 	if cfg.Config.User != "" {
 		st = st.User(cfg.Config.User)
 	}
-	exec := st.Run(
+	runOpts := []llb.RunOption{
 		llb.Args(append([]string{"/bin/sh", "-c", runScript, "sh"}, argv...)),
 		llb.IgnoreCache,
-		llb.WithCustomName("testbed run: "+strings.Join(argv, " ")),
-	)
+		llb.WithCustomName("testbed run: " + strings.Join(argv, " ")),
+	}
+	var entitlements []string
+	if o.HostNetwork {
+		runOpts = append(runOpts, llb.Network(llb.NetModeHost))
+		entitlements = append(entitlements, "network.host")
+	}
+	exec := st.Run(runOpts...)
 	out := exec.AddMount(outDir, llb.Scratch())
 	def, err := out.Marshal(ctx, llb.Platform(toOCIPlatform(plat)))
 	if err != nil {
@@ -104,8 +123,9 @@ func (b *Bed) Run(ctx context.Context, imageRef, platform string, argv, env []st
 		}
 	}()
 	_, err = c.Solve(ctx, def, client.SolveOpt{
-		Exports: []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dir}},
-		Session: []session.Attachable{authAttachable{b}},
+		Exports:             []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dir}},
+		Session:             []session.Attachable{authAttachable{b}},
+		AllowedEntitlements: entitlements,
 	}, statusCh)
 	<-drained
 	if err != nil {

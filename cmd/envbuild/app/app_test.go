@@ -39,7 +39,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad date", []string{"lock", "--pypi", "six", "--python", "3.11", "--exclude-newer", "yesterday"}, 2, "--exclude-newer"},
 		{"missing toml", []string{"build", "--file", "nope.toml"}, 1, "nope.toml"},
 		{"flow without a file", []string{"flow", "build"}, 2, "one flow file"},
-		{"bad --with", []string{"flow", "build", "--with", "kubernetes:cpu=2", "f.py"}, 2, "kubernetes:cpu=2"},
+		{"bad --with", []string{"flow", "build", "--with", "kubernetes:cpu", "f.py"}, 2, "kubernetes:cpu"},
+		{"--with kubernetes and batch", []string{"flow", "build", "--with", "kubernetes", "--with", "batch", "f.py"}, 2, "not both"},
 		{"--with after the flow file, with attributes", []string{"flow", "build", "nope.py", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2"}, 1, "nope.py"},
 		{"--with with attributes reads on to the flow", []string{"flow", "build", "--with", "kubernetes:image=reg.example.com/b:1,cpu=2", "nope.py"}, 1, "nope.py"},
 		{"check without a lock", []string{"lock", "--check", "--pypi", "six"}, 3, "does not exist"},
@@ -129,23 +130,6 @@ func TestFlagValuesWithCommas(t *testing.T) {
 		"--platform", "linux/amd64", "--platform", "linux/arm64")
 	if code != 0 {
 		t.Errorf("repeated --platform: exit %d, stderr %q", code, stderr)
-	}
-}
-
-func TestWithImage(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"kubernetes:image=reg.example.com/ml/base:1", "reg.example.com/ml/base:1"},
-		{"kubernetes:cpu=2,image=reg.example.com/ml/base:1,memory=4000", "reg.example.com/ml/base:1"},
-		{"batch:image=python:3.11-slim", "python:3.11-slim"},
-		{"kubernetes:cpu=2", ""},
-		{"kubernetes", ""},
-		{"resources:image=x", ""},
-		{"kubernetes:image=x,cpu", ""},
-	} {
-		got, err := withImageOf(tc.in)
-		if got != tc.want || (err == nil) != (tc.want != "") {
-			t.Errorf("withImageOf(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
 	}
 }
 

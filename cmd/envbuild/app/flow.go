@@ -23,7 +23,7 @@ func flowCommand() *cli.Command {
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
 			Flags: append([]cli.Flag{
-				&cli.StringSliceFlag{Name: "with", Usage: "kubernetes:image=IMAGE or batch:image=IMAGE, as Metaflow's --with (other attributes, comma-separated, are ignored)"},
+				&cli.StringSliceFlag{Name: "with", Usage: "a decorator for every step, as Metaflow's --with: kubernetes, batch, kubernetes:cpu=4,image=IMAGE (the variant and image of steps without @kubernetes/@batch; other decorators change no image)"},
 				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
 				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
 				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
@@ -52,13 +52,8 @@ func flowCommand() *cli.Command {
 				if len(args) != 1 {
 					return failure.Usage(fmt.Errorf("envbuild flow build takes one flow file, got %d arguments", len(args)))
 				}
-				var withImage string
-				for _, w := range c.StringSlice("with") {
-					img, err := withImageOf(w)
-					if err != nil {
-						return err
-					}
-					withImage = img
+				if _, err := build.ComputeWith(c.StringSlice("with")); err != nil {
+					return failure.Usage(err)
 				}
 				env := config.EnvMap(os.Environ())
 				cd := cacheDir(c)
@@ -82,7 +77,7 @@ func flowCommand() *cli.Command {
 				fo := build.FlowOptions{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
-					WithImage:         withImage,
+					With:              c.StringSlice("with"),
 					Sources:           config.Sources{Flags: config.Values{Registry: c.String("registry-prefix"), Repository: c.String("registry")}, Env: env, ConfigPath: c.String("config")},
 					Jobs:              c.Int("jobs"),
 					MetaflowDatastore: c.String("metaflow-deps"),

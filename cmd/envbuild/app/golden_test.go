@@ -53,7 +53,7 @@ var goldenScripts = []goldenScript{
 		{"lock", "--pypi", "six", "--python", "3.11", "--exclude-newer", "yesterday"},
 		{"build", "--locked", "--frozen", "--pypi", "six"},
 		{"flow", "build"},
-		{"flow", "build", "--with", "kubernetes:cpu=2", "flow.py"},
+		{"flow", "build", "--with", "kubernetes:cpu", "flow.py"},
 		{"flow", "build", "--locked", "--frozen", "flow.py"},
 		{"completion"},
 		{"completion", "tcsh"},

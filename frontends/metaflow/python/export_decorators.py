@@ -20,6 +20,7 @@ Part of envbuild (frontends/metaflow); standard library and metaflow only.
 """
 
 import ast
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -66,6 +67,24 @@ class StandInEnvironment(object):
             if deco.name in ("conda", "pypi"):
                 return str(deco.attributes["disabled"]).lower() == "true"
         return False
+
+
+def _configs_digest(flow):
+    """sha256 of the flow's Config values as Metaflow resolved them; None
+    when the flow has none. metaflow-envbuild computes the same digest
+    (configs_digest) to tell that FLOW.envbuild.json was built from other
+    Config values: keep the two equal."""
+    try:
+        from metaflow.flowspec import FlowStateItems
+
+        configs = flow.__class__._flow_state[FlowStateItems.CONFIGS]
+    except Exception:
+        return None
+    if not configs:
+        return None
+    values = {k: (v[0] if isinstance(v, tuple) else v) for k, v in configs.items()}
+    data = json.dumps(values, sort_keys=True, default=str).encode("utf-8")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _jsonable(x):
@@ -358,6 +377,7 @@ def main(argv):
     json.dump(
         {
             "metaflow_version": getattr(metaflow, "__version__", None),
+            "configs_sha256": _configs_digest(flow),
             "flow": {
                 "name": flow.name,
                 "line": flow_pos.get("line", 0),

@@ -45,6 +45,20 @@ def main(argv):
 
     def init_steps(flow, graph, environment, flow_datastore, logger, *args, **kwargs):
         original(flow, graph, environment, flow_datastore, logger, *args, **kwargs)
+        # Still inside Metaflow's command line (its click context), as a
+        # run's or a deployment's packaging is.
+        late = os.environ.get("SHOW_IMAGES_LATE_ATTACH")
+        if late:
+            # What `argo-workflows create` and `step-functions create` do
+            # before they package the flow: attach their compute decorator
+            # to every step.
+            decorators._attach_decorators(flow, [late])
+            decorators._process_late_attached_decorator(
+                [late], flow, graph, environment, flow_datastore, logger
+            )
+        if os.environ.get("SHOW_IMAGES_INIT") == "1":
+            # What a run or a deployment does when it packages the flow.
+            environment.init_environment(lambda msg, **kwargs: sys.stderr.write(msg + "\n"))
         captured.update(
             flow=flow, graph=graph, environment=environment, datastore=flow_datastore, logger=logger
         )
@@ -68,17 +82,6 @@ def main(argv):
         sys.stdout = stdout
 
     flow, env = captured["flow"], captured["environment"]
-    late = os.environ.get("SHOW_IMAGES_LATE_ATTACH")
-    if late:
-        # What `argo-workflows create` and `step-functions create` do before
-        # they package the flow: attach their compute decorator to every step.
-        decorators._attach_decorators(flow, [late])
-        decorators._process_late_attached_decorator(
-            [late], flow, captured["graph"], env, captured["datastore"], captured["logger"]
-        )
-    if os.environ.get("SHOW_IMAGES_INIT") == "1":
-        # What a run or a deployment does when it packages the flow.
-        env.init_environment(lambda msg, **kwargs: sys.stderr.write(msg + "\n"))
     out = {"environment": env.TYPE, "steps": {}}
     for step in flow:
         remote = [d for d in step.decorators if d.name in ("kubernetes", "batch")]
