@@ -579,11 +579,9 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 		if err != nil {
 			return nil, nil, false, err
 		}
-		if lf == nil {
-			lf = &lockfile.File{LockVersion: lockfile.Version}
-		}
-		lf.Put(*newEnv)
-		if err := lockfile.Write(o.LockPath, lf); err != nil {
+		// Re-read and write under the lock file's lock: another envbuild
+		// may have locked another environment while this one resolved.
+		if lf, err = lockfile.PutEnv(o.LockPath, *newEnv); err != nil {
 			return nil, nil, false, err
 		}
 		logf("wrote %s", o.LockPath)
