@@ -22,7 +22,9 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock/conda/matchspec"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 )
 
 type pypiTable struct {
@@ -103,6 +105,14 @@ func Parse(name string, data []byte) ([]spec.Spec, error) {
 			return nil, failure.User(fmt.Errorf("%s:%d:%d: %s is %s; write a table of name = \"version\", as Metaflow's @%s(packages={...}): packages = { six = \"1.16.0\", requests = \">=2.31\" }", name, line, col, k.String(), describeType(typ), k[len(k)-2]))
 		}
 	}
+	if err := f.envTable.checkPackages(name, data, nil); err != nil {
+		return nil, err
+	}
+	for n, e := range f.Envs {
+		if err := e.checkPackages(name, data, toml.Key{"envs", n}); err != nil {
+			return nil, err
+		}
+	}
 	if len(f.Envs) == 0 {
 		s, err := f.envTable.toSpec(name, "default", envTable{})
 		if err != nil {
@@ -164,6 +174,53 @@ func (e envTable) toSpec(file, name string, def envTable) (spec.Spec, error) {
 		s.Conda.Channels = pickList(own.Channels, top.Channels)
 	}
 	return s, nil
+}
+
+// checkPackages reads every package of the table's [pypi] and [conda] as
+// the lock will, so that a bad one is reported at its position and as it
+// is written in the file (six = "==>1.0"), not as the requirement made of
+// it (six==>1.0).
+func (e envTable) checkPackages(file string, data []byte, prefix toml.Key) error {
+	at := func(table, pkg, version string, err error) error {
+		k := append(append(toml.Key{}, prefix...), table, "packages", pkg)
+		line, col := locateKey(string(data), k)
+		return failure.User(fmt.Errorf("%s:%d:%d: [%s] packages: %s = %s: %w", file, line, col, table, failure.Quote(pkg), failure.Quote(version), err))
+	}
+	if e.PyPI != nil {
+		for _, n := range sortedNames(e.PyPI.Packages) {
+			v := e.PyPI.Packages[n]
+			r, err := pep508.ParseRequirement(spec.PypiRequirement(n, v))
+			if err == nil {
+				_, err = r.Specifiers.Set()
+			}
+			if err != nil && strings.HasPrefix(strings.TrimSpace(v), "=") {
+				// Metaflow's rule makes ==VERSION of it: say so, rather
+				// than quote the requirement that rule made.
+				return at("pypi", n, v, fmt.Errorf("a version is taken as written only when it starts with <, >, !, ~ or @; any other means ==VERSION, and %s is not a version: write %s for exactly that version", failure.Quote(strings.TrimSpace(v)), failure.Quote(strings.TrimLeft(strings.TrimSpace(v), "=<> "))))
+			}
+			if err != nil {
+				return at("pypi", n, v, err)
+			}
+		}
+	}
+	if e.Conda != nil {
+		for _, n := range sortedNames(e.Conda.Packages) {
+			v := e.Conda.Packages[n]
+			if _, err := matchspec.Parse(spec.CondaSpec(n, v)); err != nil {
+				return at("conda", n, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func orEmptyPyPI(t *pypiTable) *pypiTable {

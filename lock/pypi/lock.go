@@ -153,7 +153,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	for _, s := range req.Requirements {
 		r, err := pep508.ParseRequirement(s)
 		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
+			return nil, failure.User(fmt.Errorf("reading requirement %s: %w", failure.Quote(s), err))
 		}
 		if !r.Marker.Evaluate(env, nil) {
 			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", s, t)
@@ -172,7 +172,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 		} else {
 			set, err = r.Specifiers.Set()
 			if err != nil {
-				return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
+				return nil, failure.User(fmt.Errorf("reading requirement %s: %w", failure.Quote(s), err))
 			}
 			if r.Specifiers.MentionsPrerelease() {
 				p.explicit[name] = true

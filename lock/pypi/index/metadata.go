@@ -248,7 +248,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 	}
 	checked, err := checkHashes(body, f.CoreMetadataHashes)
 	if err != nil {
-		return nil, failure.Infra(fmt.Errorf("the metadata file of %s from %s does not match the hash the index published: %w", f.Filename, Redact(mu), err))
+		return nil, failure.User(fmt.Errorf("the metadata file of %s from %s does not match the hash the index published: %w", f.Filename, Redact(mu), err))
 	}
 	if !checked && len(f.CoreMetadataHashes) > 0 {
 		c.logf("cannot check the metadata file of %s: no supported hash among those the index gave", f.Filename)
@@ -618,7 +618,7 @@ func (c *Client) tempFile(f File) (*os.File, error) {
 // published and reads its metadata.
 func (c *Client) metadataFromFile(f File, tmp *os.File, size int64, sum string) ([]byte, error) {
 	if want := f.Hashes["sha256"]; want != "" && want != sum {
-		return nil, failure.Infra(fmt.Errorf("the sha256 of %s from %s is %s, the index published %s; the file changed or was corrupted", f.Filename, Redact(f.URL), sum, want))
+		return nil, failure.User(fmt.Errorf("the sha256 of %s from %s is %s, the index published %s; the file changed or was corrupted", f.Filename, Redact(f.URL), sum, want))
 	}
 	lower := strings.ToLower(f.Filename)
 	switch {
