@@ -75,6 +75,10 @@ type Options struct {
 	// afresh.
 	CacheSalt string
 
+	// PushTimeout stops a push (BuildKit's, or envbuild's own) that makes
+	// no progress for this long; 0 means none.
+	PushTimeout time.Duration
+
 	// recordTo is the repository the layers built are recorded in ("" for
 	// none), set by Build from the mode.
 	recordTo string
@@ -397,6 +401,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		Progress:        o.Progress,
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
+		PushTimeout:     o.PushTimeout,
 	}
 	if job.Secrets, err = indexSecrets(o.Spec, o.Lock.Env); err != nil {
 		return 0, err
