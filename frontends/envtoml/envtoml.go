@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/internal/tomlcheck"
 	"github.com/envbuild/envbuild/lock/conda/matchspec"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
@@ -56,7 +57,7 @@ type file struct {
 
 // Load reads path and returns its environments, sorted by name.
 func Load(path string) ([]spec.Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := tomlcheck.ReadFile(path, tomlcheck.MaxSpecFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, failure.User(fmt.Errorf("reading %s: no such file; write one (see examples/) or give packages with --pypi/--conda", path))
@@ -68,6 +69,9 @@ func Load(path string) ([]spec.Spec, error) {
 
 // Parse reads envbuild.toml content; name is used in error positions.
 func Parse(name string, data []byte) ([]spec.Spec, error) {
+	if err := tomlcheck.Check(name, data, tomlcheck.MaxSpecFile); err != nil {
+		return nil, err
+	}
 	var f file
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {

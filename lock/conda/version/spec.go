@@ -83,9 +83,14 @@ func MustParseSpec(s string) Spec {
 }
 
 type specParser struct {
-	in  string
-	pos int
+	in    string
+	pos   int
+	depth int
 }
+
+// MaxNesting bounds the parentheses of a version spec: parsing, matching
+// and printing recurse once per level.
+const MaxNesting = 100
 
 func (p *specParser) skipSpace() {
 	for p.pos < len(p.in) && (p.in[p.pos] == ' ' || p.in[p.pos] == '\t') {
@@ -142,6 +147,11 @@ func (p *specParser) parseAtom() (Spec, error) {
 	}
 	switch c := p.in[p.pos]; c {
 	case '(':
+		if p.depth >= MaxNesting {
+			return Spec{}, fmt.Errorf("parentheses nested more than %d levels deep", MaxNesting)
+		}
+		p.depth++
+		defer func() { p.depth-- }()
 		p.pos++
 		sp, err := p.parseOr()
 		if err != nil {

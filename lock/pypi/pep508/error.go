@@ -61,6 +61,8 @@ type scanner struct {
 	// lenient lets version specifiers be repaired
 	// (pep440.ParseSpecifiersLenient); repaired records that one was.
 	lenient, repaired bool
+	// depth counts the parentheses open around the marker being read.
+	depth int
 }
 
 func (s *scanner) errorf(pos int, format string, args ...any) error {
