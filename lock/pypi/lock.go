@@ -66,7 +66,9 @@ type Request struct {
 	// Timeout and Retries tune each index request (see index.Options).
 	// Zero: the index client's defaults.
 	Timeout time.Duration
-	Retries int
+	// Deadline bounds one metadata request, tries included.
+	Deadline time.Duration
+	Retries  int
 	// CertFile is a CA bundle to trust instead of the system's (pip's
 	// `cert`). Default: the system's.
 	CertFile string
@@ -90,6 +92,7 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 		ExcludeNewer: req.ExcludeNewer,
 		Log:          req.Log,
 		Timeout:      req.Timeout,
+		Deadline:     req.Deadline,
 		Retries:      req.Retries,
 		CertFile:     req.CertFile,
 		Concurrency:  indexConcurrency,

@@ -226,6 +226,13 @@ func lockRequest(c *cli.Context, cacheDir string, stderr io.Writer) (lock.Reques
 		Env:             config.EnvMap(os.Environ()),
 		Log:             stderr,
 	}
+	var err error
+	if req.DownloadTimeout, err = durationSetting(req.Env, "ENVBUILD_DOWNLOAD_TIMEOUT", 0); err != nil {
+		return req, err
+	}
+	if req.IndexDeadline, err = durationSetting(req.Env, "ENVBUILD_INDEX_TIMEOUT", 0); err != nil {
+		return req, err
+	}
 	if v := c.String("exclude-newer"); v != "" {
 		t, err := parseDate(v)
 		if err != nil {

@@ -45,8 +45,10 @@ func validateBuildFlags(c *cli.Context, env map[string]string, hasCompression bo
 			return err
 		}
 	}
-	if _, err := pushTimeout(env); err != nil {
-		return err
+	for _, k := range []string{"ENVBUILD_PUSH_TIMEOUT", "ENVBUILD_DOWNLOAD_TIMEOUT", "ENVBUILD_INDEX_TIMEOUT"} {
+		if _, err := durationSetting(env, k, 0); err != nil {
+			return err
+		}
 	}
 	return nil
 }

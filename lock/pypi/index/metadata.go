@@ -207,7 +207,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 	host := hostOf(f.URL)
 	var body []byte
 	status := 0
-	err := c.f.send(ctx, mu, func(ctx context.Context) (*http.Request, error) {
+	err := c.f.sendMeta(ctx, mu, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, mu, nil)
 	}, func(resp *http.Response) error {
 		status = resp.StatusCode
@@ -362,7 +362,7 @@ func (r *rangeReader) add(ch chunk) {
 // and the file's total size; errRangeIgnored (with the body unread) when
 // the server answered 200 instead of 206.
 func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, start, total int64, err error) {
-	err = c.f.send(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
+	err = c.f.sendMeta(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, u)
@@ -426,7 +426,7 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 			os.Remove(whole.Name())
 		}
 	}()
-	err := c.f.send(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
+	err := c.f.sendMeta(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, f.URL)
