@@ -94,6 +94,10 @@ testbed-down: ## stop the test bed
 fuzz: ## run every go fuzz target for FUZZTIME each (default 30s; not in CI); prints executions per target
 	bash scripts/fuzz.sh
 
+.PHONY: reliability
+reliability: setup ## the fault suite on the test bed, the concurrency and bad-input tests and every fuzz target; writes docs/RELIABILITY.md
+	bash scripts/reliability.sh
+
 .PHONY: fmt
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')

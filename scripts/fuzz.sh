@@ -12,7 +12,7 @@ printf '| package | target | budget | executions | result |\n| --- | --- | --- |
 for pkg in $(go list ./... ); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
-    out=$(ENVBUILD_SKIP_INTEGRATION=1 go test -run '^$' -fuzz "^${target}\$" -fuzztime "$budget" -parallel "$parallel" "$pkg" 2>&1)
+    out=$(ENVBUILD_SKIP_INTEGRATION=1 go test -run '^$' -fuzz "^${target}\$" -fuzztime "$budget" -fuzzminimizetime 5s -parallel "$parallel" "$pkg" 2>&1)
     rc=$?
     execs=$(printf '%s\n' "$out" | grep -o 'execs: [0-9]*' | tail -1 | awk '{print $2}')
     result=ok
