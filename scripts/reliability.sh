@@ -15,7 +15,7 @@ tests() { # go test -v output → a table of test, result, time
   grep -E '^\s*--- (PASS|FAIL)' "$1" | sed -E 's/^\s*--- (PASS|FAIL): ([^ ]+) \(([^)]*)\)/| \2 | \1 | \3 |/'
 }
 
-ENVBUILD_RELIABILITY_OUT="$tmp/faults.md" go test -count=1 -timeout 30m -run '^TestFaults$' -v ./integration/ > "$tmp/faults.log" 2>&1 || status=1
+ENVBUILD_RELIABILITY_OUT="$tmp/faults.md" go test -count=1 -timeout 30m -run '^(TestFaults|TestBuildFailureReasons)$' -v ./integration/ > "$tmp/faults.log" 2>&1 || status=1
 ENVBUILD_SKIP_INTEGRATION=1 go test -count=1 -v \
   -run 'TestConcurrentLocksKeepEveryEnvironment|TestConcurrentWritersKeepEveryEnvironment|TestConcurrentRecordsAgree' \
   ./cmd/envbuild/app ./lock/lockfile ./builder/registry > "$tmp/concurrency.log" 2>&1 || status=1
@@ -34,6 +34,10 @@ FUZZTIME=${FUZZTIME:-30s} bash scripts/fuzz.sh > "$tmp/fuzz.md" 2> "$tmp/fuzz.lo
   echo "A fault-injecting proxy (integration/faultproxy) stands between envbuild and the test bed's registry, then between envbuild and the package index. Each failed build is checked for its exit code and message, for tags left in the repository (an \`env-*\` image or a \`layer-*\` record), and is run again without the fault."
   echo
   if [ -s "$tmp/faults.md" ]; then cat "$tmp/faults.md"; else echo "(no result: the suite did not run; see its log)"; tail -20 "$tmp/faults.log" | sed 's/^/    /'; fi
+  echo
+  echo "Failures inside the build (integration.TestBuildFailureReasons): a wheel the installer refuses, with \`--progress quiet\` (exit 1, the installer's reason in the error); the index answering 503 to BuildKit's download (exit 4, the download and the host named, not a push); both leave no tag, and the second is run again without the fault."
+  echo
+  tests "$tmp/faults.log" | grep -E '^\| (test|---|TestBuildFailureReasons)'
   echo
   echo "## Concurrency"
   echo

@@ -331,7 +331,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, logf)
 	if err != nil {
-		return nil, err
+		return nil, diagnoseFetch(ctx, err, env, o)
 	}
 	return finish(ctx, o, res, pl, records, imageRef(pl), pushed)
 }

@@ -408,9 +408,26 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	}
 	if err != nil {
 		name, reason := watch.failure()
-		return "", classifySolveError(err, e.Addr, registryHost(job.Export.Image), name, reason)
+		return "", &StepError{Step: name, Mismatch: isMismatch(err), err: classifySolveError(err, e.Addr, registryHost(job.Export.Image), name, reason)}
 	}
 	return resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil
+}
+
+// StepError is a failed build: which step failed first (as the status
+// stream named it), and whether BuildKit said a download's digest did not
+// match.
+type StepError struct {
+	Step     string
+	Mismatch bool
+	err      error
+}
+
+func (e *StepError) Error() string { return e.err.Error() }
+func (e *StepError) Unwrap() error { return e.err }
+
+func isMismatch(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "digest mismatch") || strings.Contains(msg, "checksum")
 }
 
 // registryHost is the registry part of an image or repository name.
@@ -436,7 +453,7 @@ func classifySolveError(err error, addr, registry, step, reason string) error {
 		why = ": " + failure.Truncate(reason, 300)
 	}
 	switch {
-	case strings.Contains(msg, "digest mismatch"), strings.Contains(msg, "checksum"):
+	case isMismatch(err):
 		return failure.User(fmt.Errorf("an artifact does not match the sha256 in the lock (the index now serves other bytes, or the lock was edited): %w", err))
 	case strings.HasPrefix(step, "fetch "):
 		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit at %s failed: %w", strings.TrimPrefix(step, "fetch "), addr, err))
