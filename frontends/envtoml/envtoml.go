@@ -350,6 +350,9 @@ func locateKey(src string, k toml.Key) (int, int) {
 			continue
 		}
 		for _, form := range []string{want, `"` + want + `"`, "'" + want + "'"} {
+			if form == "" {
+				continue // an empty bare key is written quoted
+			}
 			idx := strings.Index(l, form)
 			for idx >= 0 {
 				rest := strings.TrimLeft(l[idx+len(form):], " \t")
