@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 budget=${FUZZTIME:-30s}
 parallel=${FUZZPARALLEL:-1}
 status=0
-printf '| package | target | budget | executions | result |\n| --- | --- | --- | --- | --- |\n'
+printf '| package | target | budget | executions | result | crash inputs kept in testdata (found and fixed) |\n| --- | --- | --- | --- | --- | --- |\n'
 for pkg in $(go list ./... ); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
@@ -21,7 +21,8 @@ for pkg in $(go list ./... ); do
       status=1
       printf '%s\n' "$out" | tail -30 >&2
     fi
-    printf '| %s | %s | %s | %s | %s |\n' "${pkg#github.com/envbuild/envbuild/}" "$target" "$budget" "${execs:-?}" "$result"
+    kept=$(find "$dir/testdata/fuzz/$target" -type f ! -name 'seed-*' 2>/dev/null | wc -l)
+    printf '| %s | %s | %s | %s | %s | %s |\n' "${pkg#github.com/envbuild/envbuild/}" "$target" "$budget" "${execs:-?}" "$result" "$kept"
   done
 done
 exit $status

@@ -3,21 +3,25 @@ package tags
 import "testing"
 
 func FuzzParseWheelFilename(f *testing.F) {
-	for _, s := range []string{"numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "six-1.16.0-py2.py3-none-any.whl", "pkg-1.0-1build-py3-none-any.whl"} {
+	for _, s := range []string{
+		"numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+		"foo-1.0-1000abc-py2.py3-none-any.whl", "foo_bár-1.0-py3-none-any.whl",
+	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = ParseWheelFilename(s)
-		_, _ = ParseTag(s)
-	})
-}
-
-func FuzzParseSdistFilename(f *testing.F) {
-	for _, s := range []string{"six-1.16.0.tar.gz", "Django-4.2.zip", "a-b-c-1.0.tar.gz"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = ParseSdistFilename(s)
-		_, _ = ParseSdistFilenameFor(s, "a-b-c")
+	f.Fuzz(func(t *testing.T, fn string) {
+		w, err := ParseWheelFilename(fn)
+		if err != nil {
+			return
+		}
+		if len(w.Tags) == 0 || w.Name == "" {
+			t.Fatalf("ParseWheelFilename(%q) = %+v: no tags or no name", fn, w)
+		}
+		for _, tag := range w.Tags {
+			if tag.Interpreter == "" || tag.ABI == "" || tag.Platform == "" {
+				t.Fatalf("ParseWheelFilename(%q) gave an empty tag part: %+v", fn, tag)
+			}
+		}
+		cp311.Rank(w)
 	})
 }
