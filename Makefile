@@ -97,6 +97,14 @@ testbed-up: setup ## start the test bed and leave it running (prints its variabl
 testbed-down: ## stop the test bed
 	$(GO) run ./integration/testbed/cmd/testbed down
 
+.PHONY: fuzz
+fuzz: ## run every go fuzz target for FUZZTIME each (default 30s; not in CI); prints executions per target
+	bash scripts/fuzz.sh
+
+.PHONY: reliability
+reliability: setup ## the fault suite on the test bed, the concurrency and bad-input tests and every fuzz target; writes docs/RELIABILITY.md
+	bash scripts/reliability.sh
+
 .PHONY: fmt
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')

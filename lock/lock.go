@@ -19,6 +19,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/conda/envlock"
 	"github.com/envbuild/envbuild/lock/conda/matchspec"
+	"github.com/envbuild/envbuild/lock/conda/repodata"
 	"github.com/envbuild/envbuild/lock/conda/version"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
@@ -57,6 +58,11 @@ type Request struct {
 	// CONDA_CHANNELS, CONDARC, CONDA_OVERRIDE_*, HOME for conda).
 	Env map[string]string
 	Log io.Writer
+	// DownloadTimeout is how long any index transfer may go without a
+	// byte (ENVBUILD_DOWNLOAD_TIMEOUT); IndexDeadline bounds one metadata
+	// request, tries included (ENVBUILD_INDEX_TIMEOUT). Zero: the index
+	// client's defaults.
+	DownloadTimeout, IndexDeadline time.Duration
 }
 
 // Env locks one environment.
@@ -181,6 +187,8 @@ func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.In
 		Upgrade:         req.Upgrade,
 		UpgradePackages: req.UpgradePackages,
 		Log:             req.Log,
+		Timeout:         req.DownloadTimeout,
+		Deadline:        req.IndexDeadline,
 	}
 }
 
@@ -225,6 +233,7 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 		Existing: prev,
 		Env:      req.Env,
 		Cuda:     req.Cuda,
+		Fetch:    condaFetchOptions(req),
 	})
 	if err != nil {
 		if !s.IsConda() && t.Interpreter != "" {
@@ -532,4 +541,12 @@ func TargetOf(t lockfile.Target) (target.Target, error) {
 		return target.Target{}, err
 	}
 	return target.Target{Platform: t.Platform, Python: t.Python, Implementation: t.Implementation, FreeThreaded: t.FreeThreaded, Libc: kind, LibcVersion: ver, Interpreter: t.Interpreter}, nil
+}
+
+// condaFetchOptions applies the download inactivity timeout to repodata.
+func condaFetchOptions(req Request) []repodata.Option {
+	if req.DownloadTimeout <= 0 {
+		return nil
+	}
+	return []repodata.Option{repodata.WithTimeout(req.DownloadTimeout)}
 }

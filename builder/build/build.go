@@ -75,6 +75,10 @@ type Options struct {
 	// afresh.
 	CacheSalt string
 
+	// PushTimeout stops a push (BuildKit's, or envbuild's own) that makes
+	// no progress for this long; 0 means none.
+	PushTimeout time.Duration
+
 	// recordTo is the repository the layers built are recorded in ("" for
 	// none), set by Build from the mode.
 	recordTo string
@@ -341,7 +345,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, logf)
 	if err != nil {
-		return nil, err
+		return nil, diagnoseFetch(ctx, err, env, o)
 	}
 	return finish(ctx, o, res, pl, records, imageRef(pl), pushed)
 }
@@ -407,6 +411,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		Progress:        o.Progress,
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
+		PushTimeout:     o.PushTimeout,
 	}
 	if job.Secrets, err = indexSecrets(o.Spec, o.Lock.Env); err != nil {
 		return 0, err
@@ -596,11 +601,9 @@ func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []strin
 		if err != nil {
 			return nil, nil, false, err
 		}
-		if lf == nil {
-			lf = &lockfile.File{LockVersion: lockfile.Version}
-		}
-		lf.Put(*newEnv)
-		if err := lockfile.Write(o.LockPath, lf); err != nil {
+		// Re-read and write under the lock file's lock: another envbuild
+		// may have locked another environment while this one resolved.
+		if lf, err = lockfile.PutEnv(o.LockPath, *newEnv); err != nil {
 			return nil, nil, false, err
 		}
 		logf("wrote %s", o.LockPath)

@@ -257,21 +257,23 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 // no longer has (renamed, removed, or now sharing another step's
 // environment), so the lock lists what the flow builds and nothing else.
 func pruneLock(path string, keep map[string]bool) error {
-	lf, err := lockfile.Read(path)
-	if err != nil || lf == nil {
-		return err
-	}
-	kept := make([]lockfile.Env, 0, len(lf.Envs))
-	for _, e := range lf.Envs {
-		if keep[e.Name] {
-			kept = append(kept, e)
+	_, err := lockfile.Update(path, func(lf *lockfile.File) (*lockfile.File, error) {
+		if lf == nil {
+			return nil, nil
 		}
-	}
-	if len(kept) == len(lf.Envs) {
-		return nil
-	}
-	lf.Envs = kept
-	return lockfile.Write(path, lf)
+		kept := make([]lockfile.Env, 0, len(lf.Envs))
+		for _, e := range lf.Envs {
+			if keep[e.Name] {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == len(lf.Envs) {
+			return nil, nil
+		}
+		lf.Envs = kept
+		return lf, nil
+	})
+	return err
 }
 
 func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
@@ -111,6 +113,12 @@ type Job struct {
 	// BlobsExist, when set, is asked which blobs the target repository
 	// already has, so the result can report the bytes actually pushed.
 	BlobsExist func(ctx context.Context, digests []string) (map[string]bool, error)
+	// PushTimeout stops a push that makes no progress (no bytes moved, no
+	// step started or finished) for this long; 0 means no limit.
+	PushTimeout time.Duration
+
+	// pushing says this solve only pushes: the watchdog applies.
+	pushing bool
 }
 
 // Result is what the exporter made.
@@ -215,6 +223,7 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		opt.Exports = []client.ExportEntry{imageExport(true)}
 		pushProgress := job
 		pushProgress.Progress = "quiet"
+		pushProgress.pushing = true
 		second, err := e.solve(ctx, pushProgress, opt, &Result{})
 		if err != nil {
 			return nil, err
@@ -342,6 +351,7 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	statusCh := make(chan *client.SolveStatus)
 	tee := make(chan *client.SolveStatus)
 	var counter stepCounter
+	watch := newStatusWatch()
 	mode := progressui.DisplayMode(job.Progress)
 	if mode == "" {
 		mode = progressui.AutoMode
@@ -354,6 +364,27 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	if err != nil {
 		return "", failure.Usage(fmt.Errorf("--progress %q: %w", job.Progress, err))
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	if job.pushing && job.PushTimeout > 0 {
+		go func() {
+			tick := time.NewTicker(min(job.PushTimeout/4, time.Second))
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if watch.idle() >= job.PushTimeout {
+						stalled.Store(true)
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -361,6 +392,7 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 		defer close(tee)
 		for s := range statusCh {
 			counter.observe(s)
+			watch.observe(s)
 			tee <- s
 		}
 	}()
@@ -371,23 +403,75 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)
 	wg.Wait()
 	r.Vertexes, r.Cached = counter.counts()
+	if stalled.Load() {
+		return "", failure.Infra(fmt.Errorf("pushing to registry %s through BuildKit at %s: no progress for %s, so the push was stopped; is the registry overloaded or out of space? (ENVBUILD_PUSH_TIMEOUT sets how long to wait)", registryHost(job.Export.Image), e.Addr, job.PushTimeout))
+	}
 	if err != nil {
-		return "", classifySolveError(err, e.Addr)
+		name, reason := watch.failure()
+		return "", &StepError{Step: name, Mismatch: isMismatch(err), err: classifySolveError(err, e.Addr, registryHost(job.Export.Image), name, reason)}
 	}
 	return resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil
 }
 
-// classifySolveError tells a failing build step (the user's packages: exit
-// 1, e.g. a checksum mismatch) from BuildKit or a registry failing (exit 4).
-func classifySolveError(err error, addr string) error {
+// StepError is a failed build: which step failed first (as the status
+// stream named it), and whether BuildKit said a download's digest did not
+// match.
+type StepError struct {
+	Step     string
+	Mismatch bool
+	err      error
+}
+
+func (e *StepError) Error() string { return e.err.Error() }
+func (e *StepError) Unwrap() error { return e.err }
+
+func isMismatch(err error) bool {
 	msg := err.Error()
+	return strings.Contains(msg, "digest mismatch") || strings.Contains(msg, "checksum")
+}
+
+// registryHost is the registry part of an image or repository name.
+func registryHost(image string) string {
+	if image == "" {
+		return ""
+	}
+	host, _, _ := strings.Cut(image, "/")
+	return host
+}
+
+// classifySolveError tells a failing build step (the user's packages: exit
+// 1, e.g. a checksum mismatch or an installer refusing a package) from
+// BuildKit or a registry failing (exit 4). step is the name of the step
+// that failed, as the status stream reported it, and reason the line it
+// last wrote on stderr: BuildKit's own error only says that a process
+// exited with 1, so the installer's reason is added in every progress
+// mode. registry is where the push went.
+func classifySolveError(err error, addr, registry, step, reason string) error {
+	msg := err.Error()
+	why := ""
+	if reason != "" {
+		why = ": " + failure.Truncate(reason, 300)
+	}
 	switch {
-	case strings.Contains(msg, "digest mismatch"), strings.Contains(msg, "checksum"):
+	case isMismatch(err):
 		return failure.User(fmt.Errorf("an artifact does not match the sha256 in the lock (the index now serves other bytes, or the lock was edited): %w", err))
-	case strings.Contains(msg, "failed to push"), strings.Contains(msg, "unexpected status"), strings.Contains(msg, "401 Unauthorized"), strings.Contains(msg, "403 Forbidden"), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
-		return failure.Infra(fmt.Errorf("pushing through BuildKit at %s: %w", addr, err))
+	case strings.HasPrefix(step, "fetch "):
+		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit at %s failed: %w", strings.TrimPrefix(step, "fetch "), addr, err))
 	case strings.Contains(msg, "process \"") && strings.Contains(msg, "did not complete successfully"):
-		return failure.User(fmt.Errorf("installing the environment failed: %w", err))
+		if step != "" {
+			return failure.User(fmt.Errorf("installing the environment failed in step %q%s (%w)", step, why, err))
+		}
+		return failure.User(fmt.Errorf("installing the environment failed%s (%w)", why, err))
+	case strings.Contains(msg, "failed to push"), strings.Contains(msg, "unexpected status"), strings.Contains(msg, "401 Unauthorized"), strings.Contains(msg, "403 Forbidden"), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		if registry != "" && (step == "" || strings.HasPrefix(step, "exporting") || strings.HasPrefix(step, "pushing")) {
+			return failure.Infra(fmt.Errorf("pushing to registry %s through BuildKit at %s: %w", registry, addr, err))
+		}
+		if step != "" {
+			return failure.Infra(fmt.Errorf("BuildKit at %s failed in step %q%s: %w", addr, step, why, err))
+		}
+	}
+	if step != "" && why != "" {
+		return failure.Infra(fmt.Errorf("building with BuildKit at %s, step %q%s: %w", addr, step, why, err))
 	}
 	return failure.Infra(fmt.Errorf("building with BuildKit at %s: %w", addr, err))
 }

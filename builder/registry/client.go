@@ -41,12 +41,21 @@ type Options struct {
 	// retried. Default: 2; a negative value means no retry.
 	Retries int
 	// Transport is the HTTP transport under authentication and retries.
-	// Default: one built from Timeout, honouring HTTP(S)_PROXY.
+	// Default: one built from Timeout and PushTimeout, honouring
+	// HTTP(S)_PROXY.
 	Transport http.RoundTripper
+	// PushTimeout bounds how long an upload (a blob, a config, a manifest,
+	// a layer record) may go without the registry taking any of its
+	// bytes; the whole upload may take as long as it keeps moving.
+	// Default: DefaultPushTimeout.
+	PushTimeout time.Duration
 }
 
 // DefaultTimeout is the per-request timeout when Options.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
+
+// DefaultPushTimeout is Options.PushTimeout when it is zero.
+const DefaultPushTimeout = 120 * time.Second
 
 // Client talks to registries. It is safe for concurrent use.
 type Client struct {
@@ -54,6 +63,7 @@ type Client struct {
 	keychain  authn.Keychain
 	custom    bool // a keychain other than the default was given
 	timeout   time.Duration
+	push      time.Duration
 	userAgent string
 	retries   int
 	transport http.RoundTripper
@@ -66,6 +76,7 @@ func New(opts Options) *Client {
 		keychain:  opts.Keychain,
 		custom:    opts.Keychain != nil,
 		timeout:   opts.Timeout,
+		push:      opts.PushTimeout,
 		userAgent: opts.UserAgent,
 		retries:   opts.Retries,
 		transport: opts.Transport,
@@ -78,6 +89,9 @@ func New(opts Options) *Client {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	if c.push <= 0 {
+		c.push = DefaultPushTimeout
 	}
 	if c.userAgent == "" {
 		c.userAgent = "envbuild"
@@ -105,19 +119,20 @@ func New(opts Options) *Client {
 		}
 		insecure := secure.Clone()
 		insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		c.transport = &hostSwitch{secure: secure, insecure: insecure, isInsecure: c.IsInsecure, idle: c.timeout}
+		c.transport = &hostSwitch{secure: secure, insecure: insecure, isInsecure: c.IsInsecure, idle: c.timeout, stall: c.push}
 	}
 	return c
 }
 
 // hostSwitch sends requests for insecure hosts through a transport that
 // does not verify TLS certificates, as Docker does for
-// --insecure-registry (and loopback) hosts that speak HTTPS, and gives up
-// on an answer whose body stops flowing for longer than idle.
+// --insecure-registry (and loopback) hosts that speak HTTPS, gives up on
+// an answer whose body stops flowing for longer than idle, and on an
+// upload the registry takes no bytes of for longer than stall.
 type hostSwitch struct {
 	secure, insecure http.RoundTripper
 	isInsecure       func(host string) bool
-	idle             time.Duration
+	idle, stall      time.Duration
 }
 
 func (h *hostSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -126,7 +141,21 @@ func (h *hostSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
 		t = h.insecure
 	}
 	ctx, cancel := context.WithCancel(req.Context())
-	resp, err := t.RoundTrip(req.WithContext(ctx))
+	var up *stallBody
+	if req.Body != nil && req.Body != http.NoBody && h.stall > 0 {
+		up = newStallBody(req.Body, h.stall, req.URL.Host, cancel)
+		req = req.Clone(ctx)
+		req.Body = up
+	} else {
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.RoundTrip(req)
+	if up != nil {
+		up.done()
+		if err != nil && up.fired.Load() {
+			err = up.err()
+		}
+	}
 	if err != nil {
 		cancel()
 		return nil, err
@@ -175,6 +204,64 @@ func (b *idleBody) Close() error {
 	b.cancel()
 	return err
 }
+
+// stallBody is an upload's body that fails the request when the transport
+// does not come back for more within timeout: the time counted is the
+// time spent outside Read, sending what was read, which stops only when
+// the registry stops taking bytes. A slow source (a blob copied from
+// another registry) does not count; its own download has idleBody.
+type stallBody struct {
+	body    io.ReadCloser
+	timeout time.Duration
+	host    string
+	timer   *time.Timer
+	fired   atomic.Bool
+}
+
+func newStallBody(body io.ReadCloser, timeout time.Duration, host string, cancel context.CancelFunc) *stallBody {
+	b := &stallBody{body: body, timeout: timeout, host: host}
+	b.timer = time.AfterFunc(timeout, func() {
+		b.fired.Store(true)
+		cancel()
+	})
+	return b
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	b.timer.Stop()
+	if b.fired.Load() {
+		return 0, b.err()
+	}
+	n, err := b.body.Read(p)
+	if err == nil {
+		b.timer.Reset(b.timeout)
+	}
+	return n, err
+}
+
+// done stops the watch once the round trip is over: waiting for the
+// answer's headers is bounded by the transport's ResponseHeaderTimeout.
+func (b *stallBody) done() { b.timer.Stop() }
+
+func (b *stallBody) Close() error {
+	b.timer.Stop()
+	return b.body.Close()
+}
+
+func (b *stallBody) err() error { return uploadStalled{b.host, b.timeout} }
+
+// uploadStalled is a net.Error whose Timeout is true: an upload the
+// registry took no bytes of for d.
+type uploadStalled struct {
+	host string
+	d    time.Duration
+}
+
+func (e uploadStalled) Error() string {
+	return fmt.Sprintf("registry %s took no data for %s", e.host, e.d)
+}
+func (e uploadStalled) Timeout() bool   { return true }
+func (e uploadStalled) Temporary() bool { return false }
 
 // idleTimeout is a net.Error whose Timeout is true.
 type idleTimeout struct{ d time.Duration }

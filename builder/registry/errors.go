@@ -93,6 +93,10 @@ func (c *Client) classify(doing, ref, host string, err error) error {
 			return infra("%s %q: registry %s answered %s%s", doing, ref, host, status, diagnostics(te))
 		}
 	}
+	var stalled uploadStalled
+	if errors.As(err, &stalled) {
+		return infra("%s %q: registry %s took no data for %s, so the upload was stopped; is it overloaded or out of space? (ENVBUILD_PUSH_TIMEOUT sets how long to wait)", doing, ref, host, stalled.d)
+	}
 	if isTimeout(err) {
 		return infra("%s %q: registry %s did not answer within %s; is it overloaded or behind a firewall?", doing, ref, host, c.timeout)
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/envbuild/envbuild/internal/tomlcheck"
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
@@ -225,12 +226,15 @@ func readFile(src Sources, home string) (File, string, error) {
 		}
 		path = filepath.Join(dir, "envbuild", "config.toml")
 	}
-	data, err := os.ReadFile(path)
+	data, err := tomlcheck.ReadFile(path, tomlcheck.MaxSpecFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !explicit {
 			return f, path, nil
 		}
 		return f, path, failure.User(fmt.Errorf("reading config file %s: %w", path, err))
+	}
+	if err := tomlcheck.Check(path, data, tomlcheck.MaxSpecFile); err != nil {
+		return f, path, err
 	}
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {

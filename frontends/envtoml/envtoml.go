@@ -22,7 +22,10 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/internal/tomlcheck"
+	"github.com/envbuild/envbuild/lock/conda/matchspec"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/pypi/pep508"
 )
 
 type pypiTable struct {
@@ -54,7 +57,7 @@ type file struct {
 
 // Load reads path and returns its environments, sorted by name.
 func Load(path string) ([]spec.Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := tomlcheck.ReadFile(path, tomlcheck.MaxSpecFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, failure.User(fmt.Errorf("reading %s: no such file; write one (see examples/) or give packages with --pypi/--conda", path))
@@ -66,6 +69,9 @@ func Load(path string) ([]spec.Spec, error) {
 
 // Parse reads envbuild.toml content; name is used in error positions.
 func Parse(name string, data []byte) ([]spec.Spec, error) {
+	if err := tomlcheck.Check(name, data, tomlcheck.MaxSpecFile); err != nil {
+		return nil, err
+	}
 	var f file
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
@@ -101,6 +107,14 @@ func Parse(name string, data []byte) ([]spec.Spec, error) {
 		if typ := md.Type(k...); typ != "Hash" {
 			line, col := locateKey(string(data), k)
 			return nil, failure.User(fmt.Errorf("%s:%d:%d: %s is %s; write a table of name = \"version\", as Metaflow's @%s(packages={...}): packages = { six = \"1.16.0\", requests = \">=2.31\" }", name, line, col, k.String(), describeType(typ), k[len(k)-2]))
+		}
+	}
+	if err := f.envTable.checkPackages(name, data, nil); err != nil {
+		return nil, err
+	}
+	for n, e := range f.Envs {
+		if err := e.checkPackages(name, data, toml.Key{"envs", n}); err != nil {
+			return nil, err
 		}
 	}
 	if len(f.Envs) == 0 {
@@ -164,6 +178,53 @@ func (e envTable) toSpec(file, name string, def envTable) (spec.Spec, error) {
 		s.Conda.Channels = pickList(own.Channels, top.Channels)
 	}
 	return s, nil
+}
+
+// checkPackages reads every package of the table's [pypi] and [conda] as
+// the lock will, so that a bad one is reported at its position and as it
+// is written in the file (six = "==>1.0"), not as the requirement made of
+// it (six==>1.0).
+func (e envTable) checkPackages(file string, data []byte, prefix toml.Key) error {
+	at := func(table, pkg, version string, err error) error {
+		k := append(append(toml.Key{}, prefix...), table, "packages", pkg)
+		line, col := locateKey(string(data), k)
+		return failure.User(fmt.Errorf("%s:%d:%d: [%s] packages: %s = %s: %w", file, line, col, table, failure.Quote(pkg), failure.Quote(version), err))
+	}
+	if e.PyPI != nil {
+		for _, n := range sortedNames(e.PyPI.Packages) {
+			v := e.PyPI.Packages[n]
+			r, err := pep508.ParseRequirement(spec.PypiRequirement(n, v))
+			if err == nil {
+				_, err = r.Specifiers.Set()
+			}
+			if err != nil && strings.HasPrefix(strings.TrimSpace(v), "=") {
+				// Metaflow's rule makes ==VERSION of it: say so, rather
+				// than quote the requirement that rule made.
+				return at("pypi", n, v, fmt.Errorf("a version is taken as written only when it starts with <, >, !, ~ or @; any other means ==VERSION, and %s is not a version: write %s for exactly that version", failure.Quote(strings.TrimSpace(v)), failure.Quote(strings.TrimLeft(strings.TrimSpace(v), "=<> "))))
+			}
+			if err != nil {
+				return at("pypi", n, v, err)
+			}
+		}
+	}
+	if e.Conda != nil {
+		for _, n := range sortedNames(e.Conda.Packages) {
+			v := e.Conda.Packages[n]
+			if _, err := matchspec.Parse(spec.CondaSpec(n, v)); err != nil {
+				return at("conda", n, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func orEmptyPyPI(t *pypiTable) *pypiTable {
@@ -289,6 +350,9 @@ func locateKey(src string, k toml.Key) (int, int) {
 			continue
 		}
 		for _, form := range []string{want, `"` + want + `"`, "'" + want + "'"} {
+			if form == "" {
+				continue // an empty bare key is written quoted
+			}
 			idx := strings.Index(l, form)
 			for idx >= 0 {
 				rest := strings.TrimLeft(l[idx+len(form):], " \t")

@@ -78,6 +78,11 @@ func TestErrorsHavePositions(t *testing.T) {
 		{"syntax", "python = \"3.11\nbase = 1\n", "envbuild.toml:1:"},
 		{"wrong type", "platforms = \"linux/amd64\"\n", "envbuild.toml:1:"},
 		{"bad platform", "platforms = [\"windows/amd64\"]\n", `platform "windows/amd64" is not supported`},
+		// A package is reported as written, where it is written.
+		{"pypi version as written", "python = \"3.11\"\n[pypi]\npackages = { six = \"==>1.0\" }\n", `envbuild.toml:3:14: [pypi] packages: "six" = "==>1.0": `},
+		{"bad pypi version", "[envs.a.pypi]\npackages = { six = \">=1.0;;\" }\n", `envbuild.toml:2:14: [pypi] packages: "six" = ">=1.0;;": `},
+		{"bad conda version", "[conda]\npackages = { numpy = \">=1.((\" }\n", `envbuild.toml:2:14: [conda] packages: "numpy" = ">=1.((": `},
+		{"long version", "[pypi]\npackages = { six = \"<" + strings.Repeat("1", 5000) + ";\" }\n", `"six" = "<` + strings.Repeat("1", 199) + `…"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("envbuild.toml", []byte(tc.src))

@@ -231,7 +231,14 @@ type exprParser struct {
 	file string
 	src  []byte // the file, for the source text of computed expressions
 	err  error
+	// depth counts the expressions being read around the current one.
+	depth int
 }
+
+// maxNesting bounds how deeply expressions nest (brackets, unary
+// operators): the parser recurses once per level. CPython's own parser
+// refuses 200 nested parentheses.
+const maxNesting = 200
 
 func (p *exprParser) peek() *token {
 	if p.i < len(p.toks) {
@@ -303,6 +310,12 @@ func (p *exprParser) unary() value {
 		p.err = errorf(p.toks[len(p.toks)-1].pos, "invalid syntax: expression expected")
 		return value{}
 	}
+	if p.depth >= maxNesting {
+		p.err = errorf(t.pos, "expression nested more than %d levels deep", maxNesting)
+		return value{}
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	if t.kind == tokOp && t.text == "~" {
 		start := p.i
 		p.i++

@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/envbuild/envbuild/internal/tomlcheck"
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
@@ -141,6 +142,9 @@ func (f *File) Digest() string {
 // Parse reads a lock strictly: unknown keys and a lock-version other than
 // Version are errors naming the file.
 func Parse(name string, data []byte) (*File, error) {
+	if err := tomlcheck.Check(name, data, tomlcheck.MaxLockFile); err != nil {
+		return nil, err
+	}
 	var f File
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
@@ -166,7 +170,7 @@ func Parse(name string, data []byte) (*File, error) {
 
 // Read reads a lock file; a missing file returns (nil, nil).
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := tomlcheck.ReadFile(path, tomlcheck.MaxLockFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -69,7 +69,9 @@ type Request struct {
 	// Timeout and Retries tune each index request (see index.Options).
 	// Zero: the index client's defaults.
 	Timeout time.Duration
-	Retries int
+	// Deadline bounds one metadata request, tries included.
+	Deadline time.Duration
+	Retries  int
 	// CertFile is a CA bundle to trust instead of the system's (pip's
 	// `cert`). Default: the system's.
 	CertFile string
@@ -93,6 +95,7 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 		ExcludeNewer: req.ExcludeNewer,
 		Log:          req.Log,
 		Timeout:      req.Timeout,
+		Deadline:     req.Deadline,
 		Retries:      req.Retries,
 		CertFile:     req.CertFile,
 		Concurrency:  indexConcurrency,
@@ -181,7 +184,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	for _, s := range req.Requirements {
 		r, err := pep508.ParseRequirement(s)
 		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
+			return nil, failure.User(fmt.Errorf("reading requirement %s: %w", failure.Quote(s), err))
 		}
 		if !r.Marker.Evaluate(env, nil) {
 			fmt.Fprintf(req.Log, "skipping %q: its marker does not hold for %s\n", index.Redact(s), t)
@@ -200,7 +203,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 		} else {
 			set, err = r.Specifiers.Set()
 			if err != nil {
-				return nil, failure.User(fmt.Errorf("reading requirement %q: %w", s, err))
+				return nil, failure.User(fmt.Errorf("reading requirement %s: %w", failure.Quote(s), err))
 			}
 			if r.Specifiers.MentionsPrerelease() {
 				p.explicit[name] = true

@@ -52,8 +52,22 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	// One line, except for explanations (a conflict's chain of reasons)
 	// that are several lines on purpose.
-	fmt.Fprintln(stderr, "envbuild: "+strings.TrimSpace(err.Error()))
+	fmt.Fprintln(stderr, "envbuild: "+errorText(err))
 	return int(failure.KindOf(err))
+}
+
+// maxErrorLine bounds each line of an error message: whatever a message
+// quotes (an input, a daemon's answer), it stays readable.
+const maxErrorLine = 1000
+
+// errorText is err's message as printed: long URLs shortened to their
+// host and file, and every line at most maxErrorLine characters.
+func errorText(err error) string {
+	lines := strings.Split(failure.ShortenURLs(strings.TrimSpace(err.Error())), "\n")
+	for i, l := range lines {
+		lines[i] = failure.Truncate(l, maxErrorLine)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

@@ -28,6 +28,11 @@ func buildCommand() *cli.Command {
 			frozenFlag(),
 		), append(layerCacheFlags(), dockerFlags()...)...),
 		Action: func(c *cli.Context) error {
+			env := config.EnvMap(os.Environ())
+			if err := validateBuildFlags(c, env, true); err != nil {
+				return err
+			}
+			push, _ := pushTimeout(env)
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
 				return err
@@ -42,9 +47,11 @@ func buildCommand() *cli.Command {
 			if c.Bool("no-bytecode") {
 				s.Options.NoBytecode = true
 			}
-			env := config.EnvMap(os.Environ())
 			conf, err := resolveConfig(c, env, s.Base, s.Repository)
 			if err != nil {
+				return err
+			}
+			if err := validateConfigValues(conf); err != nil {
 				return err
 			}
 			if s.Base, err = conf.BaseImage("", s.Python); err != nil {
@@ -74,6 +81,7 @@ func buildCommand() *cli.Command {
 				Lock:        lreq,
 				Compression: c.String("compression"),
 				LockPolicy:  policy,
+				PushTimeout: push,
 			}
 			layerCacheOptions(c, env, conf, &bo)
 			res, err := build.Build(c.Context, bo)

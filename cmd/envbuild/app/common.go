@@ -252,6 +252,13 @@ func lockRequest(c *cli.Context, cacheDir string, stderr io.Writer) (lock.Reques
 		Env:             config.EnvMap(os.Environ()),
 		Log:             stderr,
 	}
+	var err error
+	if req.DownloadTimeout, err = durationSetting(req.Env, "ENVBUILD_DOWNLOAD_TIMEOUT", 0); err != nil {
+		return req, err
+	}
+	if req.IndexDeadline, err = durationSetting(req.Env, "ENVBUILD_INDEX_TIMEOUT", 0); err != nil {
+		return req, err
+	}
 	if v := c.String("exclude-newer"); v != "" {
 		t, err := parseDate(v)
 		if err != nil {
@@ -301,7 +308,10 @@ func resolveConfig(c *cli.Context, env map[string]string, specBase, specRepo str
 // named by --insecure-registry or the config file's insecure_registries.
 func registryClient(c *cli.Context, conf config.Resolved) *registry.Client {
 	insecure := append(append([]string(nil), c.StringSlice("insecure-registry")...), conf.File.InsecureRegistries...)
-	return registry.New(registry.Options{InsecureHosts: insecure})
+	// A bad ENVBUILD_PUSH_TIMEOUT was refused before (validateBuildFlags);
+	// lock, which pushes nothing, takes the default.
+	push, _ := pushTimeout(config.EnvMap(os.Environ()))
+	return registry.New(registry.Options{InsecureHosts: insecure, PushTimeout: push})
 }
 
 // buildkitFlags choose the BuildKit a command uses (CONTRACT §7).

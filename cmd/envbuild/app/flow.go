@@ -56,6 +56,10 @@ func flowCommand() *cli.Command {
 					return failure.Usage(err)
 				}
 				env := config.EnvMap(os.Environ())
+				if err := validateBuildFlags(c, env, false); err != nil {
+					return err
+				}
+				push, _ := pushTimeout(env)
 				cd := cacheDir(c)
 				stderr := c.App.ErrWriter
 				lreq, err := lockRequest(c, cd, stderr)
@@ -66,8 +70,11 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				conf, err := config.Resolve(config.Sources{Env: env, ConfigPath: c.String("config")}, "")
+				conf, err := config.Resolve(config.Sources{Flags: config.Values{Repository: c.String("registry")}, Env: env, ConfigPath: c.String("config")}, "")
 				if err != nil {
+					return err
+				}
+				if err := validateConfigValues(conf); err != nil {
 					return err
 				}
 				connect, err := connectOptions(c, env, conf)
@@ -92,6 +99,7 @@ func flowCommand() *cli.Command {
 						CacheDir:    cd,
 						Lock:        lreq,
 						LockPolicy:  policy,
+						PushTimeout: push,
 					},
 				}
 				layerCacheOptions(c, env, conf, &fo.Build)

@@ -89,12 +89,10 @@ func lockCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			f := existing
-			if f == nil {
-				f = &lockfile.File{LockVersion: lockfile.Version}
-			}
-			f.Put(*e)
-			if err := lockfile.Write(lockPath, f); err != nil {
+			// Re-read and write under the lock file's lock, so that an
+			// environment another envbuild locked meanwhile is kept.
+			f, err := lockfile.PutEnv(lockPath, *e)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "wrote %s (%d environment(s))\n", lockPath, len(f.Envs))

@@ -151,10 +151,10 @@ func parseSpecs(in []string) ([]matchspec.MatchSpec, map[string]string, error) {
 		}
 		m, err := matchspec.Parse(parsed)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading conda spec %q: %w", s, err)
+			return nil, nil, fmt.Errorf("reading conda spec %s: %w", failure.Quote(s), err)
 		}
 		if !m.IsExactName() {
-			return nil, nil, fmt.Errorf("reading conda spec %q: a requested package needs a plain name, not a pattern", s)
+			return nil, nil, fmt.Errorf("reading conda spec %s: a requested package needs a plain name, not a pattern", failure.Quote(s))
 		}
 		if prev, dup := requested[m.Name]; dup {
 			return nil, nil, fmt.Errorf("conda specs %q and %q name the same package; write one spec per package (versions joined with ',')", prev, s)

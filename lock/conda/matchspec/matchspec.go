@@ -10,6 +10,7 @@ import (
 
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 	"github.com/envbuild/envbuild/lock/conda/version"
+	"github.com/envbuild/envbuild/lock/failure"
 )
 
 // MatchSpec is a parsed conda MatchSpec. Empty string fields match
@@ -112,7 +113,7 @@ func MustParse(s string) MatchSpec {
 func Parse(s string) (MatchSpec, error) {
 	m, err := parse(s)
 	if err != nil {
-		return MatchSpec{}, fmt.Errorf("parsing conda MatchSpec %q: %w", s, err)
+		return MatchSpec{}, fmt.Errorf("parsing conda MatchSpec %s: %w", failure.Quote(s), err)
 	}
 	return m, nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,8 +55,9 @@ type Option func(*Fetcher)
 // environment).
 func WithHTTPClient(c *http.Client) Option { return func(f *Fetcher) { f.client = c } }
 
-// WithTimeout bounds each HTTP attempt, body included. The default is 5
-// minutes (conda-forge's linux-64 repodata is large).
+// WithTimeout bounds how long an HTTP attempt may go without a byte: the
+// wait for the answer, then every silence in its body. A large repodata
+// takes as long as it keeps arriving. The default is 30s.
 func WithTimeout(d time.Duration) Option { return func(f *Fetcher) { f.timeout = d } }
 
 // WithRetries sets how many times a failed attempt (network error, timeout,
@@ -72,7 +74,7 @@ func NewFetcher(cacheDir string, opts ...Option) *Fetcher {
 	f := &Fetcher{
 		client:   &http.Client{},
 		cacheDir: cacheDir,
-		timeout:  5 * time.Minute,
+		timeout:  30 * time.Second,
 		retries:  3,
 		backoff:  500 * time.Millisecond,
 	}
@@ -222,8 +224,51 @@ func (f *Fetcher) get(ctx context.Context, channel, u string) (body []byte, ok b
 }
 
 func (f *Fetcher) attempt(ctx context.Context, u, etag string) (int, []byte, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var silent atomic.Bool
+	timer := time.AfterFunc(f.timeout, func() { silent.Store(true); cancel() })
+	defer timer.Stop()
+	status, body, tag, err := f.attemptWith(ctx, u, etag, timer)
+	if err != nil && silent.Load() {
+		host := u
+		if pu, perr := url.Parse(u); perr == nil {
+			host = pu.Host
+		}
+		return 0, nil, "", silenceError{host, f.timeout}
+	}
+	return status, body, tag, err
+}
+
+// silenceError is an attempt given up on because the host sent nothing
+// for d; it is a context.DeadlineExceeded.
+type silenceError struct {
+	host string
+	d    time.Duration
+}
+
+func (e silenceError) Error() string {
+	return fmt.Sprintf("host %s sent nothing for %s (ENVBUILD_DOWNLOAD_TIMEOUT sets this limit)", e.host, e.d)
+}
+
+func (e silenceError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// resetReader restarts timer on every read that brings bytes.
+type resetReader struct {
+	r       io.Reader
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func (r *resetReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.timeout)
+	}
+	return n, err
+}
+
+func (f *Fetcher) attemptWith(ctx context.Context, u, etag string, timer *time.Timer) (int, []byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, nil, "", err
@@ -240,7 +285,7 @@ func (f *Fetcher) attempt(ctx context.Context, u, etag string) (int, []byte, str
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return resp.StatusCode, nil, "", nil
 	}
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(&resetReader{r: resp.Body, timer: timer, timeout: f.timeout})
 	if err != nil {
 		return 0, nil, "", fmt.Errorf("reading the response: %w", err)
 	}

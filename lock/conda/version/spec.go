@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/envbuild/envbuild/lock/failure"
 )
 
 // Op is the operator of one leaf of a version spec.
@@ -51,12 +53,12 @@ var Any = Spec{}
 func ParseSpec(s string) (Spec, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
-		return Spec{}, fmt.Errorf("parsing conda version spec %q: empty spec", s)
+		return Spec{}, fmt.Errorf("parsing conda version spec %s: empty spec", failure.Quote(s))
 	}
 	if !strings.ContainsAny(in, "()|,") || (in[0] == '^' && in[len(in)-1] == '$' && !strings.ContainsAny(in, "|,")) {
 		sp, err := parseLeaf(in)
 		if err != nil {
-			return Spec{}, fmt.Errorf("parsing conda version spec %q: %w", s, err)
+			return Spec{}, fmt.Errorf("parsing conda version spec %s: %w", failure.Quote(s), err)
 		}
 		return sp, nil
 	}
@@ -66,7 +68,7 @@ func ParseSpec(s string) (Spec, error) {
 		err = fmt.Errorf("unexpected %q at offset %d", p.in[p.pos:], p.pos)
 	}
 	if err != nil {
-		return Spec{}, fmt.Errorf("parsing conda version spec %q: %w", s, err)
+		return Spec{}, fmt.Errorf("parsing conda version spec %s: %w", failure.Quote(s), err)
 	}
 	return sp, nil
 }
@@ -81,9 +83,14 @@ func MustParseSpec(s string) Spec {
 }
 
 type specParser struct {
-	in  string
-	pos int
+	in    string
+	pos   int
+	depth int
 }
+
+// MaxNesting bounds the parentheses of a version spec: parsing, matching
+// and printing recurse once per level.
+const MaxNesting = 100
 
 func (p *specParser) skipSpace() {
 	for p.pos < len(p.in) && (p.in[p.pos] == ' ' || p.in[p.pos] == '\t') {
@@ -140,6 +147,11 @@ func (p *specParser) parseAtom() (Spec, error) {
 	}
 	switch c := p.in[p.pos]; c {
 	case '(':
+		if p.depth >= MaxNesting {
+			return Spec{}, fmt.Errorf("parentheses nested more than %d levels deep", MaxNesting)
+		}
+		p.depth++
+		defer func() { p.depth-- }()
 		p.pos++
 		sp, err := p.parseOr()
 		if err != nil {

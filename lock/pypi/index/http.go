@@ -29,7 +29,8 @@ type fetcher struct {
 	cache     *diskCache
 	offline   bool
 	refresh   bool
-	timeout   time.Duration
+	timeout   time.Duration // inactivity, per try
+	deadline  time.Duration // a metadata request, all tries included
 	retries   int
 	backoff   time.Duration // first retry delay; doubles each time
 	heuristic time.Duration // freshness of responses without Cache-Control
@@ -76,17 +77,27 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("%s answered %d %s after %d %s", Redact(e.url), e.status, http.StatusText(e.status), e.tries, plural(e.tries, "try", "tries"))
 }
 
+// DefaultDeadline is Options.Deadline when it is zero.
+const DefaultDeadline = 60 * time.Second
+
 // transportError is a connection failure or timeout, after retries.
 type transportError struct {
 	url     string
 	timeout time.Duration // non-zero when the server stopped answering
-	tries   int
-	err     error
+	// total says timeout was the request's deadline (every try), not the
+	// silence of one try.
+	total bool
+	tries int
+	err   error
 }
 
 func (e *transportError) Error() string {
-	if e.timeout > 0 {
-		return fmt.Sprintf("%s did not answer within %s (%d %s)", Redact(e.url), e.timeout, e.tries, plural(e.tries, "try", "tries"))
+	host := hostOf(e.url)
+	switch {
+	case e.timeout > 0 && e.total:
+		return fmt.Sprintf("host %s did not answer within %s, %d %s included (ENVBUILD_INDEX_TIMEOUT sets this limit), for %s", host, e.timeout, e.tries, plural(e.tries, "try", "tries"), Redact(e.url))
+	case e.timeout > 0:
+		return fmt.Sprintf("host %s sent nothing for %s (%d %s; ENVBUILD_DOWNLOAD_TIMEOUT sets this limit), for %s", host, e.timeout, e.tries, plural(e.tries, "try", "tries"), Redact(e.url))
 	}
 	return fmt.Sprintf("reaching %s failed after %d %s: %s", Redact(e.url), e.tries, plural(e.tries, "try", "tries"), Redact(e.err.Error()))
 }
@@ -153,11 +164,36 @@ func (b *idleBody) Read(p []byte) (int, error) {
 // or a retryable one when the body broke off. Credentials for the request's
 // host are added here; a 401/403 becomes an authError.
 func (f *fetcher) send(ctx context.Context, rawURL string, mk func(ctx context.Context) (*http.Request, error), handle func(*http.Response) error) error {
+	return f.sendWithin(ctx, 0, rawURL, mk, handle)
+}
+
+// sendMeta is send for a metadata request (a page, a metadata file, a
+// range of a file): small answers, so the request as a whole, tries
+// included, is bounded by the fetcher's deadline.
+func (f *fetcher) sendMeta(ctx context.Context, rawURL string, mk func(ctx context.Context) (*http.Request, error), handle func(*http.Response) error) error {
+	return f.sendWithin(ctx, f.deadline, rawURL, mk, handle)
+}
+
+// sendWithin is send with a total deadline (0: none; each try is still
+// bounded by the inactivity timeout).
+func (f *fetcher) sendWithin(parent context.Context, total time.Duration, rawURL string, mk func(ctx context.Context) (*http.Request, error), handle func(*http.Response) error) error {
+	ctx := parent
+	if total > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, total)
+		defer cancel()
+	}
 	tries := f.retries + 1
 	var lastErr error
+	overdue := func(attempt int) error {
+		return &transportError{url: rawURL, timeout: total, total: true, tries: attempt}
+	}
 	for attempt := 1; attempt <= tries; attempt++ {
 		if attempt > 1 {
 			if err := f.sleep(ctx, attempt-1, lastErr); err != nil {
+				if parent.Err() == nil {
+					return overdue(attempt - 1)
+				}
 				return err
 			}
 		}
@@ -169,6 +205,8 @@ func (f *fetcher) send(ctx context.Context, rawURL string, mk func(ctx context.C
 		var te *transportError
 		var re retryable
 		switch {
+		case ctx.Err() != nil && parent.Err() == nil:
+			return overdue(attempt)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.As(err, &se):
@@ -328,7 +366,7 @@ func (f *fetcher) getCached(ctx context.Context, u *url.URL, accept, kind string
 		return old, nil
 	}
 	var got *cacheEntry
-	err := f.send(ctx, u.String(), func(ctx context.Context) (*http.Request, error) {
+	err := f.sendMeta(ctx, u.String(), func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return nil, err

@@ -46,8 +46,14 @@ type Options struct {
 	// per project).
 	Refresh bool
 	// Timeout is how long one request may wait for the server to say
-	// something (headers, or the next bytes of a body). Default 30s.
+	// something (headers, or the next bytes of a body): an inactivity
+	// timeout, so a large download may take as long as it keeps moving.
+	// Default 30s.
 	Timeout time.Duration
+	// Deadline bounds one metadata request (a project page, a metadata
+	// file, a range of a wheel), every try and wait between tries
+	// included. Default 60s.
+	Deadline time.Duration
 	// Retries after a first failed try, with jittered exponential backoff,
 	// on 5xx, 429, timeouts and connection errors. Default 3; negative
 	// means none.
@@ -116,6 +122,9 @@ type call[T any] struct {
 func New(opts Options) (*Client, error) {
 	if len(opts.Indexes) == 0 {
 		opts.Indexes = []Index{{Name: "pypi", URL: DefaultIndexURL}}
+	}
+	if opts.Deadline <= 0 {
+		opts.Deadline = DefaultDeadline
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -207,6 +216,7 @@ func New(opts Options) (*Client, error) {
 		offline:   opts.Offline,
 		refresh:   opts.Refresh,
 		timeout:   opts.Timeout,
+		deadline:  opts.Deadline,
 		retries:   opts.Retries,
 		backoff:   opts.backoff,
 		heuristic: heuristicFreshness,
@@ -443,7 +453,7 @@ func (c *Client) indexError(ix indexRef, name string, err error) error {
 	case errors.As(err, &se):
 		return failure.Infra(fmt.Errorf("index %s answered %d for %q after %d %s", ix, se.status, name, se.tries, plural(se.tries, "try", "tries")))
 	case errors.As(err, &te) && te.timeout > 0:
-		return failure.Infra(fmt.Errorf("index %s did not answer within %s for %q after %d %s; raise the timeout or check the index", ix, te.timeout, name, te.tries, plural(te.tries, "try", "tries")))
+		return failure.Infra(fmt.Errorf("index %s, asked for %q: %w", ix, name, err))
 	case errors.As(err, &te):
 		return failure.Infra(fmt.Errorf("reaching index %s for %q: %w", ix, name, err))
 	case errors.As(err, &ae):

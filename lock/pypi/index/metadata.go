@@ -207,7 +207,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 	host := hostOf(f.URL)
 	var body []byte
 	status := 0
-	err := c.f.send(ctx, mu, func(ctx context.Context) (*http.Request, error) {
+	err := c.f.sendMeta(ctx, mu, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, mu, nil)
 	}, func(resp *http.Response) error {
 		status = resp.StatusCode
@@ -248,7 +248,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 	}
 	checked, err := checkHashes(body, f.CoreMetadataHashes)
 	if err != nil {
-		return nil, failure.Infra(fmt.Errorf("the metadata file of %s from %s does not match the hash the index published: %w", f.Filename, Redact(mu), err))
+		return nil, failure.User(fmt.Errorf("the metadata file of %s from %s does not match the hash the index published: %w", f.Filename, Redact(mu), err))
 	}
 	if !checked && len(f.CoreMetadataHashes) > 0 {
 		c.logf("cannot check the metadata file of %s: no supported hash among those the index gave", f.Filename)
@@ -362,7 +362,7 @@ func (r *rangeReader) add(ch chunk) {
 // and the file's total size; errRangeIgnored (with the body unread) when
 // the server answered 200 instead of 206.
 func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, start, total int64, err error) {
-	err = c.f.send(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
+	err = c.f.sendMeta(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, u)
@@ -426,7 +426,7 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 			os.Remove(whole.Name())
 		}
 	}()
-	err := c.f.send(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
+	err := c.f.sendMeta(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, f.URL)
@@ -618,7 +618,7 @@ func (c *Client) tempFile(f File) (*os.File, error) {
 // published and reads its metadata.
 func (c *Client) metadataFromFile(f File, tmp *os.File, size int64, sum string) ([]byte, error) {
 	if want := f.Hashes["sha256"]; want != "" && want != sum {
-		return nil, failure.Infra(fmt.Errorf("the sha256 of %s from %s is %s, the index published %s; the file changed or was corrupted", f.Filename, Redact(f.URL), sum, want))
+		return nil, failure.User(fmt.Errorf("the sha256 of %s from %s is %s, the index published %s; the file changed or was corrupted", f.Filename, Redact(f.URL), sum, want))
 	}
 	lower := strings.ToLower(f.Filename)
 	switch {

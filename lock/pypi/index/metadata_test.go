@@ -102,8 +102,11 @@ func TestMetadataWrongHash(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
-	if failure.KindOf(err) != failure.KindInfra {
-		t.Errorf("got kind %v, want infrastructure", failure.KindOf(err))
+	// A hash mismatch is exit 1 at lock and at build time: the artifact
+	// does not match what it was declared to be, which retrying does not
+	// change (docs/reference.md, exit codes).
+	if failure.KindOf(err) != failure.KindUser {
+		t.Errorf("got kind %v, want 1 (the artifact does not match)", failure.KindOf(err))
 	}
 }
 
@@ -203,6 +206,9 @@ func TestMetadataDownloadHashMismatch(t *testing.T) {
 	want := "the sha256 of " + w.filename + " from " + fi.url("/files/"+w.filename) + " is " + good + ", the index published " + w.sha256 + "; the file changed or was corrupted"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+	if failure.KindOf(err) != failure.KindUser {
+		t.Errorf("got kind %v, want 1 (the artifact does not match)", failure.KindOf(err))
 	}
 }
 

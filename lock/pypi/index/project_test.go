@@ -234,6 +234,24 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 }
 
+// A metadata request is bounded as a whole: however many tries are
+// allowed, a host that does not answer is given up on at the deadline, and
+// the message names it.
+func TestIndexDeadline(t *testing.T) {
+	fi := newFakeIndex(t)
+	fi.pages["/simple/pkg/"] = func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	c, _ := newTestClient(t, Options{Retries: 20, Timeout: 150 * time.Millisecond, Deadline: 400 * time.Millisecond, Indexes: []Index{{URL: fi.url("/simple")}}})
+	start := time.Now()
+	_, err := c.Project(ctx, "pkg")
+	host := strings.TrimPrefix(fi.url(""), "http://")
+	if err == nil || !strings.Contains(err.Error(), "host "+host+" did not answer within 400ms") || !strings.Contains(err.Error(), "ENVBUILD_INDEX_TIMEOUT") || !failure.IsInfra(err) {
+		t.Errorf("error %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("gave up after %s, want about 400ms", d)
+	}
+}
+
 func TestIndexFailures(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -246,13 +264,13 @@ func TestIndexFailures(t *testing.T) {
 		{"429", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "slow down", 429) },
 			` answered 429 for "pkg" after 3 tries`, 3},
 		{"hangs", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
-			` did not answer within 150ms for "pkg" after 3 tries`, 3},
+			` sent nothing for 150ms (3 tries; ENVBUILD_DOWNLOAD_TIMEOUT sets this limit)`, 3},
 		{"hangs mid-body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", mediaJSON)
 			w.Write([]byte(`{"files": [`))
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
-		}, ` did not answer within 150ms for "pkg" after 3 tries`, 3},
+		}, ` sent nothing for 150ms (3 tries; ENVBUILD_DOWNLOAD_TIMEOUT sets this limit)`, 3},
 		{"HTML garbage", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.Write([]byte("<html><body><h1>Welcome to our proxy</h1></body></html>"))

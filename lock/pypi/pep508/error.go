@@ -19,11 +19,40 @@ type SyntaxError struct {
 //	parsing "foo >= 1.0 ;" at column 13: expected a marker after ";"
 //	    foo >= 1.0 ;
 //	                ^
+//
+// A long input is shown as the part around the problem, cut with "…", so
+// a 100 KB requirement is not echoed whole.
 func (e *SyntaxError) Error() string {
 	pos := min(max(e.Pos, 0), len(e.Input))
 	col := utf8.RuneCountInString(e.Input[:pos])
-	return fmt.Sprintf("parsing %q at column %d: %s\n    %s\n    %s^", e.Input, col+1, e.Msg, e.Input, strings.Repeat(" ", col))
+	runes := []rune(e.Input)
+	quoted := e.Input
+	if len(runes) > maxShown {
+		quoted = string(runes[:maxShown]) + "…"
+	}
+	from, to := 0, len(runes)
+	if to-from > 2*window {
+		from = max(0, col-window)
+		to = min(len(runes), from+2*window)
+	}
+	shown := string(runes[from:to])
+	caret := col - from
+	if from > 0 {
+		shown = "…" + shown
+		caret++
+	}
+	if to < len(runes) {
+		shown += "…"
+	}
+	return fmt.Sprintf("parsing %q at column %d: %s\n    %s\n    %s^", quoted, col+1, e.Msg, shown, strings.Repeat(" ", caret))
 }
+
+// maxShown is how much of a long input a message quotes; window how many
+// characters either side of the problem are shown above the caret.
+const (
+	maxShown = 200
+	window   = 60
+)
 
 // scanner walks an input string, reporting errors with positions.
 type scanner struct {
@@ -32,6 +61,8 @@ type scanner struct {
 	// lenient lets version specifiers be repaired
 	// (pep440.ParseSpecifiersLenient); repaired records that one was.
 	lenient, repaired bool
+	// depth counts the parentheses open around the marker being read.
+	depth int
 }
 
 func (s *scanner) errorf(pos int, format string, args ...any) error {

@@ -152,10 +152,19 @@ func join(kind markerKind, args []*Marker) *Marker {
 	return &Marker{kind: kind, args: flat}
 }
 
+// MaxNesting bounds the parentheses of a marker: the parser, printer and
+// evaluator recurse once per level, and no real marker comes near it.
+const MaxNesting = 100
+
 func (sc *scanner) markerAtom() (*Marker, error) {
 	sc.skipSpace()
 	if sc.peek() == '(' {
 		open := sc.pos
+		if sc.depth >= MaxNesting {
+			return nil, sc.errorf(open, "markers nested more than %d levels deep", MaxNesting)
+		}
+		sc.depth++
+		defer func() { sc.depth-- }()
 		sc.pos++
 		m, err := sc.markerOr()
 		if err != nil {
