@@ -40,13 +40,14 @@ reg=$ENVBUILD_TEST_REGISTRY
 base=$ENVBUILD_TEST_BASE
 unset BUILDKIT_HOST
 
-fresh() { # fresh NAME: a buildkitd with its own state; prints its address
+fresh() { # fresh NAME: a buildkitd with its own state, at $addr (not in a
+  # subshell, so that cleanup knows its pid)
   local d=$work/bk-$1
   mkdir -p "$d"
   bin/buildkitd --addr "unix://$d/sock" --root "$d/root" --oci-worker=true --containerd-worker=false >"$d/log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [[ -S $d/sock ]] && break; sleep 0.2; done
-  echo "unix://$d/sock"
+  addr="unix://$d/sock"
 }
 
 build() { # build NAME ADDR VERSION ARGS...: prints seconds and the JSON
@@ -63,7 +64,9 @@ build() { # build NAME ADDR VERSION ARGS...: prints seconds and the JSON
   printf '%s %.1f %s\n' "$name" "$(echo "$t1 - $t0" | bc)" "$(cat "$dir/result.json")"
 }
 
-a=$(fresh teammate); b=$(fresh ci); c=$(fresh nocache)
+fresh teammate; a=$addr
+fresh ci; b=$addr
+fresh nocache; c=$addr
 team=$(build teammate "$a" "$from" --registry "$reg/team/torch")
 ci=$(build ci "$b" "$to" --registry "$reg/team/torch")
 off=$(build nocache "$c" "$to" --registry "$reg/other/torch" --layer-cache off)
