@@ -118,6 +118,8 @@ python3 -c 'import kubernetes' 2>/dev/null || py_tools+=("kubernetes==31.0.0")
 command -v uv >/dev/null 2>&1 || py_tools+=("uv==0.13.9")
 # check-jsonschema checks examples/ci against GitHub's and GitLab's workflow schemas.
 command -v check-jsonschema >/dev/null 2>&1 || py_tools+=("check-jsonschema==0.39.0")
+# spdx-tools validates the SBOM envbuild attaches to its images.
+command -v pyspdxtools >/dev/null 2>&1 || py_tools+=("spdx-tools==0.8.5")
 if ((${#py_tools[@]} > 0)); then
 	log "installing Python tools: ${py_tools[*]}"
 	python3 -m pip install --quiet "${py_tools[@]}"
