@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
@@ -99,7 +99,7 @@ func Parse(data []byte, name string, extras, groups []string) (*Result, error) {
 		for _, e := range extras {
 			deps, ok := norm[pep508.NormalizeName(e)]
 			if !ok {
-				return nil, failure.User(fmt.Errorf("%s: --extra %s: [project.optional-dependencies] has no such extra; it has: %s", name, e, keys(p.OptionalDependencies)))
+				return nil, failure.User(fmt.Errorf("%s: --extra %s: [project.optional-dependencies] has no such extra; it has: %s", name, e, spec.KeyList(p.OptionalDependencies)))
 			}
 			for _, r := range deps {
 				if err := check("project.optional-dependencies."+e, r); err != nil {
@@ -123,7 +123,7 @@ func Parse(data []byte, name string, extras, groups []string) (*Result, error) {
 	expand = func(g string, stack []string) ([]string, error) {
 		key, ok := groupsNorm[pep508.NormalizeName(g)]
 		if !ok {
-			return nil, failure.User(fmt.Errorf("%s: dependency group %q does not exist; [dependency-groups] has: %s", name, g, keysAny(doc.DependencyGroups)))
+			return nil, failure.User(fmt.Errorf("%s: dependency group %q does not exist; [dependency-groups] has: %s", name, g, spec.KeyList(doc.DependencyGroups)))
 		}
 		for _, s := range stack {
 			if s == key {
@@ -187,28 +187,4 @@ func lineOf(src, needle string) int {
 		return strings.Count(src[:i], "\n") + 1
 	}
 	return 1
-}
-
-func keys(m map[string][]string) string {
-	var k []string
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	if len(k) == 0 {
-		return "none"
-	}
-	return strings.Join(k, ", ")
-}
-
-func keysAny(m map[string][]any) string {
-	var k []string
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	if len(k) == 0 {
-		return "none"
-	}
-	return strings.Join(k, ", ")
 }

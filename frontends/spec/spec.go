@@ -292,3 +292,17 @@ func trimAll(in []string) []string {
 	}
 	return out
 }
+
+// KeyList is a map's keys, sorted and comma-separated, or "none": what a
+// message lists as the names there are.
+func KeyList[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return strings.Join(k, ", ")
+}

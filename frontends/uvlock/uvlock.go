@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -138,14 +137,14 @@ func Parse(data []byte, name string, extras, groups []string) (*spec.Resolved, e
 	for _, e := range extras {
 		ds, ok := lookup(root.OptionalDependencies, e)
 		if !ok {
-			return nil, failure.User(fmt.Errorf("%s: --extra %s: the project %s has no such extra in the lock; it has: %s", rootWhere, e, root.Name, names(root.OptionalDependencies)))
+			return nil, failure.User(fmt.Errorf("%s: --extra %s: the project %s has no such extra in the lock; it has: %s", rootWhere, e, root.Name, spec.KeyList(root.OptionalDependencies)))
 		}
 		r.Roots = append(r.Roots, edges(ds)...)
 	}
 	for _, g := range groups {
 		ds, ok := lookup(root.DevDependencies, g)
 		if !ok {
-			return nil, failure.User(fmt.Errorf("%s: --group %s: the project %s has no such dependency group in the lock; it has: %s", rootWhere, g, root.Name, names(root.DevDependencies)))
+			return nil, failure.User(fmt.Errorf("%s: --group %s: the project %s has no such dependency group in the lock; it has: %s", rootWhere, g, root.Name, spec.KeyList(root.DevDependencies)))
 		}
 		r.Roots = append(r.Roots, edges(ds)...)
 	}
@@ -159,18 +158,6 @@ func lookup(m map[string][]dep, k string) ([]dep, bool) {
 		}
 	}
 	return nil, false
-}
-
-func names(m map[string][]dep) string {
-	var out []string
-	for n := range m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return "none"
-	}
-	return strings.Join(out, ", ")
 }
 
 func edges(ds []dep) []spec.ResolvedDep {
