@@ -233,7 +233,12 @@ type report struct {
 }
 
 func newReport(t *testing.T) *report {
-	r := &report{path: os.Getenv("ENVBUILD_RELIABILITY_OUT")}
+	return newReportTo(t, "ENVBUILD_RELIABILITY_OUT")
+}
+
+// newReportTo is newReport writing where the environment variable env says.
+func newReportTo(t *testing.T, env string) *report {
+	r := &report{path: os.Getenv(env)}
 	t.Cleanup(func() {
 		if r.path == "" {
 			return

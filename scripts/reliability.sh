@@ -16,6 +16,7 @@ tests() { # go test -v output → a table of test, result, time
 }
 
 ENVBUILD_RELIABILITY_OUT="$tmp/faults.md" go test -count=1 -timeout 30m -run '^(TestFaults|TestBuildFailureReasons)$' -v ./integration/ > "$tmp/faults.log" 2>&1 || status=1
+ENVBUILD_RELIABILITY_BUILDKIT_OUT="$tmp/buildkit.md" go test -count=1 -timeout 30m -run '^TestBuildkitFaultsAndConcurrency$' -v ./integration/ > "$tmp/buildkit.log" 2>&1 || status=1
 ENVBUILD_SKIP_INTEGRATION=1 go test -count=1 -v \
   -run 'TestConcurrentLocksKeepEveryEnvironment|TestConcurrentWritersKeepEveryEnvironment|TestConcurrentRecordsAgree' \
   ./cmd/envbuild/app ./lock/lockfile ./builder/registry > "$tmp/concurrency.log" 2>&1 || status=1
@@ -41,6 +42,12 @@ dirty=$(git diff --quiet -- . ":(exclude)$out" || echo ' (with uncommitted chang
   echo "Failures inside the build (integration.TestBuildFailureReasons): a wheel the installer refuses, with \`--progress quiet\` (exit 1, the installer's reason in the error); the index answering 503 to BuildKit's download (exit 4, the download and the host named, not a push); both leave no tag, and the second is run again without the fault."
   echo
   tests "$tmp/faults.log" | grep -E '^\| (test|---|TestBuildFailureReasons)'
+  echo
+  echo "## BuildKit failing, and concurrent builds (integration.TestBuildkitFaultsAndConcurrency)"
+  echo
+  echo "A buildkitd of the test bed killed, then frozen, once a build's first step started (numpy and six on the Debian base), checked like the faults above; then four builds of one environment at once, two on each of two buildkitds, into one repository and layer cache."
+  echo
+  if [ -s "$tmp/buildkit.md" ]; then cat "$tmp/buildkit.md"; else echo "(no result: the test did not run; see its log)"; tail -20 "$tmp/buildkit.log" | sed 's/^/    /'; fi
   echo
   echo "## Concurrency"
   echo

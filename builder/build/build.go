@@ -399,7 +399,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if err != nil {
 			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
 		}
-		cfg, err := layersConfig(pp.Platform)
+		cfg, err := layersConfig(pp.Platform, len(lw.Built))
 		if err != nil {
 			return 0, err
 		}
@@ -892,10 +892,22 @@ func pythonShort(t lockfile.Target) string {
 
 // layersConfig is the image config of the image BuildKit exports holding
 // only the built layers (pushed by digest; envbuild writes the real one).
-func layersConfig(platform string) ([]byte, error) {
+// It carries a history entry per layer at the fixed time: without them
+// the exporter adds entries dated now, and the two exports of one build
+// (see engine.Build) could differ.
+func layersConfig(platform string, layers int) ([]byte, error) {
 	p, err := plan.HostPlatformSpec(platform)
 	if err != nil {
 		return nil, err
+	}
+	type history struct {
+		Created   string `json:"created"`
+		CreatedBy string `json:"created_by"`
+	}
+	created := plan.Created.Format(time.RFC3339)
+	hist := make([]history, layers)
+	for i := range hist {
+		hist[i] = history{Created: created, CreatedBy: "envbuild: install"}
 	}
 	return json.Marshal(struct {
 		Architecture string `json:"architecture"`
@@ -904,6 +916,7 @@ func layersConfig(platform string) ([]byte, error) {
 		RootFS       struct {
 			Type string `json:"type"`
 		} `json:"rootfs"`
-		Created string `json:"created"`
-	}{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: plan.Created.Format(time.RFC3339)})
+		Created string    `json:"created"`
+		History []history `json:"history"`
+	}{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: created, History: hist})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,9 +230,18 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 			return nil, err
 		}
 		if second != first {
-			return nil, failure.Infra(fmt.Errorf("BuildKit exported %s but pushed %s: the build is not reproducible on this daemon", first, second))
+			// What envbuild uses of the export is its layers: a config or
+			// manifest written differently the second time (a concurrent
+			// build's refs, say) is harmless while the layers are the same.
+			again, err := imageLayers(ctx, second, e.readBlob)
+			if err != nil {
+				return nil, failure.Infra(err)
+			}
+			if !sameLayers(r.Images, again) {
+				return nil, failure.Infra(fmt.Errorf("BuildKit exported %s but pushed %s with other layers: the build is not reproducible on this daemon", first, second))
+			}
 		}
-		r.Digest = first
+		r.Digest = second
 		for _, b := range blobs {
 			if !exists[b.Digest] {
 				r.PushedBytes += b.Size
@@ -385,6 +395,32 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 			}
 		}()
 	}
+	// A daemon that stops answering (frozen, swapped out, its host gone
+	// without closing the connection) would leave the build waiting
+	// forever; a long silent step would not: so the daemon itself is asked,
+	// every few seconds, to answer a cheap call in time.
+	var unresponsive atomic.Bool
+	healthTimeout := BuildkitTimeout()
+	go func() {
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				hctx, hcancel := context.WithTimeout(ctx, healthTimeout)
+				_, err := e.c.ListWorkers(hctx)
+				late := hctx.Err() != nil && ctx.Err() == nil
+				hcancel()
+				if err != nil && late {
+					unresponsive.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -403,6 +439,9 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)
 	wg.Wait()
 	r.Vertexes, r.Cached = counter.counts()
+	if unresponsive.Load() {
+		return "", failure.Infra(fmt.Errorf("BuildKit at %s stopped answering (no answer to a health check within %s), so the build was stopped; is the daemon stopped, frozen or out of memory? (ENVBUILD_BUILDKIT_TIMEOUT sets how long to wait)", e.Addr, healthTimeout))
+	}
 	if stalled.Load() {
 		return "", failure.Infra(fmt.Errorf("pushing to registry %s through BuildKit at %s: no progress for %s, so the push was stopped; is the registry overloaded or out of space? (ENVBUILD_PUSH_TIMEOUT sets how long to wait)", registryHost(job.Export.Image), e.Addr, job.PushTimeout))
 	}
@@ -474,4 +513,37 @@ func classifySolveError(err error, addr, registry, step, reason string) error {
 		return failure.Infra(fmt.Errorf("building with BuildKit at %s, step %q%s: %w", addr, step, why, err))
 	}
 	return failure.Infra(fmt.Errorf("building with BuildKit at %s: %w", addr, err))
+}
+
+// BuildkitTimeout is how long a BuildKit daemon may take to answer a health
+// check during a build before the build is stopped: ENVBUILD_BUILDKIT_TIMEOUT
+// (a Go duration or seconds), default 60s.
+func BuildkitTimeout() time.Duration {
+	v := os.Getenv("ENVBUILD_BUILDKIT_TIMEOUT")
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 60 * time.Second
+}
+
+// sameLayers reports whether two exports hold the same layers per platform.
+func sameLayers(a, b map[string][]Layer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for p, la := range a {
+		lb := b[p]
+		if len(la) != len(lb) {
+			return false
+		}
+		for i := range la {
+			if la[i].Digest != lb[i].Digest || la[i].DiffID != lb[i].DiffID {
+				return false
+			}
+		}
+	}
+	return true
 }

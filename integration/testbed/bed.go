@@ -569,3 +569,18 @@ func findBuildkitd(explicit string) (string, error) {
 	}
 	return "", errors.New("finding buildkitd: no bin/buildkitd in the envbuild module and none on PATH; run scripts/setup.sh")
 }
+
+// BuildkitdPID returns the PID of the extra buildkitd listening at addr
+// (as StartExtraBuildkitd returned it), or 0: fault tests kill or freeze
+// it mid-build.
+func (b *Bed) BuildkitdPID(addr string) int {
+	name := filepath.Base(filepath.Dir(strings.TrimPrefix(addr, "unix://")))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.procs {
+		if p.Name == name {
+			return p.PID
+		}
+	}
+	return 0
+}

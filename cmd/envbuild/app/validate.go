@@ -45,7 +45,7 @@ func validateBuildFlags(c *cli.Context, env map[string]string, hasCompression bo
 			return err
 		}
 	}
-	for _, k := range []string{"ENVBUILD_PUSH_TIMEOUT", "ENVBUILD_DOWNLOAD_TIMEOUT", "ENVBUILD_INDEX_TIMEOUT"} {
+	for _, k := range []string{"ENVBUILD_PUSH_TIMEOUT", "ENVBUILD_DOWNLOAD_TIMEOUT", "ENVBUILD_INDEX_TIMEOUT", "ENVBUILD_BUILDKIT_TIMEOUT"} {
 		if _, err := durationSetting(env, k, 0); err != nil {
 			return err
 		}
