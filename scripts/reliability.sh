@@ -21,7 +21,7 @@ ENVBUILD_SKIP_INTEGRATION=1 go test -count=1 -v \
   -run 'TestConcurrentLocksKeepEveryEnvironment|TestConcurrentWritersKeepEveryEnvironment|TestConcurrentRecordsAgree' \
   ./cmd/envbuild/app ./lock/lockfile ./builder/registry > "$tmp/concurrency.log" 2>&1 || status=1
 ENVBUILD_SKIP_INTEGRATION=1 go test -count=1 -v \
-  -run 'Deep|TestLongInputIsNotEchoed|TestValidationBeforeWork|TestStalled|TestIndexDeadline|TestDownloadTimeoutIsInactivity|TestInstallFailureCarriesTheInstallersReason|TestDownloadFailureIsNotAPush|TestErrorsHavePositions|TestCheck$' \
+  -run 'TestInstallWheelErrors|TestInstallCondaErrors|TestConformanceHostileTars|Deep|TestLongInputIsNotEchoed|TestValidationBeforeWork|TestStalled|TestIndexDeadline|TestDownloadTimeoutIsInactivity|TestInstallFailureCarriesTheInstallersReason|TestDownloadFailureIsNotAPush|TestErrorsHavePositions|TestCheck$' \
   ./... > "$tmp/input.log" 2>&1 || status=1
 FUZZTIME=${FUZZTIME:-30s} bash scripts/fuzz.sh > "$tmp/fuzz.md" 2> "$tmp/fuzz.log" || status=1
 
@@ -57,7 +57,7 @@ dirty=$(git diff --quiet -- . ":(exclude)$out" || echo ' (with uncommitted chang
   echo
   echo "## Bad input and failures, unit level"
   echo
-  echo "Nesting a million levels deep (markers, conda version specs, TOML, flow decorators), 100 KB requirements, bad flag values, stalled pushes and index requests, installer failures."
+  echo "Hostile wheels and conda archives (path traversal, absolute paths, symlink and hard-link escapes, devices, setuid bits; conda's own hostile tars where ../shared/data is present), nesting a million levels deep (markers, conda version specs, TOML, flow decorators), 100 KB requirements, bad flag values, stalled pushes and index requests, installer failures."
   echo
   tests "$tmp/input.log"
   echo
