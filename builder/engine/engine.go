@@ -378,22 +378,9 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	defer cancel()
 	var stalled atomic.Bool
 	if job.pushing && job.PushTimeout > 0 {
-		go func() {
-			tick := time.NewTicker(min(job.PushTimeout/4, time.Second))
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					if watch.idle() >= job.PushTimeout {
-						stalled.Store(true)
-						cancel()
-						return
-					}
-				}
-			}
-		}()
+		go watchdog(ctx, cancel, min(job.PushTimeout/4, time.Second), &stalled, func() bool {
+			return watch.idle() >= job.PushTimeout
+		})
 	}
 	// A daemon that stops answering (frozen, swapped out, its host gone
 	// without closing the connection) would leave the build waiting
@@ -401,26 +388,12 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	// every few seconds, to answer a cheap call in time.
 	var unresponsive atomic.Bool
 	healthTimeout := BuildkitTimeout()
-	go func() {
-		tick := time.NewTicker(5 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				hctx, hcancel := context.WithTimeout(ctx, healthTimeout)
-				_, err := e.c.ListWorkers(hctx)
-				late := hctx.Err() != nil && ctx.Err() == nil
-				hcancel()
-				if err != nil && late {
-					unresponsive.Store(true)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+	go watchdog(ctx, cancel, 5*time.Second, &unresponsive, func() bool {
+		hctx, hcancel := context.WithTimeout(ctx, healthTimeout)
+		defer hcancel()
+		_, err := e.c.ListWorkers(hctx)
+		return err != nil && hctx.Err() != nil && ctx.Err() == nil
+	})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -546,4 +519,23 @@ func sameLayers(a, b map[string][]Layer) bool {
 		}
 	}
 	return true
+}
+
+// watchdog asks failed every interval until it reports true, then sets
+// tripped and cancels the build; it ends with ctx.
+func watchdog(ctx context.Context, cancel context.CancelFunc, interval time.Duration, tripped *atomic.Bool, failed func() bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if failed() {
+				tripped.Store(true)
+				cancel()
+				return
+			}
+		}
+	}
 }
