@@ -279,6 +279,11 @@ func parseLeaf(s string) (Spec, error) {
 		return Spec{}, nil
 	}
 	if strings.Contains(strings.TrimRight(s, "*"), "*") {
+		// A glob holds version characters and '*' only (and, as conda
+		// allows in versions, '-').
+		if !validChars(strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(s), "*", ""), "-", "_")) {
+			return Spec{}, fmt.Errorf("parsing conda version glob %q: invalid character(s); a version may hold letters, digits and . _ + ! *", s)
+		}
 		rx := strings.NewReplacer(".", `\.`, "+", `\+`, "*", ".*").Replace(strings.ToLower(s))
 		re, err := regexp.Compile("^(?:" + rx + ")$")
 		if err != nil {
