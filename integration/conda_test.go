@@ -59,7 +59,7 @@ func TestCondaEnvironmentFromLocalChannel(t *testing.T) {
 	dir := t.TempDir()
 	// A repository of this run's own: conda-meta's url and channel are
 	// the channel's address, which changes between runs and does not enter
-	// the env id (CONTRACT §3), so an image of an earlier run on a reused
+	// the env id, so an image of an earlier run on a reused
 	// bed would be a cache hit holding that run's address.
 	repo := fmt.Sprintf("%s/envs/conda-%d", bed.Registry, time.Now().UnixNano())
 	res := mustBuild(t, dir, nil, "--conda", "envbuild-hello>=1", "--conda", "prefixprog", "--channel", srv.URL,
@@ -480,7 +480,7 @@ func TestCondaErrors(t *testing.T) {
 	}
 }
 
-// CONTRACT §1: a PyPI-only environment asking for another Python than the
+// docs/reference.md: a PyPI-only environment asking for another Python than the
 // base's gets a conda python (channels from CONDA_CHANNELS here), and its
 // PyPI packages are locked for that Python.
 func TestPythonFromCondaForAnotherVersion(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 )
 
 // With neither --buildkit-addr nor BUILDKIT_HOST, envbuild starts its local
-// daemon (CONTRACT §7) from the buildkitd beside it, reuses it for the next
+// daemon from the buildkitd beside it, reuses it for the next
 // command, and `envbuild daemon stop` stops it.
 func TestLocalDaemon(t *testing.T) {
 	bed := testbed.Require(t)

@@ -21,7 +21,7 @@ import (
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
-// flowStep is one step of `envbuild flow build --json` (CONTRACT §6): a
+// flowStep is one step of `envbuild flow build --json`: a
 // build object, or the base image of a step without an environment.
 type flowStep struct {
 	Image       string   `json:"image"`

@@ -59,7 +59,7 @@ func TestSdist(t *testing.T) {
 }
 
 // With no repository configured, the image goes to an OCI layout directory
-// (CONTRACT §6: "oci_layout" replaces "image").
+// (docs/reference.md: "oci_layout" replaces "image").
 func TestOCILayoutWithoutRepository(t *testing.T) {
 	bed := testbed.Require(t)
 	dir := t.TempDir()

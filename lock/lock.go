@@ -1,8 +1,8 @@
 // Package lock turns a spec into a locked environment: for every target
 // platform it resolves the conda specs (lock/conda/envlock) and the PyPI
 // requirements (lock/pypi) against the target read from the base image or
-// given by flags (CONTRACT §2), and returns the lock file entry. It decides
-// where the environment's Python comes from (CONTRACT §1): the base's
+// given by flags, and returns the lock file entry. It decides
+// where the environment's Python comes from: the base's
 // interpreter, or a conda python package. It never talks to BuildKit or a
 // registry.
 package lock
@@ -111,7 +111,7 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 	return out, nil
 }
 
-// PythonSource applies CONTRACT §1 to one target: "conda" when the
+// PythonSource applies docs/reference.md to one target: "conda" when the
 // environment has conda specs or asks for another Python than the base's
 // interpreter (another major.minor, or free-threaded or not); "base" when
 // the base's interpreter serves; "" when there is no base interpreter to
@@ -237,7 +237,7 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 	})
 	if err != nil {
 		if !s.IsConda() && t.Interpreter != "" {
-			// CONTRACT §1: a PyPI-only environment gets a conda Python
+			// docs/reference.md: a PyPI-only environment gets a conda Python
 			// when the base's is another version; say why conda is asked.
 			return lockfile.Target{}, fmt.Errorf("environment %q asks for Python %s, and the base's interpreter %s is Python %s (%s), so its Python comes from conda: %w", s.Name, s.Python, t.Interpreter, t.Python, t.Platform, err)
 		}

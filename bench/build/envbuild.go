@@ -18,8 +18,7 @@ type envbuildCLI struct {
 	Env []string
 }
 
-// buildResult is the part of `envbuild build --json` the benchmark reads
-// (CONTRACT §6).
+// buildResult is the part of `envbuild build --json` the benchmark reads.
 type buildResult struct {
 	Image       string `json:"image"`
 	Digest      string `json:"digest"`

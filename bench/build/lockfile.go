@@ -21,7 +21,7 @@ type lockedPackage struct {
 	Size int64  `toml:"size"`
 }
 
-// lockFile is the part of envbuild.lock the benchmark reads (CONTRACT §4).
+// lockFile is the part of envbuild.lock the benchmark reads.
 type lockFile struct {
 	Env []struct {
 		Name   string `toml:"name"`

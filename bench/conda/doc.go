@@ -4,5 +4,5 @@
 //	go test -tags bench -run CompareRattler -v ./bench/conda   # medians and ratios
 //	go test -bench . ./bench/conda                           # Go benchmarks alone
 //
-// Both skip, saying why, when ../shared/data/conda or py-rattler is absent.
+// Both skip, saying why, when the shared conda data beside the checkout or py-rattler is absent.
 package conda

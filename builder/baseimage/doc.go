@@ -1,4 +1,4 @@
-// Package baseimage reads the lock target of CONTRACT §2 from a base
+// Package baseimage reads the lock target from a base
 // image's files: which Python interpreter the image has (and its standard
 // library and site-packages directories), its full version, whether it is
 // free-threaded, and the kind and version of the C library, for the

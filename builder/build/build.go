@@ -42,7 +42,7 @@ import (
 // Options configure one build.
 type Options struct {
 	// Spec is the environment, with Base already resolved by the
-	// configuration lookup (CONTRACT §5) and Repository set or "".
+	// configuration lookup and Repository set or "".
 	Spec spec.Spec
 	// LockPath is the lock file; a missing one is written by locking first.
 	LockPath string
@@ -111,7 +111,7 @@ const (
 	LockFrozen
 )
 
-// Result is the JSON of CONTRACT §6.
+// Result is the JSON.
 type Result struct {
 	Image       string   `json:"image,omitempty"`
 	OCILayout   string   `json:"oci_layout,omitempty"`
@@ -684,7 +684,7 @@ func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, pla
 }
 
 // Targets resolves base for every platform and reads each one's lock
-// target from its files (CONTRACT §2).
+// target from its files.
 //
 // With records, what was read of a base is shared through the registry:
 // a record there (written by any machine that read that base) spares

@@ -34,7 +34,7 @@ type FlowOptions struct {
 	// running the flow, for Metaflow's default image python:X.Y; "" asks
 	// Load.Python (default python3).
 	Interpreter string
-	// Sources are the configuration sources (CONTRACT §5).
+	// Sources are the configuration sources.
 	Sources config.Sources
 	// Jobs bounds concurrent builds (default 2).
 	Jobs int
@@ -49,7 +49,7 @@ type FlowOptions struct {
 	Table io.Writer
 }
 
-// StepResult is one step's entry of the flow JSON (CONTRACT §6).
+// StepResult is one step's entry of the flow JSON.
 type StepResult struct {
 	*Result
 	// Image is the step's image: the built one, or the base for a disabled step.

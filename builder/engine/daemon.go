@@ -18,7 +18,7 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
-// Local daemon locations (CONTRACT §7).
+// Local daemon locations.
 const (
 	LocalSocket   = "/run/envbuild/buildkitd.sock"
 	LocalStateDir = "/var/lib/envbuild/buildkit"
@@ -43,7 +43,7 @@ type TLSOptions struct {
 // ConnectOptions say which BuildKit to use and how to reach it.
 type ConnectOptions struct {
 	// Addr is --buildkit-addr, else BUILDKIT_HOST, else the config file's
-	// buildkit_addr; "" means the local daemon of CONTRACT §7.
+	// buildkit_addr; "" means the local daemon.
 	Addr string
 	// TLS applies to tcp:// addresses.
 	TLS TLSOptions
@@ -63,7 +63,7 @@ type ConnectOptions struct {
 }
 
 // Connect dials opts.Addr (with opts.TLS), or the buildx builder
-// opts.Builder, or with neither the local daemon of CONTRACT §7, starting
+// opts.Builder, or with neither the local daemon, starting
 // it when it is not running and this process may (root on Linux with runc
 // present). A daemon that cannot run envbuild's builds is refused (fit.go).
 func Connect(ctx context.Context, opts ConnectOptions) (*Engine, error) {

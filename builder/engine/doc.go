@@ -1,6 +1,6 @@
 // Package engine is the only package that talks to BuildKit: it connects to
 // a daemon (any address BuildKit's client accepts, or the local daemon of
-// CONTRACT §7, started when needed), asks for the worker's platform, solves
+// docs/reference.md, started when needed), asks for the worker's platform, solves
 // the LLB of every platform through a gateway build function (so several
 // platforms become one manifest list), and exports the result with
 // BuildKit's image exporter (push) or OCI exporter (a layout directory).

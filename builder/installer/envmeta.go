@@ -15,12 +15,12 @@ import (
 	"github.com/envbuild/envbuild/builder/layout"
 )
 
-// EnvMeta describes the per-environment files of one environment (CONTRACT
-// §3): everything that differs between two environments holding the same
+// EnvMeta describes the per-environment files of one environment:
+// everything that differs between two environments holding the same
 // packages, kept out of the package layers. The builder fills it and passes
 // it to the envmeta subcommand as JSON.
 type EnvMeta struct {
-	// EnvID is the environment's id (CONTRACT §3), hex.
+	// EnvID is the environment's id, hex.
 	EnvID string `json:"env_id"`
 	// LockDigest is the digest of the lock the environment was built from
 	// ("sha256:...").

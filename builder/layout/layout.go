@@ -1,5 +1,5 @@
 // Package layout is the one place that knows where an environment lives
-// inside an image: the fixed prefix of CONTRACT §3 and the directories under
+// inside an image: the fixed prefix and the directories under
 // it. Every package that writes or reads files of an environment asks this
 // package for paths instead of spelling them out.
 //
@@ -12,8 +12,8 @@ import "fmt"
 // Prefix is the fixed location of every environment, in every image.
 const Prefix = "/opt/envbuild/env"
 
-// Version is the installer/layout version. It enters the env id (CONTRACT
-// §3): bump it whenever the bytes the installer writes for the same inputs
+// Version is the installer/layout version. It enters the env id and every
+// layer cache key: bump it whenever the bytes the installer writes for the same inputs
 // change, so old images are not mistaken for new ones.
 const Version = "1"
 

@@ -1,10 +1,10 @@
 // Package plan turns a lock and its base images into what BuildKit will
-// build, without talking to BuildKit: the env id and tag (CONTRACT §3), the
+// build, without talking to BuildKit: the env id and tag, the
 // layers (one per package, grouped within a layer budget), the image config
 // built from the base's own config, and the LLB definition that installs
 // every layer and merges them onto the base (Lower).
 //
-// Where the environment's Python comes from (CONTRACT §1) changes two
+// Where the environment's Python comes from changes two
 // things. On the base's interpreter, the prefix is a venv (VIRTUAL_ENV in
 // the config) and bytecode is compiled with the base's python on the base
 // image. With a conda Python, there is no venv, and bytecode of PyPI and

@@ -12,7 +12,7 @@ import (
 )
 
 // keyLayers decides which layers compile bytecode and gives every layer
-// its cache key (CONTRACT §8 of the team's contract; the README's "team
+// its cache key (docs/reference.md of the team's contract; the README's "team
 // layer cache"). A key is a hash of exactly what determines the layer's
 // bytes:
 //

@@ -116,7 +116,7 @@ type Plan struct {
 	Platforms  []PlatformPlan
 }
 
-// Tag is the image tag of CONTRACT §3: env-<first 16 hex of the id>.
+// Tag is the image tag: env-<first 16 hex of the id>.
 func (p *Plan) Tag() string { return "env-" + p.EnvID[:16] }
 
 // Make checks the inputs and plans the build.
@@ -243,7 +243,7 @@ func groupLayers(pkgs []lockfile.Package, budget int) []Layer {
 	return out
 }
 
-// envID hashes the canonical document of CONTRACT §3.
+// envID hashes the canonical document.
 func envID(p *Plan) string {
 	type pkg struct {
 		Name    string `json:"name"`

@@ -3,7 +3,7 @@
 // the way Docker does (a loopback registry is spoken to over plain HTTP,
 // other hosts only when named with --insecure-registry), resolves a base
 // image to its per-platform manifests and configs, answers the cache
-// question of CONTRACT §3 ("is env-<id> there, with every platform?") and
+// question ("is env-<id> there, with every platform?") and
 // checks which blobs a repository already holds.
 //
 // Its answers are exact: a tag is reported absent only when the registry

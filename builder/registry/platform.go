@@ -10,7 +10,7 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
-// DefaultPlatform is used when no platform is asked for (CONTRACT §2).
+// DefaultPlatform is used when no platform is asked for.
 const DefaultPlatform = "linux/amd64"
 
 // NormalizePlatform returns the canonical spelling of an OCI platform,

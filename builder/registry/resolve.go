@@ -151,8 +151,7 @@ func (c *Client) Resolve(ctx context.Context, ref string, platforms []string) (*
 	return res, nil
 }
 
-// CheckResult is the answer to "is this environment already built?"
-// (CONTRACT §3).
+// CheckResult is the answer to "is this environment already built?".
 type CheckResult struct {
 	// Cached is true when the tag exists and holds every requested platform.
 	Cached bool

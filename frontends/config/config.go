@@ -1,4 +1,4 @@
-// Package config looks up the three settings of CONTRACT §5 — the default
+// Package config looks up the three settings — the default
 // base image, the registry prefixed to base images without a registry part
 // (the seed's METAFLOW_DEFAULT_CONTAINER_REGISTRY rule), and the repository
 // images are pushed to — through envbuild's precedence, first found wins:

@@ -20,6 +20,6 @@
 // {name: version} dictionaries; this package has no such rules of its own.
 //
 // This package must not resolve, lock or build anything, nor pick default
-// base images or registries (that is configuration, CONTRACT §5). It runs
+// base images or registries (that is configuration, docs/reference.md). It runs
 // Python only in LoadWithMetaflow and HasMetaflow, and never the flow's steps.
 package metaflow

@@ -5,7 +5,7 @@
 // builder consume it.
 //
 // It also holds Metaflow's rules for turning the {name: version}
-// dictionaries of @pypi and @conda into requirement strings (CONTRACT §4.3),
+// dictionaries of @pypi and @conda into requirement strings,
 // because envbuild.toml and the flow reader share them.
 //
 // Standard library only; it knows nothing about locking or building.
@@ -137,7 +137,7 @@ type Options struct {
 }
 
 // IsConda reports whether the environment needs conda (and so a conda
-// Python, CONTRACT §1).
+// Python, docs/reference.md).
 func (s *Spec) IsConda() bool { return len(s.Conda.Specs) > 0 }
 
 // PlatformsOrDefault returns the platforms, or linux/amd64 when none is set.

@@ -1,4 +1,4 @@
-// Package failure classifies errors into the exit codes of CONTRACT §6, so
+// Package failure classifies errors into the exit codes, so
 // that every package can say what kind of failure it reports and only
 // cmd/envbuild turns that into a number.
 //

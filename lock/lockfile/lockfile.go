@@ -1,4 +1,4 @@
-// Package lockfile reads and writes envbuild.lock (CONTRACT §4): a TOML
+// Package lockfile reads and writes envbuild.lock: a TOML
 // document listing, for every environment and every target platform, each
 // artifact to install with its URL, sha256 and size.
 //

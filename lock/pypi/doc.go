@@ -1,4 +1,4 @@
-// Package pypi locks PyPI requirements for one target (CONTRACT §2): it
+// Package pypi locks PyPI requirements for one target: it
 // reads the files and metadata of projects from the configured indexes,
 // keeps the files a correct installer on that target could use (not
 // yanked, not newer than --exclude-newer, Requires-Python satisfied, a

@@ -39,7 +39,7 @@ type Request struct {
 	// Constraints are PEP 508 strings limiting the versions of a project
 	// when it is in the solution, without requiring it (pip's -c).
 	Constraints []string
-	// Target is what the lock is for (CONTRACT §2).
+	// Target is what the lock is for.
 	Target target.Target
 	// Indexes in priority order (see index.FromPipConfig). Default: PyPI.
 	Indexes []index.Index

@@ -1,4 +1,4 @@
-// Package target describes what a lock is for (CONTRACT §2): the Python full
+// Package target describes what a lock is for: the Python full
 // version and implementation, the operating system (always linux), the
 // architecture, and the C library kind and version of the image the
 // environment will run in. It is read from a base image's files by the
@@ -32,7 +32,7 @@ type Target struct {
 	Interpreter string
 }
 
-// Default values used when no base image says otherwise (CONTRACT §2).
+// Default values used when no base image says otherwise.
 const (
 	DefaultPlatform    = "linux/amd64"
 	DefaultGlibc       = "2.28"

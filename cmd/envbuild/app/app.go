@@ -1,6 +1,6 @@
 // Package app is envbuild's command line: urfave/cli wiring and flag
 // structs, each subcommand one call into the library. Errors become exit
-// codes here (CONTRACT §6) and nowhere else.
+// codes here and nowhere else.
 package app
 
 import (

@@ -287,7 +287,7 @@ func cacheDir(c *cli.Context) string {
 	return filepath.Join(home, ".cache", "envbuild")
 }
 
-// resolveConfig applies CONTRACT §5 with this command's flags first; the
+// resolveConfig applies docs/reference.md with this command's flags first; the
 // base and repository written in envbuild.toml count as flags.
 func resolveConfig(c *cli.Context, env map[string]string, specBase, specRepo string) (config.Resolved, error) {
 	base, repo := c.String("base"), c.String("registry")
@@ -314,7 +314,7 @@ func registryClient(c *cli.Context, conf config.Resolved) *registry.Client {
 	return registry.New(registry.Options{InsecureHosts: insecure, PushTimeout: push})
 }
 
-// buildkitFlags choose the BuildKit a command uses (CONTRACT §7).
+// buildkitFlags choose the BuildKit a command uses.
 func buildkitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "buildkit-addr", Usage: "BuildKit address: unix://, tcp://, docker-container://, podman-container://, kube-pod://, ssh:// (default: $BUILDKIT_HOST, else the config file's buildkit_addr, else envbuild's local daemon)"},
@@ -350,7 +350,7 @@ func layerCacheOptions(c *cli.Context, env map[string]string, conf config.Resolv
 	o.CacheSalt = first(env["ENVBUILD_LAYER_CACHE_SALT"], conf.File.LayerCacheSalt)
 }
 
-// connectOptions says which BuildKit a command uses (CONTRACT §7): the
+// connectOptions says which BuildKit a command uses: the
 // --buildkit-addr or --builder flag, else BUILDKIT_HOST, else
 // BUILDX_BUILDER, else the config file's buildkit_addr, else envbuild's
 // local daemon. TLS settings come from the flags, each over the config

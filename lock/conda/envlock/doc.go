@@ -8,7 +8,7 @@
 // lockfile.Package per chosen record, with what the installer needs (URL,
 // file name, sha256, size, build, subdir, noarch, channel).
 //
-// Errors are classified for the exit codes of CONTRACT §6: a spec that does
+// Errors are classified for the exit codes: a spec that does
 // not parse, a package no channel has and an unsatisfiable request are the
 // user's (failure.User, with the solver's explanation); a channel that
 // cannot be read, is unknown, errs or hangs is infrastructure

@@ -20,7 +20,7 @@ import (
 
 // Request is one conda lock for one target.
 type Request struct {
-	// Specs are MatchSpec strings as the spec gives them (CONTRACT §4.3),
+	// Specs are MatchSpec strings as the spec gives them,
 	// "python=3.13t" included (see PythonSpec).
 	Specs []string
 	// Channels are the spec's channels in priority order; empty means

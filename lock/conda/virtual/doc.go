@@ -9,7 +9,7 @@
 //     CONDA_OVERRIDE_LINUX says otherwise; a package that needs
 //     "__linux >=X" then fails to solve with a message naming __linux.
 //   - __glibc: Target.Glibc (read from the base image by the caller), else
-//     CONDA_OVERRIDE_GLIBC, else 2.28 (CONTRACT §2's default target).
+//     CONDA_OVERRIDE_GLIBC, else 2.28 (docs/reference.md's default target).
 //   - __archspec: version 1, build "x86_64" or "aarch64" (the generic
 //     micro-architecture of the platform; no CPU of the target is probed).
 //   - __cuda: only when a CUDA version is given (the --cuda flag) or
