@@ -222,8 +222,8 @@ func (t Target) Best(ws []WheelName) (best int, ok bool) {
 	return best, best >= 0
 }
 
-// NewTarget builds a Target from the spellings of a lock target
-// : python "3.11.2", "3.11" or "3.13t" (the "t" selects the
+// NewTarget builds a Target from the spellings of a lock target:
+// python "3.11.2", "3.11" or "3.13t" (the "t" selects the
 // free-threaded build); implementation "cpython" (or "" for it) or another
 // name; platform "linux/amd64", "linux/arm64", "x86_64" or "aarch64"; libc
 // "glibc 2.36", "musl 1.2" (a bare "2.36" means glibc).
