@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,8 +122,10 @@ func TestLayerCacheAcrossBuilders(t *testing.T) {
 			t.Errorf("--layer-cache=read recorded %s", tg)
 		}
 	}
-	if n := countPrefix(tags, "layer-"); n != 8 {
-		t.Errorf("%d layer records in %s, want 8 (6 + idna 3.7 on two platforms): %v", n, repo, tags)
+	// The compile root is recorded for linux/amd64 only: arm64's bytecode
+	// is not compiled on an amd64 BuildKit.
+	if n := countPrefix(tags, "layer-"); n != 9 {
+		t.Errorf("%d layer records in %s, want 9 (6 + idna 3.7 on two platforms + the amd64 base's compile root): %v", n, repo, tags)
 	}
 }
 
@@ -253,5 +256,61 @@ func TestBaseRecordsSpareReadingTheBase(t *testing.T) {
 	other := mustBuild(t, t.TempDir(), []string{"XDG_CACHE_HOME=" + t.TempDir()}, "--pypi", "six==1.16.0", "--base", base, "--registry", host+"/"+ns+"/other", "--layer-cache-repo", host+"/"+ns+"/envs", "--buildkit-addr", "unix:///nonexistent/buildkitd.sock")
 	if n := baseReads.Load(); n != 0 || other.Digest != first.Digest {
 		t.Errorf("a machine with an empty cache read %d base layers (digest %s, first %s)", n, other.Digest, first.Digest)
+	}
+}
+
+// The teammate's build records its base's compile root (the interpreter,
+// what it loads and its standard library); a fresh builder then compiles
+// the one changed package's bytecode on it, pulls no layer of the base,
+// and writes the bytes the base gives: its image is the one a build
+// without the layer cache makes on another fresh builder.
+func TestCompileRootSparesPullingTheBase(t *testing.T) {
+	bed := testbed.Require(t)
+	ctx := context.Background()
+	var addrs []string
+	for range 3 {
+		a, err := bed.StartExtraBuildkitd(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, a)
+	}
+	ns := uniqueName(t)
+	repo := bed.Registry + "/" + ns + "/team"
+	build := func(idna, addr string, more ...string) (result, string) {
+		t.Helper()
+		args := []string{"build", "--json", "--progress", "plain", "--pypi", "six==1.16.0", "--pypi", "idna==" + idna, "--base", bed.Base, "--buildkit-addr", addr}
+		r := envbuild(t, t.TempDir(), nil, append(args, more...)...)
+		if r.code != 0 {
+			t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
+		}
+		var res result
+		if err := jsonUnmarshal(r.stdout, &res); err != nil {
+			t.Fatalf("no JSON result: %v\n%s", err, r.stdout)
+		}
+		return res, r.stderr
+	}
+	_, log := build("3.6", addrs[0], "--registry", repo)
+	if !strings.Contains(log, "recorded the compile root of linux/amd64") {
+		t.Fatalf("the teammate's build recorded no compile root:\n%s", tail(log, 40))
+	}
+	if n := countPrefix(listTags(t, repo), "layer-"); n != 3 {
+		t.Errorf("%d layer records; want six's, idna's and the compile root's", n)
+	}
+
+	second, log := build("3.7", addrs[1], "--registry", repo)
+	if second.LayersBuilt != 1 || second.LayersReused != 1 {
+		t.Errorf("one pin changed on a fresh builder: %+v", second)
+	}
+	if !strings.Contains(log, "the base's interpreter and standard library") || regexp.MustCompile(`(?m)^#\d+ base image `).MatchString(log) {
+		t.Errorf("the changed layer was not compiled on the compile root alone:\n%s", tail(log, 40))
+	}
+	off, _ := build("3.7", addrs[2], "--registry", bed.Registry+"/"+ns+"/nocache", "--layer-cache", "off")
+	if off.Digest != second.Digest {
+		t.Errorf("compiled on the compile root: %s; on the base, without the layer cache: %s (the bytecode differs?)", second.Digest, off.Digest)
+	}
+	out, errOut, code, err := bed.Run(ctx, second.Image, "linux/amd64", []string{"python", "-c", "import idna, importlib.util as u, os; print(idna.__version__, os.path.exists(u.cache_from_source(idna.__file__)))"}, nil)
+	if err != nil || code != 0 || strings.TrimSpace(string(out)) != "3.7 True" {
+		t.Errorf("the image does not run or lacks idna's bytecode: %v exit %d %q %q", err, code, out, errOut)
 	}
 }

@@ -195,6 +195,25 @@ func checkPlatform(ref, platform string, cfg *v1.ConfigFile) (string, error) {
 // walkLayer adds one layer's entries to the view, reading the files that
 // can tell something.
 func walkLayer(ctx context.Context, v *view, l v1.Layer) error {
+	return walkLayerWith(ctx, v, l, scanFacts)
+}
+
+// scanFacts reads what a regular file at p can tell, if anything.
+func scanFacts(p string, _ *tar.Header, r io.Reader) (*facts, error) {
+	if s := scannerFor(p); s != scanNone {
+		return readFacts(s, r)
+	}
+	return nil, nil
+}
+
+// readFile reads a regular file's content at path p (clean, relative)
+// into its facts, or returns nil facts when nothing is to be kept.
+type readFile func(p string, hdr *tar.Header, r io.Reader) (*facts, error)
+
+// walkLayerWith adds one layer's entries to the view, calling read for
+// each regular file (hidden ones too: a visible hard link to one may
+// follow).
+func walkLayerWith(ctx context.Context, v *view, l v1.Layer, read readFile) error {
 	d, _ := l.Digest()
 	rc, err := openLayer(l)
 	if err != nil {
@@ -239,15 +258,14 @@ func walkLayer(ctx context.Context, v *view, l v1.Layer) error {
 			n.kind, n.link = kindSymlink, hdr.Linkname
 		case tar.TypeLink:
 			n.kind, n.facts = kindFile, scanned[cleanPath(hdr.Linkname)]
+			n.hardlink = cleanPath(hdr.Linkname)
 		case tar.TypeReg, tar.TypeRegA:
 			n.kind = kindFile
-			// Scanned even when an upper layer hides it: a visible hard
-			// link to it may follow.
-			if s := scannerFor(p); s != scanNone {
-				f, err := readFacts(s, tr)
-				if err != nil {
-					return failure.Infra(fmt.Errorf("reading /%s in layer %s: %w", p, d, err))
-				}
+			f, err := read(p, hdr, tr)
+			if err != nil {
+				return failure.Infra(fmt.Errorf("reading /%s in layer %s: %w", p, d, err))
+			}
+			if f != nil {
 				n.facts = f
 				scanned[p] = f
 			}

@@ -38,6 +38,13 @@ type facts struct {
 	// Sha256 is the hex digest of an interpreter's or libpython's bytes:
 	// what compiles bytecode, for the layer cache's keys.
 	Sha256 string
+
+	// What CompileRoot reads: the libraries a shared object or an
+	// interpreter loads (DepsRead says they were read) and where it
+	// asks the loader to look; the text of a loader configuration file.
+	Needed, RunPath, RPath []string
+	DepsRead               bool
+	Text                   string
 }
 
 // scanner reads one kind of file.

@@ -22,6 +22,8 @@ type node struct {
 	link  string // symlink target as written in the layer
 	layer int    // position in the walk: 0 is the top layer
 	facts *facts // what was read from a scanned regular file; nil otherwise
+	// hardlink is the path a hard link entry links to, in its layer.
+	hardlink string
 }
 
 // view is the merged file system of the layers walked so far, top layer
@@ -154,6 +156,12 @@ const maxHops = 40
 // inside the image. It returns the resolved path, its node (nil when it
 // does not exist) and whether the answer is final.
 func (v *view) resolve(p string) (string, *node, bool) {
+	return v.trace(p, nil)
+}
+
+// trace is resolve, calling link (when not nil) with the path and node of
+// every symlink followed on the way.
+func (v *view) trace(p string, link func(at string, n *node)) (string, *node, bool) {
 	p = cleanPath(p)
 	for hops := 0; hops <= maxHops; hops++ {
 		if p == "" {
@@ -172,6 +180,9 @@ func (v *view) resolve(p string) (string, *node, bool) {
 				return next, nil, sure
 			}
 			if n.kind == kindSymlink {
+				if link != nil {
+					link(next, n)
+				}
 				target := n.link
 				if !strings.HasPrefix(target, "/") {
 					target = cur + "/" + target

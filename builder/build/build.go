@@ -273,12 +273,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	o.logf = logf
 	records := map[string]*registry.LayerRecord{}
+	var roots *compileRoots
 	if mode != LayerCacheOff && cacheRepo != "" {
+		roots = newCompileRoots(ctx, o, cacheRepo, mode == LayerCacheWrite)
+		defer roots.stop()
 		var keys []string
 		for _, pl := range candidates {
 			for _, pp := range pl.Platforms {
 				for _, l := range pp.Layers {
 					keys = append(keys, l.Key)
+				}
+				if k := roots.key(pp); k != "" {
+					keys = append(keys, k)
 				}
 			}
 		}
@@ -343,11 +349,22 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer os.RemoveAll(layoutTmp)
 	}
-	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, logf)
+	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, roots, logf)
+	if err != nil && ctx.Err() == nil && roots.failed() {
+		// A compile root is the base's own files, so this is not expected;
+		// but a root that misses what some package's compiling needs must
+		// not fail a build the base can do.
+		logf("warning: building on the base's compile root failed (%v); building again on the base image", err)
+		pushed, err = buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, roots, logf)
+	}
 	if err != nil {
 		return nil, diagnoseFetch(ctx, err, env, o)
 	}
-	return finish(ctx, o, res, pl, records, imageRef(pl), pushed)
+	res, err = finish(ctx, o, res, pl, records, imageRef(pl), pushed)
+	if err == nil {
+		roots.record(ctx, logf)
+	}
+	return res, err
 }
 
 // missing counts the layers of pl without a record.
@@ -367,7 +384,7 @@ func missing(pl *plan.Plan, records map[string]*registry.LayerRecord) int {
 // pushes them by digest (to the layer cache's repository when it records,
 // else to the image's), records them, and adds them to records. It returns
 // the bytes BuildKit pushed.
-func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, logf func(string, ...any)) (int64, error) {
+func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, roots *compileRoots, logf func(string, ...any)) (int64, error) {
 	instDir, err := installerDir(o.CacheDir, host)
 	if err != nil {
 		return 0, err
@@ -386,7 +403,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if len(hits) == len(pp.Layers) {
 			continue
 		}
-		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env)})
+		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.state(pp, records)})
 		if err != nil {
 			return 0, err
 		}

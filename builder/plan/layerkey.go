@@ -127,3 +127,36 @@ func hashDoc(v any) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// CompileRootFormat names the file set of a compile root (what
+// baseimage.CompileRoot copies); a change to it gets new keys.
+const CompileRootFormat = 1
+
+// CompileRootKey is the team layer cache's key of the compile root of
+// pp's base: the part of the base its interpreter needs to compile
+// bytecode. It is keyed by the base's manifest digest, so it holds the
+// base's own files; the salt clears it with the layers.
+func CompileRootKey(pp PlatformPlan, salt string) string {
+	return hashDoc(struct {
+		Kind     string `json:"kind"`
+		Format   int    `json:"format"`
+		Base     string `json:"base"`
+		Platform string `json:"platform"`
+		Salt     string `json:"salt,omitempty"`
+	}{"compile root", CompileRootFormat, pp.Base.ManifestDigest, pp.Platform, salt})
+}
+
+// CompilesOnBase reports whether some layer of pp without a record in
+// built (by key) compiles its bytecode with the base's interpreter: only
+// then is a compile root of use.
+func CompilesOnBase(pp PlatformPlan, have func(key string) bool) bool {
+	if pp.Target.PythonSource == "conda" {
+		return false
+	}
+	for _, l := range pp.Layers {
+		if l.Compile && !have(l.Key) {
+			return true
+		}
+	}
+	return false
+}

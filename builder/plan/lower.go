@@ -35,6 +35,11 @@ type LowerOptions struct {
 	// (PIP_CERT or pip.conf's cert): steps that reach an index from inside
 	// the build (building an sdist) trust it too.
 	CABundle []byte
+	// CompileRoot, when set, is the base's compile root (CompileRootKey):
+	// the steps that compile bytecode with the base's interpreter run on
+	// it instead of the whole base, which BuildKit then never pulls
+	// unless an sdist is built.
+	CompileRoot *llb.State
 }
 
 // StepSeparator separates steps in one installer invocation.
@@ -83,6 +88,8 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	compileRoot := base
 	if pp.Target.PythonSource == "conda" {
 		pyexe = layout.Python
+	} else if opt.CompileRoot != nil {
+		compileRoot = *opt.CompileRoot
 	}
 	outs := make([]llb.State, len(pp.Layers))
 	metas := make([]llb.State, len(pp.Layers))

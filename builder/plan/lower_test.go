@@ -226,3 +226,57 @@ func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
 		}
 	}
 }
+
+// With a compile root, the steps that compile bytecode with the base's
+// interpreter run on it, and nothing of the build reads the base.
+func TestLowerOnCompileRoot(t *testing.T) {
+	lt := lockfile.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base",
+		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
+	p := makePlan(t, lt, "linux/amd64")
+	pp := p.Platforms[0]
+	root := llb.Image("reg/cache@sha256:" + sha("7"))
+	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: &root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := lw.Layers.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.Unmarshal(dt); err != nil {
+			t.Fatal(err)
+		}
+		if s := op.GetSource(); s != nil && strings.HasPrefix(s.Identifier, "docker-image://") {
+			sources = append(sources, s.Identifier)
+		}
+	}
+	if len(sources) != 1 || !strings.Contains(sources[0], "reg/cache@") {
+		t.Errorf("images read by the build: %v; want the compile root alone", sources)
+	}
+
+	recorded := func(keys ...string) func(string) bool {
+		return func(k string) bool {
+			for _, x := range keys {
+				if x == k {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if !CompilesOnBase(pp, recorded()) || CompilesOnBase(pp, recorded(pp.Layers[0].Key)) {
+		t.Error("CompilesOnBase: want true while six's layer is missing, false once it is recorded")
+	}
+	if c := makePlan(t, condaTarget(), "linux/amd64").Platforms[0]; CompilesOnBase(c, recorded()) {
+		t.Error("a conda Python compiles on its own python, not on the base's compile root")
+	}
+	k := CompileRootKey(pp, "")
+	other := pp
+	other.Base.ManifestDigest = "sha256:" + sha("8")
+	if k == CompileRootKey(other, "") || k == CompileRootKey(pp, "2026-12") || k != CompileRootKey(pp, "") || k == pp.Layers[0].Key {
+		t.Error("CompileRootKey: want one key per base and salt, stable, and no layer's")
+	}
+}

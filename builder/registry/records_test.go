@@ -206,3 +206,28 @@ func TestConcurrentRecordsAgree(t *testing.T) {
 		t.Errorf("lookup after concurrent writes: %v %q", hits, w)
 	}
 }
+
+// A layer made outside BuildKit (a compile root) is uploaded with its
+// record and found again; bytes that do not match the record are refused.
+func TestWriteBlobRecord(t *testing.T) {
+	isolateCredentials(t)
+	ctx := context.Background()
+	host := testRegistry(t, nil)
+	c := New(Options{})
+	repo := host + "/team/cache"
+	blob := []byte("not really gzip, but bytes of a blob")
+	key := strings.Repeat("c", 64)
+	rec := &LayerRecord{Key: key, Platform: "linux/amd64", Digest: digestOf(blob), Size: int64(len(blob)), MediaType: string(types.OCILayer), DiffID: "sha256:" + strings.Repeat("d", 64), Meta: json.RawMessage(`{}`)}
+	bad := *rec
+	bad.Size++
+	if err := c.WriteBlobRecord(ctx, repo, &bad, blob); err == nil {
+		t.Error("a record whose size is not its blob's was written")
+	}
+	if err := c.WriteBlobRecord(ctx, repo, rec, blob); err != nil {
+		t.Fatal(err)
+	}
+	hits, warnings := c.LookupRecords(ctx, repo, []string{key})
+	if len(warnings) != 0 || hits[key] == nil || hits[key].Digest != rec.Digest {
+		t.Fatalf("hits %v, warnings %q", hits, warnings)
+	}
+}
