@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/envbuild/envbuild/lock/pypi"
@@ -219,7 +220,18 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
+// findUV returns the uv binary itself: the one `pip install uv` put beside
+// python3's scripts, else the first on $PATH, else ~/.local/bin/uv. A uv on
+// $PATH may be a version manager's shim (pyenv's is a shell script that
+// starts pyenv to find the real binary), which adds hundreds of
+// milliseconds to every run that have nothing to do with uv.
 func findUV() (string, error) {
+	if out, err := exec.Command(python3(), "-c", "import sysconfig; print(sysconfig.get_path('scripts'))").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "uv")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
 	if p, err := exec.LookPath("uv"); err == nil {
 		return p, nil
 	}
@@ -233,10 +245,22 @@ func findUV() (string, error) {
 
 // python3 is the interpreter uv is told to use: without one, uv looks for
 // an interpreter of --python-version first, which through pyenv shims can
-// take seconds that have nothing to do with resolving.
+// take seconds that have nothing to do with resolving. It is the
+// interpreter's own path (sys.executable), not a shim that finds it.
 func python3() string {
-	if p, err := exec.LookPath("python3"); err == nil {
-		return p
-	}
-	return "python3"
+	python3Once.Do(func() {
+		python3Path = "python3"
+		if p, err := exec.LookPath("python3"); err == nil {
+			python3Path = p
+			if out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
+				python3Path = strings.TrimSpace(string(out))
+			}
+		}
+	})
+	return python3Path
 }
+
+var (
+	python3Once sync.Once
+	python3Path string
+)
