@@ -20,7 +20,7 @@ import (
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 )
 
-const runs = 15
+const runs = 31
 
 var docPath = flag.String("doc", "", "write the table as markdown to this file (make bench-conda: docs/BENCH-conda.md)")
 
