@@ -81,11 +81,11 @@ bench-torch-layercache: setup build ## the team layer cache on torch with its CU
 
 .PHONY: bench-lock
 bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
-	$(GO) run ./bench/lock -runs 3 -out docs/BENCH-lock.md
+	$(GO) run ./bench/lock -runs 5 -out docs/BENCH-lock.md
 
 .PHONY: bench-conda
-bench-conda: ## conda solves vs py-rattler on a defaults-channel subset kept outside the repository (skips without it)
-	$(GO) test -count=1 -tags bench -run CompareRattler -v ./bench/conda
+bench-conda: ## conda solves vs py-rattler on a defaults-channel subset kept outside the repository (skips without it); writes docs/BENCH-conda.md
+	$(GO) test -count=1 -tags bench -run CompareRattler -v ./bench/conda -args -doc $(CURDIR)/docs/BENCH-conda.md
 
 .PHONY: conformance
 conformance: ## lock and solve results compared with uv and py-rattler (outside CI)

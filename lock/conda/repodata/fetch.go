@@ -1,7 +1,6 @@
 package repodata
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -154,7 +153,12 @@ func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) (*
 		if !ok {
 			continue
 		}
-		x, err := ReadIndex(bytes.NewReader(body), src)
+		// body is this call's own: the Index reads it in place.
+		body, err = unzstd(body)
+		var x *Index
+		if err == nil {
+			x, err = indexBytes(body, src)
+		}
 		if err != nil {
 			return nil, &ChannelError{Channel: ch.Name, URL: base + name, Err: err}
 		}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -19,29 +19,45 @@ import (
 // then decodes only the packages the solve touches. An Index is safe for
 // concurrent use.
 type Index struct {
-	src     Source
-	subdir  string
-	base    string
-	byName  map[string][]rawRecord
+	src    Source
+	subdir string
+	base   string
+	// body is the repodata; raw records and the names below share its
+	// bytes, so it is never written.
+	body []byte
+	// names maps a package name to its records: recs[groups[g]:groups[g+1]].
+	names   map[string]int32
+	groups  []int32
+	recs    []rawRecord
 	mu      sync.Mutex
 	decoded map[string][]Record
 }
 
 type rawRecord struct {
-	fn  string
-	raw []byte
+	fn         string
+	start, end int
 }
 
 // ReadIndexFile reads a repodata.json or repodata.json.zst file into an
-// Index.
+// Index. A large plain file is mapped into memory rather than copied: the
+// Index reads it in place and unmaps it once the Index itself is garbage
+// (nothing it hands out shares the mapped bytes).
 func ReadIndexFile(path string, src Source) (*Index, error) {
-	body, err := os.ReadFile(path)
-	if err == nil {
-		body, err = unzstd(body)
+	body, unmap, err := mapFile(path)
+	if err == nil && bytes.HasPrefix(body, zstdMagic) {
+		var plain []byte
+		plain, err = unzstd(body)
+		unmap()
+		body, unmap = plain, func() {}
 	}
 	var x *Index
 	if err == nil {
 		x, err = indexBytes(body, src)
+		if err != nil {
+			unmap()
+		} else {
+			runtime.AddCleanup(x, func(unmap func()) { unmap() }, unmap)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading repodata %q: %w", path, err)
@@ -81,15 +97,15 @@ func unzstd(body []byte) ([]byte, error) {
 }
 
 func indexBytes(body []byte, src Source) (*Index, error) {
-	x := &Index{src: src, byName: make(map[string][]rawRecord), decoded: make(map[string][]Record)}
+	x := &Index{src: src, body: body, decoded: make(map[string][]Record)}
 	sc := scanner{b: body}
 	var info struct {
 		Subdir  string `json:"subdir"`
 		BaseURL string `json:"base_url"`
 	}
-	conda := map[string]bool{}
-	var tarbz2 []rawRecord
-	var tarNames []string
+	sp := speculate(body, 0)
+	defer sp.stop()
+	var tarbz2, conda []entry
 	err := sc.object(func(key []byte) error {
 		switch string(key) {
 		case "info":
@@ -102,24 +118,20 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 			}
 			return nil
 		case "packages", "packages.conda":
-			isConda := string(key) == "packages.conda"
-			return sc.object(func(fnb []byte) error {
-				fn := string(fnb)
-				start := sc.i
-				name, err := sc.recordFast()
-				if err != nil {
-					return fmt.Errorf("reading record %q: %w", fn, err)
-				}
-				rr := rawRecord{fn: fn, raw: sc.b[start:sc.i]}
-				if isConda {
-					conda[fn] = true
-					x.byName[name] = append(x.byName[name], rr)
-				} else {
-					tarbz2 = append(tarbz2, rr)
-					tarNames = append(tarNames, name)
-				}
-				return nil
-			})
+			into := &tarbz2
+			if string(key) == "packages.conda" {
+				into = &conda
+			}
+			if *into == nil {
+				*into = make([]entry, 0, len(body)/500)
+			}
+			ents, next, err := packagesObject(body, sc.i, sp, *into)
+			*into = ents
+			if err != nil {
+				return err
+			}
+			sc.i = next
+			return nil
 		default:
 			return sc.skip()
 		}
@@ -127,12 +139,7 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding repodata.json: %w", err)
 	}
-	for i, rr := range tarbz2 {
-		if conda[strings.TrimSuffix(rr.fn, ".tar.bz2")+".conda"] {
-			continue
-		}
-		x.byName[tarNames[i]] = append(x.byName[tarNames[i]], rr)
-	}
+	x.group(conda, tarbz2)
 	x.subdir = src.Subdir
 	if x.subdir == "" {
 		x.subdir = info.Subdir
@@ -145,11 +152,62 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 	return x, nil
 }
 
+// group files the entries by package name: every .conda record, and each
+// .tar.bz2 record without a .conda twin (same file name but the extension).
+func (x *Index) group(conda, tarbz2 []entry) {
+	var twins map[string]bool
+	if len(conda) > 0 && len(tarbz2) > 0 {
+		twins = make(map[string]bool, len(conda))
+		for _, e := range conda {
+			twins[e.fn] = true
+		}
+	}
+	ents := conda
+	if len(ents) == 0 {
+		ents = tarbz2
+	} else {
+		for _, e := range tarbz2 {
+			if !twins[strings.TrimSuffix(e.fn, ".tar.bz2")+".conda"] {
+				ents = append(ents, e)
+			}
+		}
+	}
+	x.names = make(map[string]int32, len(ents)/4+1)
+	ids := make([]int32, len(ents))
+	var counts []int32
+	last, g := "", int32(-1)
+	for i, e := range ents {
+		// Records sorted by file name come a name at a time.
+		if g < 0 || e.name != last {
+			var ok bool
+			if g, ok = x.names[e.name]; !ok {
+				g = int32(len(counts))
+				x.names[e.name] = g
+				counts = append(counts, 0)
+			}
+			last = e.name
+		}
+		ids[i] = g
+		counts[g]++
+	}
+	x.groups = make([]int32, len(counts)+1)
+	for g, n := range counts {
+		x.groups[g+1] = x.groups[g] + n
+	}
+	fill := append([]int32(nil), x.groups[:len(counts)]...)
+	x.recs = make([]rawRecord, len(ents))
+	for i, e := range ents {
+		g := ids[i]
+		x.recs[fill[g]] = rawRecord{fn: e.fn, start: e.start, end: e.end}
+		fill[g]++
+	}
+}
+
 // Names returns the package names in the index, sorted.
 func (x *Index) Names() []string {
-	out := make([]string, 0, len(x.byName))
-	for n := range x.byName {
-		out = append(out, n)
+	out := make([]string, 0, len(x.names))
+	for n := range x.names {
+		out = append(out, strings.Clone(n))
 	}
 	sort.Strings(out)
 	return out
@@ -157,11 +215,7 @@ func (x *Index) Names() []string {
 
 // Len is the number of records in the index.
 func (x *Index) Len() int {
-	n := 0
-	for _, rs := range x.byName {
-		n += len(rs)
-	}
-	return n
+	return len(x.recs)
 }
 
 // Records returns the records of one package name, sorted by file name;
@@ -174,17 +228,18 @@ func (x *Index) Records(name string) ([]Record, error) {
 	if recs, ok := x.decoded[name]; ok {
 		return recs, nil
 	}
-	raws := x.byName[name]
-	if len(raws) == 0 {
+	g, ok := x.names[name]
+	if !ok {
 		return nil, nil
 	}
+	raws := x.recs[x.groups[g]:x.groups[g+1]]
 	recs := make([]Record, len(raws))
 	for i, rr := range raws {
 		r := &recs[i]
-		if err := decodeRecord(rr.raw, r); err != nil {
+		if err := decodeRecord(x.body[rr.start:rr.end], r); err != nil {
 			return nil, &ChannelError{Channel: x.src.Channel, URL: x.src.BaseURL, Err: fmt.Errorf("reading conda record %q: %w", rr.fn, err)}
 		}
-		r.Fn = rr.fn
+		r.Fn = strings.Clone(rr.fn)
 		if err := r.Parse(); err != nil {
 			return nil, &ChannelError{Channel: x.src.Channel, URL: x.src.BaseURL, Err: err}
 		}

@@ -37,6 +37,16 @@ func parseCoreMetadata(data []byte) (coreMetadata, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	var key string
+	// A folded value (an old-style Description can run to thousands of
+	// lines) is gathered here and joined once, not grown line by line.
+	var folded strings.Builder
+	fold := func() {
+		if folded.Len() > 0 {
+			vals := md[key]
+			vals[len(vals)-1] += folded.String()
+			folded.Reset()
+		}
+	}
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
@@ -48,10 +58,11 @@ func parseCoreMetadata(data []byte) (coreMetadata, error) {
 			if key == "" {
 				return nil, fmt.Errorf("line %d: continuation line before any field", lineNo)
 			}
-			vals := md[key]
-			vals[len(vals)-1] += "\n" + line
+			folded.WriteString("\n")
+			folded.WriteString(line)
 			continue
 		}
+		fold()
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			return nil, fmt.Errorf("line %d: expected \"Field: value\", got %q", lineNo, line)
@@ -62,6 +73,7 @@ func parseCoreMetadata(data []byte) (coreMetadata, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	fold()
 	if len(md["name"]) == 0 || len(md["version"]) == 0 {
 		return nil, fmt.Errorf("no Name or Version field (is it core metadata?)")
 	}

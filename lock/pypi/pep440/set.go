@@ -173,6 +173,16 @@ func (s Set) Complement() Set {
 // Intersect returns the versions in both s and o.
 func (s Set) Intersect(o Set) Set {
 	var out []interval
+	s.eachCommon(o, func(iv interval) bool {
+		out = append(out, iv)
+		return true
+	})
+	return Set{ivs: out}
+}
+
+// eachCommon calls f with each interval of s ∩ o in order, until f returns
+// false; it reports whether f was never stopped.
+func (s Set) eachCommon(o Set, f func(interval) bool) bool {
 	i, j := 0, 0
 	for i < len(s.ivs) && j < len(o.ivs) {
 		a, b := s.ivs[i], o.ivs[j]
@@ -184,8 +194,8 @@ func (s Set) Intersect(o Set) Set {
 		if compareCuts(b.hi, hi) < 0 {
 			hi = b.hi
 		}
-		if compareCuts(lo, hi) < 0 {
-			out = append(out, interval{lo, hi})
+		if compareCuts(lo, hi) < 0 && !f(interval{lo, hi}) {
+			return false
 		}
 		if compareCuts(a.hi, b.hi) < 0 {
 			i++
@@ -193,7 +203,7 @@ func (s Set) Intersect(o Set) Set {
 			j++
 		}
 	}
-	return Set{ivs: out}
+	return true
 }
 
 // Union returns the versions in s or o.
@@ -219,10 +229,26 @@ func (s Set) Union(o Set) Set {
 func (s Set) Difference(o Set) Set { return s.Intersect(o.Complement()) }
 
 // IsSubsetOf reports whether every version of s is in o.
-func (s Set) IsSubsetOf(o Set) bool { return s.Intersect(o).Equal(s) }
+//
+// It is s.Intersect(o).Equal(s), compared interval by interval as the
+// intersection is walked, without building it (the resolver asks this
+// constantly).
+func (s Set) IsSubsetOf(o Set) bool {
+	k := 0
+	return s.eachCommon(o, func(iv interval) bool {
+		if k >= len(s.ivs) || compareCuts(iv.lo, s.ivs[k].lo) != 0 || compareCuts(iv.hi, s.ivs[k].hi) != 0 {
+			k = -1
+			return false
+		}
+		k++
+		return true
+	}) && k == len(s.ivs)
+}
 
 // IsDisjoint reports whether s and o share no version.
-func (s Set) IsDisjoint(o Set) bool { return s.Intersect(o).IsEmpty() }
+func (s Set) IsDisjoint(o Set) bool {
+	return s.eachCommon(o, func(interval) bool { return false })
+}
 
 // Singleton returns the version when s is Exact(v).
 func (s Set) Singleton() (Version, bool) {

@@ -141,6 +141,15 @@ func TestSetAlgebraPointwise(t *testing.T) {
 		if !a.Intersect(ca).IsEmpty() {
 			t.Errorf("%s ∩ its complement = %s, want empty", a, a.Intersect(ca))
 		}
+		for _, b := range sets {
+			// The walking forms agree with their definitions.
+			if got, want := a.IsSubsetOf(b), a.Intersect(b).Equal(a); got != want {
+				t.Errorf("%s IsSubsetOf %s = %v, want %v", a, b, got, want)
+			}
+			if got, want := a.IsDisjoint(b), a.Intersect(b).IsEmpty(); got != want {
+				t.Errorf("%s IsDisjoint %s = %v, want %v", a, b, got, want)
+			}
+		}
 		for _, b := range sets[i:] {
 			u, x, d := a.Union(b), a.Intersect(b), a.Difference(b)
 			if !u.Equal(b.Union(a)) || !x.Equal(b.Intersect(a)) {

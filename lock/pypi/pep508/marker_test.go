@@ -306,3 +306,28 @@ func TestEnvironmentFor(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeNameAgreesWithPEP503 checks the one-pass normalization
+// against PEP 503's own rule (re.sub(r"[-_.]+", "-", name).lower()).
+func TestNormalizeNameAgreesWithPEP503(t *testing.T) {
+	alphabet := []byte("aZ09-_.")
+	var names []string
+	var gen func(prefix []byte, n int)
+	gen = func(prefix []byte, n int) {
+		names = append(names, string(prefix))
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(prefix, c), n-1)
+		}
+	}
+	gen(nil, 5)
+	names = append(names, "Foo.Bar__baz", "--a--", "A-_-.b", "ZOPE.Interface", "É-x", "a\u00e9__B")
+	for _, n := range names {
+		want := nameRuns.ReplaceAllString(strings.ToLower(n), "-")
+		if got := NormalizeName(n); got != want {
+			t.Fatalf("NormalizeName(%q) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
@@ -51,7 +53,8 @@ type WheelName struct {
 	// Build is the optional build tag ("1", "2b"), "" when absent. It
 	// starts with digits; see CompareBuildTags.
 	Build string
-	// Tags are the expanded compatibility tags.
+	// Tags are the expanded compatibility tags. The slice is shared with
+	// other WheelNames of the same tag set: do not modify it.
 	Tags []Tag
 }
 
@@ -83,11 +86,34 @@ func ParseWheelFilename(fn string) (WheelName, error) {
 		}
 	}
 	n := len(parts)
-	w.Tags, err = ParseTag(parts[n-3] + "-" + parts[n-2] + "-" + parts[n-1])
-	if err != nil {
+	tagSet := stem[len(stem)-len(parts[n-3])-len(parts[n-2])-len(parts[n-1])-2:]
+	if w.Tags, err = parseTagCached(tagSet); err != nil {
 		return WheelName{}, fmt.Errorf("parsing wheel file name %q: %w", fn, err)
 	}
 	return w, nil
+}
+
+// Parsed tag sets by their text: a project page names the same few sets on
+// hundreds of files. Bounded, since a process may read many indexes.
+var (
+	tagSets     sync.Map // string -> []Tag
+	tagSetCount atomic.Int32
+)
+
+const maxTagSets = 4096
+
+// parseTagCached is ParseTag with the result shared between callers.
+func parseTagCached(s string) ([]Tag, error) {
+	if ts, ok := tagSets.Load(s); ok {
+		return ts.([]Tag), nil
+	}
+	ts, err := ParseTag(s)
+	if err == nil && tagSetCount.Load() < maxTagSets {
+		if _, loaded := tagSets.LoadOrStore(strings.Clone(s), ts); !loaded {
+			tagSetCount.Add(1)
+		}
+	}
+	return ts, err
 }
 
 // validWheelNamePart accepts the escaped name of PEP 427: word characters
