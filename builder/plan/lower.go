@@ -11,6 +11,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
@@ -36,9 +37,6 @@ type LowerOptions struct {
 	// the build (building an sdist) trust it too.
 	CABundle []byte
 }
-
-// StepSeparator separates steps in one installer invocation.
-const StepSeparator = "---"
 
 // metaDir is where each install step writes its layer's LayerMeta, an
 // output of its own beside the layer.
@@ -96,7 +94,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 		if l.Compile {
 			root = compileRoot
 		}
-		var args []string
+		var steps []installstep.Step
 		var mounts []llb.RunOption
 		for j, pk := range l.Packages {
 			if pk.Sha256 == "" {
@@ -108,21 +106,19 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
 			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
-			if len(args) > 0 {
-				args = append(args, StepSeparator)
-			}
-			args = append(args, installArgs(pk, path.Join(src, pk.Filename), short, pp.Target)...)
+			steps = append(steps, installStep(pk, path.Join(src, pk.Filename), short, pp.Target))
 		}
 		if l.Compile {
-			args = append(args, StepSeparator, "compile", "--root", "/out", "--python-exe", pyexe)
+			steps = append(steps, installstep.Step{Kind: installstep.Compile, Root: "/out", PythonExe: pyexe})
 		}
-		args = append(args, StepSeparator, "normalize", "--root", "/out")
-		args = append(args, StepSeparator, "layermeta", "--root", "/out", "--out", metaDir+"/"+l.Key+".json")
+		steps = append(steps,
+			installstep.Step{Kind: installstep.Normalize, Root: "/out"},
+			installstep.Step{Kind: installstep.LayerMeta, Root: "/out", Out: metaDir + "/" + l.Key + ".json"})
 		runOpts := append([]llb.RunOption{
-			llb.Args(append([]string{installer, "internal-step"}, args...)),
+			llb.Args(append([]string{installer, installstep.Command}, installstep.Encode(steps)...)),
 			llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
 			llb.AddEnv("PYTHONHASHSEED", "0"),
-			llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
+			llb.AddEnv(installstep.SourceDateEpochVar, installstep.SourceDateEpoch),
 			llb.Network(pb.NetMode_NONE),
 			llb.WithCustomNamef("install %s (%s)", l.Name, pp.Platform),
 		}, mounts...)
@@ -232,7 +228,7 @@ func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platfor
 	opts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", "-c", script, interpreter, "/sdist/" + pk.Filename}),
 		llb.AddMount("/sdist", sdist, llb.Readonly),
-		llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
+		llb.AddEnv(installstep.SourceDateEpochVar, installstep.SourceDateEpoch),
 		llb.AddEnv("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
 		llb.WithCustomNamef("build a wheel of %s %s from its sdist (%s)", pk.Name, pk.Version, platform),
 	}
@@ -255,24 +251,19 @@ func fetch(pk lockfile.Package) llb.State {
 	return llb.HTTP(pk.URL, opts...)
 }
 
-func installArgs(pk lockfile.Package, src, short string, t lockfile.Target) []string {
+// installStep is the installer step of one package whose artifact is
+// mounted at src; short is the target's Python, MAJOR.MINOR with "t" when
+// free-threaded.
+func installStep(pk lockfile.Package, src, short string, t lockfile.Target) installstep.Step {
 	switch pk.Kind {
 	case "conda", "tar.bz2":
-		return []string{"conda", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", short}
+		return installstep.Step{Kind: installstep.Conda, Src: src, Root: "/out", SHA256: pk.Sha256, Python: short}
 	case "sdist":
 		// The wheel built from the sdist (buildWheel) is the only file in
 		// the mount; its name is known only after the build.
-		args := []string{"wheel-in-dir", "--dir", path.Dir(src), "--root", "/out", "--python", strings.TrimSuffix(short, "t")}
-		if t.FreeThreaded {
-			args = append(args, "--free-threaded")
-		}
-		return args
+		return installstep.Step{Kind: installstep.WheelInDir, Dir: path.Dir(src), Root: "/out", Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
 	}
-	args := []string{"wheel", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", strings.TrimSuffix(short, "t")}
-	if t.FreeThreaded {
-		args = append(args, "--free-threaded")
-	}
-	return args
+	return installstep.Step{Kind: installstep.Wheel, Src: src, Root: "/out", SHA256: pk.Sha256, Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
 }
 
 func pythonShort(t lockfile.Target) string {
