@@ -83,9 +83,9 @@ type Options struct {
 	// none), set by Build from the mode.
 	recordTo string
 	logf     func(string, ...any)
-	// LockPolicy says whether the build may lock first (--locked,
-	// --frozen).
-	LockPolicy LockPolicy
+	// LockPolicy says whether the build may lock first: lock.Update (the
+	// default), lock.Locked (--locked) or lock.Frozen (--frozen).
+	LockPolicy lock.Policy
 }
 
 // Layer cache modes.
@@ -93,22 +93,6 @@ const (
 	LayerCacheWrite = "write"
 	LayerCacheRead  = "read"
 	LayerCacheOff   = "off"
-)
-
-// LockPolicy is what a build does with a missing or out-of-date lock, with
-// the meanings uv and cargo give --locked and --frozen.
-type LockPolicy int
-
-const (
-	// LockUpdate locks first when the lock is missing, its spec changed or
-	// a platform is missing (the default).
-	LockUpdate LockPolicy = iota
-	// LockLocked (--locked) refuses, with exit 3 and the reason, a lock
-	// that is missing or does not match the spec; it never writes one.
-	LockLocked
-	// LockFrozen (--frozen) uses the lock as it is, without comparing it
-	// with the spec; a missing lock, environment or platform is exit 3.
-	LockFrozen
 )
 
 // Result is the JSON.
@@ -178,13 +162,16 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.LockMu != nil {
 		o.LockMu.Lock()
 	}
-	env, _, locked, err := ensureLocked(ctx, o, s, platforms, targets)
+	req := o.Lock
+	req.Spec, req.Targets = s, targets
+	ens, err := lock.Ensure(ctx, o.LockPath, o.LockPolicy, req, o.Log)
 	if o.LockMu != nil {
 		o.LockMu.Unlock()
 	}
 	if err != nil {
 		return nil, err
 	}
+	env, locked := ens.Env, ens.Locked
 	for _, t := range targets {
 		lt := env.Target(t.Platform)
 		got, err := lock.TargetOf(*lt)
@@ -555,64 +542,6 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 	return res, nil
 }
 
-// ensureLocked reads the lock, locking first when the environment has no
-// entry, its spec changed or a platform is missing.
-func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []string, targets []lock.Target) (*lockfile.Env, *lockfile.File, bool, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
-	lf, err := lockfile.Read(o.LockPath)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	var env *lockfile.Env
-	if lf != nil {
-		env = lf.Env(s.Name)
-	}
-	locked := false
-	if env == nil || env.SpecDigest != s.Digest() || missingTarget(env, platforms) {
-		why := "there is no lock"
-		if env != nil {
-			why = "the spec changed since " + o.LockPath + " was written"
-			if env.SpecDigest == s.Digest() {
-				why = "the lock has no target for every platform asked for"
-			}
-		}
-		switch {
-		case o.LockPolicy == LockFrozen && env != nil && !missingTarget(env, platforms):
-			return env, lf, false, nil
-		case o.LockPolicy == LockLocked || o.LockPolicy == LockFrozen:
-			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
-			if lf == nil {
-				why = o.LockPath + " does not exist"
-			} else if env == nil {
-				why = fmt.Sprintf("%s has no environment %q", o.LockPath, s.Name)
-			}
-			return nil, nil, false, failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, o.LockPath))
-		}
-		logf("locking environment %q first: %s", s.Name, why)
-		req := o.Lock
-		req.Spec = s
-		req.Targets = targets
-		req.Existing = env
-		newEnv, err := lock.Env(ctx, req)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		// Re-read and write under the lock file's lock: another envbuild
-		// may have locked another environment while this one resolved.
-		if lf, err = lockfile.PutEnv(o.LockPath, *newEnv); err != nil {
-			return nil, nil, false, err
-		}
-		logf("wrote %s", o.LockPath)
-		env = lf.Env(s.Name)
-		locked = true
-	}
-	return env, lf, locked, nil
-}
-
 // baseRecords is where a build shares what it read of its base: the team
 // layer cache's repository, written in write mode.
 func baseRecords(o Options) BaseRecords {
@@ -635,7 +564,7 @@ func baseRecords(o Options) BaseRecords {
 // lock made for another base repository than the one asked for is out of
 // date (exit 3).
 func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string, error) {
-	if o.LockPolicy != LockLocked && o.LockPolicy != LockFrozen {
+	if o.LockPolicy != lock.Locked && o.LockPolicy != lock.Frozen {
 		return nil, nil
 	}
 	lf, err := lockfile.Read(o.LockPath)
@@ -658,7 +587,7 @@ func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string,
 	for p, b := range out {
 		repo, _, _ := strings.Cut(b, "@")
 		if repo != want.Context().Name() {
-			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
+			flag := o.LockPolicy.Flag()
 			return nil, failure.Stale(fmt.Errorf("%s: %s was made for base image %s (%s), not %s; lock again (the same command without %s) and commit %s", flag, o.LockPath, repo, p, s.Base, flag, o.LockPath))
 		}
 	}
@@ -831,15 +760,6 @@ func countLayers(pl *plan.Plan) int {
 		return 0
 	}
 	return len(pl.Platforms[0].Layers) + 1
-}
-
-func missingTarget(env *lockfile.Env, platforms []string) bool {
-	for _, p := range platforms {
-		if env.Target(p) == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // envMeta describes the per-environment files of the metadata layer.

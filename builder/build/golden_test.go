@@ -30,6 +30,7 @@ import (
 	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/spec"
+	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/target"
 )
@@ -162,7 +163,7 @@ func TestGoldenEnvIDsAndImageDigests(t *testing.T) {
 			}
 			s := c.spec
 			s.Base, s.Repository = baseRef, repo
-			o := Options{Spec: s, LockPath: lockPath, Registry: reg, CacheDir: filepath.Join(dir, "cache"), Compression: c.compression, LayerCache: LayerCacheRead, LayerCacheRepo: cacheRepo, LockPolicy: LockFrozen}
+			o := Options{Spec: s, LockPath: lockPath, Registry: reg, CacheDir: filepath.Join(dir, "cache"), Compression: c.compression, LayerCache: LayerCacheRead, LayerCacheRepo: cacheRepo, LockPolicy: lock.Frozen}
 
 			// The plans Build makes before asking BuildKit, recomputed here
 			// to record every layer of the preferred one in the cache.

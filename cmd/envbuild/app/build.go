@@ -8,6 +8,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/build"
 	"github.com/envbuild/envbuild/frontends/config"
+	"github.com/envbuild/envbuild/lock"
 )
 
 func buildCommand() *cli.Command {
@@ -41,7 +42,7 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkLockPolicy(policy, lockPath, s); err != nil {
+			if err := lock.CheckPolicy(lockPath, s, policy); err != nil {
 				return err
 			}
 			if c.Bool("no-bytecode") {

@@ -19,7 +19,6 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
-	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // specFlags are the flags that describe an environment.
@@ -161,59 +160,8 @@ func frozenFlag() cli.Flag {
 }
 
 // lockPolicy reads --locked and --frozen.
-func lockPolicy(c *cli.Context) (build.LockPolicy, error) {
-	switch {
-	case c.Bool("locked") && c.Bool("frozen"):
-		return 0, failure.Usage(fmt.Errorf("--locked and --frozen exclude each other: --locked checks the lock against the spec, --frozen does not"))
-	case c.Bool("locked"):
-		return build.LockLocked, nil
-	case c.Bool("frozen"):
-		return build.LockFrozen, nil
-	}
-	return build.LockUpdate, nil
-}
-
-// staleReason says why the lock f (read from path; nil when there is
-// none) does not serve s, or "" when it does. frozen leaves out the
-// comparison with the spec (--frozen): only a missing lock, environment
-// or platform is a reason.
-func staleReason(f *lockfile.File, path string, s spec.Spec, frozen bool) string {
-	if f == nil {
-		return path + " does not exist"
-	}
-	e := f.Env(s.Name)
-	if e == nil {
-		return fmt.Sprintf("%s has no environment %q", path, s.Name)
-	}
-	if !frozen && e.SpecDigest != s.Digest() {
-		return fmt.Sprintf("%s is out of date: the spec of environment %q changed since it was written", path, s.Name)
-	}
-	for _, p := range s.PlatformsOrDefault() {
-		if e.Target(p) == nil {
-			return fmt.Sprintf("%s is out of date: environment %q has no target for %s", path, s.Name, p)
-		}
-	}
-	return ""
-}
-
-// checkLockPolicy fails a build under --locked or --frozen whose lock
-// cannot serve it, before anything is asked of a registry.
-func checkLockPolicy(policy build.LockPolicy, path string, s spec.Spec) error {
-	if policy == build.LockUpdate {
-		return nil
-	}
-	f, err := lockfile.Read(path)
-	if err != nil {
-		return err
-	}
-	flag := "--locked"
-	if policy == build.LockFrozen {
-		flag = "--frozen"
-	}
-	if why := staleReason(f, path, s, policy == build.LockFrozen); why != "" {
-		return failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, path))
-	}
-	return nil
+func lockPolicy(c *cli.Context) (lock.Policy, error) {
+	return lock.PolicyOf(c.Bool("locked"), c.Bool("frozen"))
 }
 
 // platformFlag is --platform, each value also split on commas
