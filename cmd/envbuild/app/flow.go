@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/envbuild/envbuild/builder/build"
+	"github.com/envbuild/envbuild/flows"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/frontends/metaflow"
 	"github.com/envbuild/envbuild/lock/failure"
@@ -52,7 +53,7 @@ func flowCommand() *cli.Command {
 				if len(args) != 1 {
 					return failure.Usage(fmt.Errorf("envbuild flow build takes one flow file, got %d arguments", len(args)))
 				}
-				if _, err := build.ComputeWith(c.StringSlice("with")); err != nil {
+				if _, err := flows.ComputeWith(c.StringSlice("with")); err != nil {
 					return failure.Usage(err)
 				}
 				env := config.EnvMap(os.Environ())
@@ -81,7 +82,7 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				fo := build.FlowOptions{
+				fo := flows.Options{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
 					With:              c.StringSlice("with"),
@@ -104,7 +105,7 @@ func flowCommand() *cli.Command {
 				}
 				layerCacheOptions(c, env, conf, &fo.Build)
 				fo.Build.Spec.Platforms = platformFlag(c)
-				res, err := build.BuildFlow(c.Context, fo)
+				res, err := flows.Build(c.Context, fo)
 				if err != nil {
 					return err
 				}
