@@ -54,6 +54,9 @@ type Options struct {
 	MetaflowDatastore string
 	// Build are the options shared by every step's build; Spec is filled
 	// per step, LockPath defaults to FLOW.envbuild.lock beside the flow.
+	// Build.Spec carries what the command line sets for every step: its
+	// Platforms and Options, and, when set, Conda.Channels, PyPI.IndexURL
+	// and PyPI.ExtraIndexURLs, which win over the step's decorators.
 	Build build.Options
 	// Table receives the human summary (stderr).
 	Table io.Writer
@@ -137,6 +140,23 @@ func StepBase(st metaflow.Step, with *metaflow.With, src config.Sources, interpr
 	return conf.StepBaseImage(img, interpreter)
 }
 
+// applyFlags sets on a step's spec s what the command line sets for every
+// step (flags): the platforms and options, and the indexes and channels
+// when given, which win over the step's own as they do over envbuild.toml
+// for build.
+func applyFlags(s *spec.Spec, flags spec.Spec) {
+	s.Platforms, s.Options = flags.Platforms, flags.Options
+	if v := flags.Conda.Channels; len(v) > 0 {
+		s.Conda.Channels = v
+	}
+	if v := flags.PyPI.IndexURL; v != "" {
+		s.PyPI.IndexURL = v
+	}
+	if v := flags.PyPI.ExtraIndexURLs; len(v) > 0 {
+		s.PyPI.ExtraIndexURLs = v
+	}
+}
+
 func fileDigest(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -204,7 +224,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		s.Base, s.Repository = base, conf.Repository.Value
-		s.Platforms, s.Options = o.Build.Spec.Platforms, o.Build.Spec.Options
+		applyFlags(&s, o.Build.Spec)
 		// Steps with the same spec and base share one environment.
 		key := s.Digest() + "|" + s.Base + "|" + s.Repository
 		if w, ok := byKey[key]; ok {

@@ -21,28 +21,83 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
-// specFlags are the flags that describe an environment.
+// specFlags are the flags that describe an environment (build and lock).
 func specFlags() []cli.Flag {
-	return append([]cli.Flag{
+	flags := []cli.Flag{
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the environment's file: envbuild.toml, requirements.txt, pyproject.toml, uv.lock, pylock.toml or environment.yml, recognised by name and content (default: ./envbuild.toml when no --pypi/--conda/-r is given)"},
 		&cli.StringFlag{Name: "env", Usage: "the environment of envbuild.toml to use, when it has several"},
 		&cli.StringSliceFlag{Name: "pypi", Usage: "a PEP 508 requirement (repeatable)"},
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
-		&cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"},
+		channelFlag(),
 		&cli.StringFlag{Name: "python", Usage: "Python version X.Y[.Z] (default: the base image's)"},
 		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated as buildx takes it; default linux/amd64)"},
-		&cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"},
-		&cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"},
+		indexURLFlag(),
+		extraIndexURLFlag(),
 		&cli.BoolFlag{Name: "allow-sdist", Usage: "allow source distributions, built into wheels during the build"},
 		&cli.StringFlag{Name: "lock", Usage: "the lock file (default: envbuild.lock beside envbuild.toml, or ./envbuild.lock)"},
+	}
+	flags = append(flags, lockFlags()...)
+	flags = append(flags, settingsFlags()...)
+	return append(flags, inputFlags()...)
+}
+
+// indexFlags name where packages come from (build, lock and flow build):
+// they win over the spec's own indexes and channels.
+func indexFlags() []cli.Flag {
+	return []cli.Flag{channelFlag(), indexURLFlag(), extraIndexURLFlag()}
+}
+
+func channelFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"}
+}
+
+func indexURLFlag() cli.Flag {
+	return &cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"}
+}
+
+func extraIndexURLFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"}
+}
+
+// lockFlags say how an environment is locked (build, lock and flow
+// build); lockRequest and lockPolicy read them.
+func lockFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "exclude-newer", Usage: "ignore files uploaded after this date (RFC 3339 or YYYY-MM-DD), for reproducible locks"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
 		&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 		&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME (repeatable)"},
 		lockedFlag(),
+	}
+}
+
+// settingsFlags are envbuild's own files (every command that locks or
+// builds).
+func settingsFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "envbuild's config file (default: $XDG_CONFIG_HOME/envbuild/config.toml)"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache (default: $XDG_CACHE_HOME/envbuild)"},
-	}, inputFlags()...)
+	}
+}
+
+// registryFlags say where images are pushed and how registries are
+// reached (build and flow build).
+func registryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
+		&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
+	}
+}
+
+// layerFlags say how the layers are built and the build shown (build and
+// flow build).
+func layerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
+		&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
+		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
+	}
 }
 
 // loadSpec builds the one Spec a command works on, from envbuild.toml and
@@ -147,6 +202,15 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 		lockPath = "envbuild.lock"
 	}
 	return s, lockPath, nil
+}
+
+// concatFlags joins flag groups, in order.
+func concatFlags(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
 }
 
 // lockedFlag and frozenFlag are the CI lock policy, with the meanings uv
