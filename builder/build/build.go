@@ -79,10 +79,6 @@ type Options struct {
 	// no progress for this long; 0 means none.
 	PushTimeout time.Duration
 
-	// recordTo is the repository the layers built are recorded in ("" for
-	// none), set by Build from the mode.
-	recordTo string
-	logf     func(string, ...any)
 	// LockPolicy says whether the build may lock first: lock.Update (the
 	// default), lock.Locked (--locked) or lock.Frozen (--frozen).
 	LockPolicy lock.Policy
@@ -119,11 +115,6 @@ type Result struct {
 
 // Build runs the pipeline.
 func Build(ctx context.Context, o Options) (*Result, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
 	s := o.Spec
 	platforms := s.PlatformsOrDefault()
 	if s.Base == "" {
@@ -149,7 +140,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	var targets []lock.Target
 	br := baseRecords(o)
 	if pinned != nil {
-		logf("building on the base image digests recorded in %s", o.LockPath)
+		o.logf("building on the base image digests recorded in %s", o.LockPath)
 		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms, br)
 	} else {
 		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir, br)
@@ -237,11 +228,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 				res.Digest = chk.Digest
 				res.Image = imageRef(pl) + "@" + chk.Digest
 				res.Layers = countLayers(pl)
-				logf("%s is already in the registry: nothing to build", imageRef(pl))
+				o.logf("%s is already in the registry: nothing to build", imageRef(pl))
 				return res, nil
 			}
 			if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
-				logf("%s exists but lacks %s: building", imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
+				o.logf("%s exists but lacks %s: building", imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
 			}
 		}
 	}
@@ -255,10 +246,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		// Without a repository nothing is pushed, so nothing is recorded.
 		mode = LayerCacheRead
 	}
+	// The layers built are recorded in recordTo ("" for none).
+	recordTo := ""
 	if mode == LayerCacheWrite {
-		o.recordTo = cacheRepo
+		recordTo = cacheRepo
 	}
-	o.logf = logf
 	records := map[string]*registry.LayerRecord{}
 	if mode != LayerCacheOff && cacheRepo != "" {
 		var keys []string
@@ -271,20 +263,20 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		hits, warnings := o.Registry.LookupRecords(ctx, cacheRepo, keys)
 		for _, w := range warnings {
-			logf("%s", w)
+			o.logf("%s", w)
 		}
 		records = hits
 	}
 	for _, pl := range candidates {
 		if missing(pl, records) == 0 {
-			logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), cacheRepo)
-			return finish(ctx, o, res, pl, records, imageRef(pl), 0)
+			o.logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), cacheRepo)
+			return finish(ctx, o, res, pl, records, imageRef(pl), 0, recordTo)
 		}
 	}
 
 	// 6. BuildKit builds the missing layers.
 	co := o.Connect
-	co.Log = func(l string) { logf("%s", l) }
+	co.Log = func(l string) { o.logf("%s", l) }
 	eng, err := engine.Connect(ctx, co)
 	if err != nil {
 		return nil, err
@@ -330,11 +322,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer os.RemoveAll(layoutTmp)
 	}
-	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, logf)
+	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res)
 	if err != nil {
 		return nil, diagnoseFetch(ctx, err, env, o)
 	}
-	return finish(ctx, o, res, pl, records, imageRef(pl), pushed)
+	return finish(ctx, o, res, pl, records, imageRef(pl), pushed, recordTo)
+}
+
+// logf writes one line to o.Log, when set.
+func (o Options) logf(format string, a ...any) {
+	if o.Log != nil {
+		o.Log(fmt.Sprintf(format, a...))
+	}
 }
 
 // missing counts the layers of pl without a record.
@@ -354,7 +353,7 @@ func missing(pl *plan.Plan, records map[string]*registry.LayerRecord) int {
 // pushes them by digest (to the layer cache's repository when it records,
 // else to the image's), records them, and adds them to records. It returns
 // the bytes BuildKit pushed.
-func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, logf func(string, ...any)) (int64, error) {
+func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result) (int64, error) {
 	instDir, err := installerDir(o.CacheDir, host)
 	if err != nil {
 		return 0, err
@@ -445,21 +444,20 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 			built++
 		}
 	}
-	logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
+	o.logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
 	return br.PushedBytes, nil
 }
 
 // finish writes the image of pl from the base's layers, the package
 // layers (records), and the metadata layer and config made here: one code
 // path whether BuildKit built any layer or none, so the same lock and base
-// give the same digest.
-func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64) (*Result, error) {
+// give the same digest. Once the image is pushed, the layers BuildKit
+// built are recorded in the repository recordTo ("" records nothing).
+func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64, recordTo string) (*Result, error) {
 	var images []registry.NewImage
 	for _, pp := range pl.Platforms {
 		for _, n := range pp.Notes {
-			if o.logf != nil {
-				o.logf("%s", n)
-			}
+			o.logf("%s", n)
 			res.Notes = append(res.Notes, n)
 		}
 		var metas []installer.LayerMeta
@@ -522,15 +520,15 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 	}
 	// The layers built are recorded once the image that holds them is
 	// pushed: a failed build leaves no record.
-	if o.recordTo != "" {
+	if recordTo != "" {
 		for _, pp := range pl.Platforms {
 			for _, l := range pp.Layers {
 				rec := records[l.Key]
 				if rec == nil || !rec.Built || rec.Manifest != "" {
 					continue
 				}
-				if err := o.Registry.WriteRecord(ctx, o.recordTo, rec); err != nil {
-					o.logf("warning: recording layer %s in the layer cache %s: %v", l.Name, o.recordTo, err)
+				if err := o.Registry.WriteRecord(ctx, recordTo, rec); err != nil {
+					o.logf("warning: recording layer %s in the layer cache %s: %v", l.Name, recordTo, err)
 				}
 			}
 		}
