@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/engine"
@@ -35,6 +36,7 @@ import (
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 	"github.com/envbuild/envbuild/lock/pypi/index"
 	"github.com/envbuild/envbuild/lock/target"
 )
@@ -365,8 +367,8 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		hits := map[int]llb.State{}
 		for i, l := range pp.Layers {
 			if rec := records[l.Key]; rec != nil {
-				p, _ := plan.HostPlatformSpec(pp.Platform)
-				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(p), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
+				osName, arch, variant := platform.Split(pp.Platform)
+				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
 			}
 		}
 		if len(hits) == len(pp.Layers) {
@@ -432,14 +434,14 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if lw == nil {
 			continue
 		}
-		layers := br.Images[canonical(pp.Platform)]
+		layers := br.Images[platform.Canonical(pp.Platform)]
 		metas := br.Meta[pp.Platform]
 		if len(layers) != len(lw.Built) || len(metas) != len(lw.Built) {
 			return 0, failure.Infra(fmt.Errorf("BuildKit exported %d layers (%d descriptions) for %s, but %d were built", len(layers), len(metas), pp.Platform, len(lw.Built)))
 		}
 		for k, i := range lw.Built {
 			l, bl := pp.Layers[i], layers[k]
-			rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true, Name: l.Name}
+			rec := &registry.LayerRecord{Key: l.Key, Platform: platform.Canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true, Name: l.Name}
 			records[l.Key] = rec
 			built++
 		}
@@ -499,7 +501,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 		if err != nil {
 			return nil, err
 		}
-		images = append(images, registry.NewImage{Platform: canonical(pp.Platform), Config: cfg, Layers: layers})
+		images = append(images, registry.NewImage{Platform: platform.Canonical(pp.Platform), Config: cfg, Layers: layers})
 	}
 	res.Layers = countLayers(pl)
 	if o.Spec.Repository == "" {
@@ -625,11 +627,11 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 	bases := map[string]plan.Base{}
 	var targets []lock.Target
 	for _, p := range platforms {
-		pi, ok := resolved.Platforms[canonical(p)]
+		pi, ok := resolved.Platforms[platform.Canonical(p)]
 		if !ok {
 			return nil, nil, failure.User(fmt.Errorf("base image %q has no image for %s", base, p))
 		}
-		info, err := inspectBase(ctx, reg, pi, base, canonical(p), filepath.Join(cacheDir, "bases"), records)
+		info, err := inspectBase(ctx, reg, pi, base, platform.Canonical(p), filepath.Join(cacheDir, "bases"), records)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -749,8 +751,6 @@ func registryHost(repo string) string {
 	return host
 }
 
-func canonical(p string) string { return strings.TrimSuffix(p, "/v8") }
-
 func countLayers(pl *plan.Plan) int {
 	// Package layers plus the metadata layer of the first platform (every
 	// platform has the same number of envbuild layers).
@@ -791,7 +791,7 @@ func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
 // conda package's, not the base's).
 func targetFits(lt lockfile.Target, locked, base target.Target) bool {
 	if lt.PythonSource == "conda" {
-		return canonical(locked.Platform) == canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
+		return platform.Canonical(locked.Platform) == platform.Canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
 	}
 	return locked.Equal(base)
 }
@@ -813,11 +813,8 @@ func pythonShort(t lockfile.Target) string {
 // It carries a history entry per layer at the fixed time: without them
 // the exporter adds entries dated now, and the two exports of one build
 // (see engine.Build) could differ.
-func layersConfig(platform string, layers int) ([]byte, error) {
-	p, err := plan.HostPlatformSpec(platform)
-	if err != nil {
-		return nil, err
-	}
+func layersConfig(p string, layers int) ([]byte, error) {
+	osName, arch, variant := platform.Split(p)
 	type history struct {
 		Created   string `json:"created"`
 		CreatedBy string `json:"created_by"`
@@ -836,5 +833,5 @@ func layersConfig(platform string, layers int) ([]byte, error) {
 		} `json:"rootfs"`
 		Created string    `json:"created"`
 		History []history `json:"history"`
-	}{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: created, History: hist})
+	}{Architecture: arch, OS: osName, Variant: variant, Created: created, History: hist})
 }

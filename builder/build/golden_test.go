@@ -32,6 +32,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 	"github.com/envbuild/envbuild/lock/target"
 )
 
@@ -264,7 +265,7 @@ func pushGoldenBase(t *testing.T, reg *registry.Client, ref string, c goldenCase
 			t.Fatal(err)
 		}
 		cf = cf.DeepCopy()
-		osName, arch, variant := plan.SplitPlatform(p)
+		osName, arch, variant := platform.Split(p)
 		cf.OS, cf.Architecture, cf.Variant = osName, arch, variant
 		cf.Config.Env = c.baseEnv
 		cf.Config.Cmd = []string{"python3"}
@@ -325,7 +326,7 @@ func recordGoldenLayer(t *testing.T, reg *registry.Client, repo string, pp plan.
 	mj, _ := json.Marshal(meta)
 	sum := sha256.Sum256(blob)
 	diff := sha256.Sum256([]byte("diff " + l.Key))
-	rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(blob)), MediaType: mt, DiffID: "sha256:" + hex.EncodeToString(diff[:]), Meta: mj}
+	rec := &registry.LayerRecord{Key: l.Key, Platform: platform.Canonical(pp.Platform), Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(blob)), MediaType: mt, DiffID: "sha256:" + hex.EncodeToString(diff[:]), Meta: mj}
 	if err := reg.WriteRecord(context.Background(), repo, rec); err != nil {
 		t.Fatal(err)
 	}

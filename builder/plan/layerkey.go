@@ -9,6 +9,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // keyLayers decides which layers compile bytecode and gives every layer
@@ -112,7 +113,7 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 		SdistBase      string `json:"sdist_base,omitempty"`
 	}{
 		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
-		Platform: strings.TrimSuffix(pp.Platform, "/v8"), Implementation: pp.Target.Implementation,
+		Platform: platform.Canonical(pp.Platform), Implementation: pp.Target.Implementation,
 		Python: pythonShort(pp.Target), PythonSource: source, Compression: compression,
 		Bytecode: compile, Compiler: compiler,
 	}

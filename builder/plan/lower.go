@@ -9,7 +9,6 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
@@ -277,7 +276,3 @@ func pythonShort(t lockfile.Target) string {
 	}
 	return s
 }
-
-// HostPlatformSpec parses a platform string for callers that need the OCI
-// form.
-func HostPlatformSpec(p string) (ocispecs.Platform, error) { return platforms.Parse(p) }
