@@ -176,7 +176,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		if lt.Interpreter == "" && lt.PythonSource == "" {
 			lt.Interpreter = t.Interpreter
-			lt.PythonSource = "base"
+			lt.PythonSource = lockfile.PythonFromBase
 		}
 	}
 
@@ -765,9 +765,9 @@ func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
 	m := &installer.EnvMeta{
 		EnvID:      pl.EnvID,
 		LockDigest: pl.LockDigest,
-		Python:     pythonShort(pp.Target),
+		Python:     pp.Target.PythonShort(),
 	}
-	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+	if pp.Target.OnBase() {
 		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
 	}
 	for _, pk := range pp.Target.Packages {
@@ -790,22 +790,10 @@ func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
 // and C library for one whose Python is a conda package (its Python is the
 // conda package's, not the base's).
 func targetFits(lt lockfile.Target, locked, base target.Target) bool {
-	if lt.PythonSource == "conda" {
+	if lt.PythonSource == lockfile.PythonFromConda {
 		return platform.Canonical(locked.Platform) == platform.Canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
 	}
 	return locked.Equal(base)
-}
-
-func pythonShort(t lockfile.Target) string {
-	parts := strings.SplitN(t.Python, ".", 3)
-	s := t.Python
-	if len(parts) >= 2 {
-		s = parts[0] + "." + parts[1]
-	}
-	if t.FreeThreaded {
-		s += "t"
-	}
-	return s
 }
 
 // layersConfig is the image config of the image BuildKit exports holding

@@ -78,7 +78,7 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 
 // compilerIdentity names what the compile step of a layer runs.
 func compilerIdentity(pp PlatformPlan, pythonKeys []string) string {
-	if pp.Target.PythonSource == "conda" {
+	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		return "conda-python:" + strings.Join(pythonKeys, ",")
 	}
 	id := pp.Base.InterpreterDigest
@@ -95,7 +95,7 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 	}
 	source := pp.Target.PythonSource
 	if source == "" {
-		source = "base"
+		source = lockfile.PythonFromBase
 	}
 	doc := struct {
 		Format         string `json:"format"`
@@ -114,10 +114,10 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 	}{
 		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
 		Platform: platform.Canonical(pp.Platform), Implementation: pp.Target.Implementation,
-		Python: pythonShort(pp.Target), PythonSource: source, Compression: compression,
+		Python: pp.Target.PythonShort(), PythonSource: source, Compression: compression,
 		Bytecode: compile, Compiler: compiler,
 	}
-	if pk.Kind == "sdist" {
+	if pk.Kind == lockfile.KindSdist {
 		doc.SdistBase = pp.Base.ManifestDigest + "@" + pp.Base.Interpreter
 	}
 	return hashDoc(doc)

@@ -68,7 +68,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	}
 	base := llb.Image(pp.Base.Ref, llb.Platform(target), llb.WithCustomNamef("base image %s (%s)", pp.Base.Ref, pp.Platform))
 	installer := InstallerDir + "/" + opt.InstallerName
-	short := pythonShort(pp.Target)
+	short := pp.Target.PythonShort()
 
 	// The installer runs on the build host. Where bytecode is compiled it
 	// runs inside the base image with the target's interpreter: the
@@ -78,7 +78,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	// root, so nothing of the base is needed.
 	pyexe := pp.Base.Interpreter
 	compileRoot := base
-	if pp.Target.PythonSource == "conda" {
+	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		pyexe = layout.Python
 	}
 	outs := make([]llb.State, len(pp.Layers))
@@ -101,7 +101,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 			}
 			src := fmt.Sprintf("/in/%d", j)
 			artifact := fetch(pk)
-			if pk.Kind == "sdist" {
+			if pk.Kind == lockfile.KindSdist {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
 			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
@@ -172,7 +172,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 // the layers holding PyPI or noarch: python packages (other conda packages
 // ship their own bytecode).
 func needsBytecode(t lockfile.Target, l Layer) bool {
-	if t.PythonSource != "conda" {
+	if t.PythonSource != lockfile.PythonFromConda {
 		return true
 	}
 	for _, pk := range l.Packages {
@@ -255,24 +255,12 @@ func fetch(pk lockfile.Package) llb.State {
 // free-threaded.
 func installStep(pk lockfile.Package, src, short string, t lockfile.Target) installstep.Step {
 	switch pk.Kind {
-	case "conda", "tar.bz2":
+	case lockfile.KindConda, lockfile.KindTarBz2:
 		return installstep.Step{Kind: installstep.Conda, Src: src, Root: "/out", SHA256: pk.Sha256, Python: short}
-	case "sdist":
+	case lockfile.KindSdist:
 		// The wheel built from the sdist (buildWheel) is the only file in
 		// the mount; its name is known only after the build.
 		return installstep.Step{Kind: installstep.WheelInDir, Dir: path.Dir(src), Root: "/out", Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
 	}
 	return installstep.Step{Kind: installstep.Wheel, Src: src, Root: "/out", SHA256: pk.Sha256, Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
-}
-
-func pythonShort(t lockfile.Target) string {
-	parts := strings.Split(t.Python, ".")
-	s := t.Python
-	if len(parts) >= 2 {
-		s = parts[0] + "." + parts[1]
-	}
-	if t.FreeThreaded {
-		s += "t"
-	}
-	return s
 }

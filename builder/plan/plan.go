@@ -159,21 +159,21 @@ func Make(in Input) (*Plan, error) {
 			}
 		}
 		switch t.PythonSource {
-		case "base", "":
+		case lockfile.PythonFromBase, "":
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: a venv-style environment on the base's interpreter %s (Python %s), isolated from its site-packages", platform, base.Interpreter, base.PythonVersion))
-		case "conda":
+		case lockfile.PythonFromConda:
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: Python %s from conda, installed in %s", platform, t.Python, layout.Prefix))
 		default:
 			return nil, failure.User(fmt.Errorf("the lock of environment %q says python-source %q for %s; want \"base\" or \"conda\"; run `envbuild lock` again", in.EnvName, t.PythonSource, platform))
 		}
 		for _, pk := range t.Packages {
-			if pk.Kind == "sdist" && t.PythonSource == "conda" {
+			if pk.Kind == lockfile.KindSdist && t.PythonSource == lockfile.PythonFromConda {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, and building one on a conda Python is not supported; pick a version with a wheel for %s", pk.Name, pk.Version, platform))
 			}
-			if pk.Kind == "sdist" && in.HostPlatform == NoHost {
+			if pk.Kind == lockfile.KindSdist && in.HostPlatform == NoHost {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which only a BuildKit of platform %s can build", pk.Name, pk.Version, platform))
 			}
-			if pk.Kind == "sdist" && hostKnown && !pf.Same(platform, in.HostPlatform) {
+			if pk.Kind == lockfile.KindSdist && hostKnown && !pf.Same(platform, in.HostPlatform) {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
 			}
 		}
@@ -348,7 +348,7 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 			cfg.Config.Labels[LabelBaseEnvPrefix+k] = v
 		}
 	}
-	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+	if pp.Target.OnBase() {
 		cfg.Config.Env = setEnv(cfg.Config.Env, "VIRTUAL_ENV", layout.Prefix)
 	}
 	cfg.Config.Labels[LabelEnvID] = p.EnvID

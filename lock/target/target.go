@@ -125,10 +125,17 @@ func (t Target) PythonMajorMinor() (int, int) {
 }
 
 // PythonShort is "3.11" (or "3.13t" for a free-threaded interpreter).
-func (t Target) PythonShort() string {
-	maj, min := t.PythonMajorMinor()
-	s := fmt.Sprintf("%d.%d", maj, min)
-	if t.FreeThreaded {
+func (t Target) PythonShort() string { return ShortVersion(t.Python, t.FreeThreaded) }
+
+// ShortVersion is a Python version's MAJOR.MINOR ("3.11.2" is "3.11"),
+// with "t" for a free-threaded interpreter: the one spelling of an
+// environment's Python in paths, layer keys and the installer's flags.
+func ShortVersion(version string, freeThreaded bool) string {
+	s := version
+	if parts := strings.SplitN(version, ".", 3); len(parts) >= 2 {
+		s = parts[0] + "." + parts[1]
+	}
+	if freeThreaded {
 		s += "t"
 	}
 	return s
