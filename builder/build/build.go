@@ -115,75 +115,27 @@ type Result struct {
 	Notes       []string `json:"notes,omitempty"`
 }
 
-// Build runs the pipeline.
+// Build runs the pipeline: each stage below is a function of its own, in
+// this order, and a stage that finds the image (or every layer) already
+// built ends the build there.
 func Build(ctx context.Context, o Options) (*Result, error) {
 	s := o.Spec
 	platforms := s.PlatformsOrDefault()
 	if s.Base == "" {
 		return nil, failure.User(fmt.Errorf("no base image for environment %q: pass --base IMAGE, or set ENVBUILD_DEFAULT_CONTAINER_IMAGE or default_container_image in the config file", s.Name))
 	}
-	mode := o.LayerCache
-	switch mode {
-	case "":
-		mode = LayerCacheWrite
-	case LayerCacheWrite, LayerCacheRead, LayerCacheOff:
-	default:
-		return nil, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
-	}
-
-	// 1. The base, per platform, and the target read from its files:
-	// under --locked or --frozen, the per-platform digests the lock
-	// recorded, whatever the tag points at now.
-	pinned, err := lockedBases(o, s, platforms)
+	dest, err := destinationsOf(o)
 	if err != nil {
 		return nil, err
 	}
-	var bases map[string]plan.Base
-	var targets []lock.Target
-	br := baseRecords(o)
-	if pinned != nil {
-		o.logf("building on the base image digests recorded in %s", o.LockPath)
-		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms, br)
-	} else {
-		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir, br)
-	}
+	bases, targets, err := resolveBases(ctx, o, platforms)
 	if err != nil {
 		return nil, err
 	}
-
-	// 2. The lock: read it, or lock first; refuse a target mismatch.
-	if o.LockMu != nil {
-		o.LockMu.Lock()
-	}
-	req := o.Lock
-	req.Spec, req.Targets = s, targets
-	ens, err := lock.Ensure(ctx, o.LockPath, o.LockPolicy, req, o.Log)
-	if o.LockMu != nil {
-		o.LockMu.Unlock()
-	}
+	env, locked, err := ensureLock(ctx, o, targets)
 	if err != nil {
 		return nil, err
 	}
-	env, locked := ens.Env, ens.Locked
-	for _, t := range targets {
-		lt := env.Target(t.Platform)
-		got, err := lock.TargetOf(*lt)
-		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
-		}
-		if !targetFits(*lt, got, t.Target) {
-			return nil, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, s.Base, t.Target))
-		}
-		if lt.Interpreter == "" && lt.PythonSource == "" {
-			lt.Interpreter = t.Interpreter
-			lt.PythonSource = lockfile.PythonFromBase
-		}
-	}
-
-	// 3. The plans and their env ids. Whether bytecode is compiled depends
-	// on BuildKit's platform, which is not known before a daemon is asked,
-	// and the cache checks must not need one: each possible BuildKit
-	// platform gives a plan, in the order their images are preferred.
 	input := plan.Input{
 		EnvName:    s.Name,
 		Env:        env,
@@ -192,9 +144,124 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
+	candidates, err := planCandidates(input)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
+	found, err := findImage(ctx, o, dest, candidates, res)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return res, nil
+	}
+	records := lookupLayers(ctx, o, dest, candidates)
+	for _, pl := range candidates {
+		if missing(pl, records) == 0 {
+			o.logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), dest.cacheRepo)
+			return finish(ctx, o, res, pl, records, dest.imageRef(pl), 0, dest.recordTo)
+		}
+	}
+	return buildWithBuildKit(ctx, o, dest, input, candidates, records, res)
+}
+
+// destinations are where a build's image and layers go.
+type destinations struct {
+	// repo is the image's repository ("" for an OCI layout).
+	repo string
+	// mode is the layer cache's mode, "write" made "read" where nothing
+	// is pushed; cacheRepo its repository (default repo).
+	mode, cacheRepo string
+	// recordTo is where the layers built are recorded ("" for nowhere).
+	recordTo string
+}
+
+func (d destinations) imageRef(pl *plan.Plan) string { return d.repo + ":" + pl.Tag() }
+
+// destinationsOf checks the layer cache mode and says where things go.
+func destinationsOf(o Options) (destinations, error) {
+	d := destinations{repo: strings.TrimSuffix(o.Spec.Repository, "/"), mode: o.LayerCache}
+	switch d.mode {
+	case "":
+		d.mode = LayerCacheWrite
+	case LayerCacheWrite, LayerCacheRead, LayerCacheOff:
+	default:
+		return d, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
+	}
+	d.cacheRepo = strings.TrimSuffix(o.LayerCacheRepo, "/")
+	if d.cacheRepo == "" {
+		d.cacheRepo = d.repo
+	}
+	if d.repo == "" && d.mode == LayerCacheWrite {
+		// Without a repository nothing is pushed, so nothing is recorded.
+		d.mode = LayerCacheRead
+	}
+	if d.mode == LayerCacheWrite {
+		d.recordTo = d.cacheRepo
+	}
+	return d, nil
+}
+
+// resolveBases is stage 1: the base, per platform, and the target read
+// from its files; under --locked or --frozen, the per-platform digests the
+// lock recorded, whatever the tag points at now.
+func resolveBases(ctx context.Context, o Options, platforms []string) (map[string]plan.Base, []lock.Target, error) {
+	pinned, err := lockedBases(o, o.Spec, platforms)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := baseRecords(o)
+	if pinned != nil {
+		o.logf("building on the base image digests recorded in %s", o.LockPath)
+		return pinnedTargets(ctx, o, pinned, platforms, br)
+	}
+	return Targets(ctx, o.Registry, o.Spec.Base, platforms, o.CacheDir, br)
+}
+
+// ensureLock is stage 2: the lock, read or made first (lock.Ensure, as
+// o.LockPolicy allows), whose targets must fit the bases'. A target
+// locked without a base gets the base's interpreter here.
+func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfile.Env, bool, error) {
+	if o.LockMu != nil {
+		o.LockMu.Lock()
+	}
+	req := o.Lock
+	req.Spec, req.Targets = o.Spec, targets
+	ens, err := lock.Ensure(ctx, o.LockPath, o.LockPolicy, req, o.Log)
+	if o.LockMu != nil {
+		o.LockMu.Unlock()
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	env := ens.Env
+	for _, t := range targets {
+		lt := env.Target(t.Platform)
+		got, err := lock.TargetOf(*lt)
+		if err != nil {
+			return nil, false, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
+		}
+		if !targetFits(*lt, got, t.Target) {
+			return nil, false, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, o.Spec.Base, t.Target))
+		}
+		if lt.Interpreter == "" && lt.PythonSource == "" {
+			lt.Interpreter = t.Interpreter
+			lt.PythonSource = lockfile.PythonFromBase
+		}
+	}
+	return env, ens.Locked, nil
+}
+
+// planCandidates is stage 3: the plans and their env ids. Whether
+// bytecode is compiled depends on BuildKit's platform, which is not known
+// before a daemon is asked, and the cache checks must not need one: each
+// possible BuildKit platform gives a plan, in the order their images are
+// preferred.
+func planCandidates(input plan.Input) ([]*plan.Plan, error) {
 	var candidates []*plan.Plan
 	var firstErr error
-	for _, host := range plan.HostCandidates(platforms, input.Options.Bytecode) {
+	for _, host := range plan.HostCandidates(input.Platforms, input.Options.Bytecode) {
 		in := input
 		in.HostPlatform = host
 		pl, err := plan.Make(in)
@@ -209,74 +276,65 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if len(candidates) == 0 {
 		return nil, firstErr
 	}
-	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
-	repo := strings.TrimSuffix(s.Repository, "/")
-	imageRef := func(pl *plan.Plan) string { return repo + ":" + pl.Tag() }
+	return candidates, nil
+}
 
-	// 4. The environment's image, asked for first.
-	if repo != "" {
-		checked := map[string]bool{}
-		for _, pl := range candidates {
-			if checked[pl.EnvID] {
-				continue
-			}
-			checked[pl.EnvID] = true
-			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
-			if err != nil {
-				return nil, err
-			}
-			if chk.Cached {
-				res.Cached, res.EnvID = true, pl.EnvID
-				res.Digest = chk.Digest
-				res.Image = imageRef(pl) + "@" + chk.Digest
-				res.Layers = countLayers(pl)
-				o.logf("%s is already in the registry: nothing to build", imageRef(pl))
-				return res, nil
-			}
-			if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
-				o.logf("%s exists but lacks %s: building", imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
-			}
-		}
+// findImage is stage 4: the registry is asked for each candidate's image
+// first. found reports a hit, with res filled in.
+func findImage(ctx context.Context, o Options, dest destinations, candidates []*plan.Plan, res *Result) (found bool, err error) {
+	if dest.repo == "" {
+		return false, nil
 	}
-
-	// 5. The team layer cache: every key of every candidate, at once.
-	cacheRepo := strings.TrimSuffix(o.LayerCacheRepo, "/")
-	if cacheRepo == "" {
-		cacheRepo = repo
-	}
-	if repo == "" && mode == LayerCacheWrite {
-		// Without a repository nothing is pushed, so nothing is recorded.
-		mode = LayerCacheRead
-	}
-	// The layers built are recorded in recordTo ("" for none).
-	recordTo := ""
-	if mode == LayerCacheWrite {
-		recordTo = cacheRepo
-	}
-	records := map[string]*registry.LayerRecord{}
-	if mode != LayerCacheOff && cacheRepo != "" {
-		var keys []string
-		for _, pl := range candidates {
-			for _, pp := range pl.Platforms {
-				for _, l := range pp.Layers {
-					keys = append(keys, l.Key)
-				}
-			}
-		}
-		hits, warnings := o.Registry.LookupRecords(ctx, cacheRepo, keys)
-		for _, w := range warnings {
-			o.logf("%s", w)
-		}
-		records = hits
-	}
+	checked := map[string]bool{}
 	for _, pl := range candidates {
-		if missing(pl, records) == 0 {
-			o.logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), cacheRepo)
-			return finish(ctx, o, res, pl, records, imageRef(pl), 0, recordTo)
+		if checked[pl.EnvID] {
+			continue
+		}
+		checked[pl.EnvID] = true
+		chk, err := o.Registry.Check(ctx, dest.imageRef(pl), res.Platforms)
+		if err != nil {
+			return false, err
+		}
+		if chk.Cached {
+			res.Cached, res.EnvID = true, pl.EnvID
+			res.Digest = chk.Digest
+			res.Image = dest.imageRef(pl) + "@" + chk.Digest
+			res.Layers = countLayers(pl)
+			o.logf("%s is already in the registry: nothing to build", dest.imageRef(pl))
+			return true, nil
+		}
+		if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
+			o.logf("%s exists but lacks %s: building", dest.imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
 		}
 	}
+	return false, nil
+}
 
-	// 6. BuildKit builds the missing layers.
+// lookupLayers is stage 5: the team layer cache is asked for every key
+// of every candidate, at once. A lookup that fails is a miss, with a
+// warning.
+func lookupLayers(ctx context.Context, o Options, dest destinations, candidates []*plan.Plan) map[string]*registry.LayerRecord {
+	if dest.mode == LayerCacheOff || dest.cacheRepo == "" {
+		return map[string]*registry.LayerRecord{}
+	}
+	var keys []string
+	for _, pl := range candidates {
+		for _, pp := range pl.Platforms {
+			for _, l := range pp.Layers {
+				keys = append(keys, l.Key)
+			}
+		}
+	}
+	hits, warnings := o.Registry.LookupRecords(ctx, dest.cacheRepo, keys)
+	for _, w := range warnings {
+		o.logf("%s", w)
+	}
+	return hits
+}
+
+// buildWithBuildKit is stage 6: BuildKit, now asked for its platform,
+// builds the layers no record names, and the image is written.
+func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input plan.Input, candidates []*plan.Plan, records map[string]*registry.LayerRecord, res *Result) (*Result, error) {
 	co := o.Connect
 	co.Log = func(l string) { o.logf("%s", l) }
 	eng, err := engine.Connect(ctx, co)
@@ -293,7 +351,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if repo != "" && pl.EnvID != candidates[0].EnvID {
+	if dest.repo != "" && pl.EnvID != candidates[0].EnvID {
 		// Another BuildKit platform than the preferred one: its image may
 		// be there already (the candidates' checks asked for every id,
 		// so only a plan none of them made is asked for here).
@@ -302,13 +360,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			known = known || c.EnvID == pl.EnvID
 		}
 		if !known {
-			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
+			chk, err := o.Registry.Check(ctx, dest.imageRef(pl), res.Platforms)
 			if err != nil {
 				return nil, err
 			}
 			if chk.Cached {
 				res.Cached, res.EnvID, res.Digest = true, pl.EnvID, chk.Digest
-				res.Image = imageRef(pl) + "@" + chk.Digest
+				res.Image = dest.imageRef(pl) + "@" + chk.Digest
 				res.Layers = countLayers(pl)
 				return res, nil
 			}
@@ -316,7 +374,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.EnvID = pl.EnvID
 	layoutTmp := ""
-	if repo == "" {
+	if dest.repo == "" {
 		// BuildKit writes the built layers to an OCI layout of its own,
 		// which the image's layout then takes them from.
 		if layoutTmp, err = os.MkdirTemp("", "envbuild-layers-"); err != nil {
@@ -324,11 +382,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer os.RemoveAll(layoutTmp)
 	}
-	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res)
+	pushed, err := buildMissing(ctx, o, eng, pl, host, records, dest.mode, dest.repo, dest.cacheRepo, layoutTmp, res)
 	if err != nil {
-		return nil, diagnoseFetch(ctx, err, env, o)
+		return nil, diagnoseFetch(ctx, err, input.Env, o)
 	}
-	return finish(ctx, o, res, pl, records, imageRef(pl), pushed, recordTo)
+	return finish(ctx, o, res, pl, records, dest.imageRef(pl), pushed, dest.recordTo)
 }
 
 // logf writes one line to o.Log, when set.
