@@ -15,9 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -418,7 +416,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	if err != nil {
 		return 0, err
 	}
-	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.LocalUniqueID("envbuild-installer"), llb.WithCustomName("envbuild installer"))
+	installerState := plan.InstallerSource()
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
@@ -453,7 +451,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	}
 	job := engine.Job{
 		Platforms:       jobs,
-		LocalDirs:       map[string]string{"envbuild-installer": instDir},
+		LocalDirs:       map[string]string{plan.InstallerLocal: instDir},
 		Progress:        o.Progress,
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
@@ -549,7 +547,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 				res.LayersBuilt++
 			}
 		}
-		ml, err := metalayer.Build(envMeta(pl, pp), metas, o.Compression)
+		ml, err := metalayer.Build(metalayer.EnvMeta(pl, pp), metas, o.Compression)
 		if err != nil {
 			return nil, failure.User(err)
 		}
@@ -757,9 +755,9 @@ func envDigest(env *lockfile.Env) string {
 }
 
 // indexSecrets are the session secrets that let BuildKit fetch artifacts
-// from a private index with the lock's own credentials: BuildKit's HTTP
-// source asks the session for HTTP_AUTH_HEADER_<host> for every download.
-// Nothing of them enters the LLB, the lock or the image.
+// from a private index with the lock's own credentials (see
+// engine.HTTPAuthSecrets). Nothing of them enters the LLB, the lock or
+// the image.
 func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error) {
 	indexes, err := index.FromPipConfig(env, s.PyPI.IndexURL, s.PyPI.ExtraIndexURLs)
 	if err != nil {
@@ -769,15 +767,7 @@ func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error)
 	if err != nil {
 		return nil, failure.User(err)
 	}
-	secrets := map[string][]byte{}
-	for host, v := range headers {
-		h := host
-		if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
-			h = u.Hostname()
-		}
-		secrets["HTTP_AUTH_HEADER_"+h] = []byte(v)
-	}
-	return secrets, nil
+	return engine.HTTPAuthSecrets(headers), nil
 }
 
 // caBundle is the CA bundle the user's pip trusts, for steps that reach an
@@ -816,31 +806,6 @@ func countLayers(pl *plan.Plan) int {
 		return 0
 	}
 	return len(pl.Platforms[0].Layers) + 1
-}
-
-// envMeta describes the per-environment files of the metadata layer.
-func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
-	m := &installer.EnvMeta{
-		EnvID:      pl.EnvID,
-		LockDigest: pl.LockDigest,
-		Python:     pp.Target.PythonShort(),
-	}
-	if pp.Target.OnBase() {
-		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
-	}
-	for _, pk := range pp.Target.Packages {
-		if pk.Requested && pk.Source == "pypi" {
-			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
-		}
-		if pk.Source == "conda" {
-			cm := installer.CondaMeta{Name: pk.Name, Version: pk.Version, Build: pk.Build, URL: pk.URL, Channel: pk.Channel}
-			if pk.Requested {
-				cm.RequestedSpec = pk.Spec
-			}
-			m.Conda = append(m.Conda, cm)
-		}
-	}
-	return m
 }
 
 // targetFits reports whether a lock target suits the base's: the same

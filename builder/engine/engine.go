@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -553,4 +554,20 @@ func watchdog(ctx context.Context, cancel context.CancelFunc, interval time.Dura
 			}
 		}
 	}
+}
+
+// HTTPAuthSecrets are the session secrets that give BuildKit's HTTP
+// source an Authorization header per host: it asks the session for
+// HTTP_AUTH_HEADER_<hostname> before every download. headers maps a
+// host ("host" or "host:port") to the header's value.
+func HTTPAuthSecrets(headers map[string]string) map[string][]byte {
+	secrets := map[string][]byte{}
+	for host, v := range headers {
+		h := host
+		if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
+			h = u.Hostname()
+		}
+		secrets["HTTP_AUTH_HEADER_"+h] = []byte(v)
+	}
+	return secrets
 }

@@ -180,3 +180,10 @@ func TestBuildFailureNamesTheStep(t *testing.T) {
 		t.Errorf("step %q", se.Step)
 	}
 }
+
+func TestHTTPAuthSecrets(t *testing.T) {
+	got := HTTPAuthSecrets(map[string]string{"pypi.example.com": "Basic a", "localhost:8080": "Basic b"})
+	if len(got) != 2 || string(got["HTTP_AUTH_HEADER_pypi.example.com"]) != "Basic a" || string(got["HTTP_AUTH_HEADER_localhost"]) != "Basic b" {
+		t.Errorf("secrets %q; want one per host name, without the port", got)
+	}
+}

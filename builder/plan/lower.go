@@ -18,6 +18,15 @@ import (
 // InstallerDir is where the installer binary is mounted in every step.
 const InstallerDir = "/.envbuild"
 
+// InstallerLocal is the name of the session directory that holds the
+// installer programs (engine.Job.LocalDirs).
+const InstallerLocal = "envbuild-installer"
+
+// InstallerSource is the state of that directory, as LowerOptions.Installer.
+func InstallerSource() llb.State {
+	return llb.Local(InstallerLocal, llb.SharedKeyHint(InstallerLocal), llb.LocalUniqueID(InstallerLocal), llb.WithCustomName("envbuild installer"))
+}
+
 // LowerOptions says how the installer reaches BuildKit.
 type LowerOptions struct {
 	// Installer is a state holding the static installer program (the
