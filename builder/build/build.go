@@ -219,7 +219,8 @@ func resolveBases(ctx context.Context, o Options, platforms []string) (map[strin
 
 // ensureLock is stage 2: the lock, read or made first (lock.Ensure, as
 // o.LockPolicy allows), whose targets must fit the bases'. A target
-// locked without a base gets the base's interpreter here.
+// locked without a base gets the base's interpreter in the copy of the
+// lock entry returned.
 func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfile.Env, bool, error) {
 	if o.LockMu != nil {
 		o.LockMu.Lock()
@@ -233,7 +234,11 @@ func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfil
 	if err != nil {
 		return nil, false, err
 	}
-	env := ens.Env
+	// A copy: the targets are completed below for this build only, not in
+	// the lock as read.
+	env := &lockfile.Env{}
+	*env = *ens.Env
+	env.Targets = append([]lockfile.Target(nil), ens.Env.Targets...)
 	for _, t := range targets {
 		lt := env.Target(t.Platform)
 		got, err := lock.TargetOf(*lt)
