@@ -22,7 +22,9 @@ if [ -n "${ENVBUILD_TESTBED_STATE:-}" ] && testbed env -state "$ENVBUILD_TESTBED
 else
 	state=$(mktemp -d "${TMPDIR:-/tmp}/envbuild-test-bed.XXXXXX")
 	if testbed up -state "$state" >/dev/null; then
-		trap 'testbed down -state "$state" >&2' EXIT
+		# down stops the daemons; what they left in the directory made
+		# here goes with it.
+		trap 'testbed down -state "$state" >&2 && rm -rf "$state"' EXIT
 	else
 		echo "with-testbed: no test bed could start (see above); running without one" >&2
 		rm -rf "$state"
