@@ -54,7 +54,12 @@ demo: setup build ## start the test bed and build examples/quickstart onto a rea
 test: setup ## unit tests, then integration tests on the real test bed (buildkitd, registries, base images, the index)
 	$(MAKE) --no-print-directory tidy-check
 	$(GO) vet ./...
-	ENVBUILD_TEST_UV=1 ENVBUILD_REQUIRE_METAFLOW=1 $(GO) test -count=1 -timeout 45m ./...
+	$(MAKE) --no-print-directory python-check
+	GO=$(GO) bash scripts/with-testbed.sh env ENVBUILD_TEST_UV=1 ENVBUILD_REQUIRE_METAFLOW=1 $(GO) test -count=1 -timeout 45m ./...
+
+.PHONY: python-check
+python-check: ## ruff and pytest on the Metaflow helper (frontends/metaflow/python; scripts/setup.sh installs both)
+	cd frontends/metaflow/python && python3 -m ruff check --no-cache . && python3 -m ruff format --no-cache --check . && python3 -m pytest -q -p no:cacheprovider .
 
 .PHONY: tidy-check
 tidy-check: ## fail when `go mod tidy` would change go.mod or go.sum (prints the diff)

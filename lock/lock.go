@@ -88,11 +88,11 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 		}
 		var lt lockfile.Target
 		if req.Spec.Resolved != nil {
-			if src == "conda" {
+			if src == lockfile.PythonFromConda {
 				return nil, failure.User(fmt.Errorf("environment %q: %s pins PyPI packages for a Python from the base image, but this environment's Python comes from conda (conda specs, or a python other than the base's %s): drop the conda part or --python", req.Spec.Name, req.Spec.Resolved.Source, t.Python))
 			}
 			lt, err = lockResolved(req, t)
-		} else if src == "conda" {
+		} else if src == lockfile.PythonFromConda {
 			lt, err = lockConda(ctx, req, t, indexes, existing)
 		} else {
 			lt, err = lockPyPI(ctx, req, t, indexes, existing)
@@ -118,13 +118,13 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 // compare with (a lock from flags, whose target Python is the spec's).
 func PythonSource(s spec.Spec, t Target) (string, error) {
 	if s.IsConda() {
-		return "conda", nil
+		return lockfile.PythonFromConda, nil
 	}
 	if t.Interpreter == "" {
 		return "", nil
 	}
 	if s.Python == "" {
-		return "base", nil
+		return lockfile.PythonFromBase, nil
 	}
 	want, ft, err := target.NormalizePython(s.Python)
 	if err != nil {
@@ -133,9 +133,9 @@ func PythonSource(s spec.Spec, t Target) (string, error) {
 	wmaj, wmin := splitVersion(want)
 	tmaj, tmin := t.PythonMajorMinor()
 	if wmaj != tmaj || wmin != tmin || ft != t.FreeThreaded {
-		return "conda", nil
+		return lockfile.PythonFromConda, nil
 	}
-	return "base", nil
+	return lockfile.PythonFromBase, nil
 }
 
 // The lockers, replaced by fakes in tests.
@@ -161,7 +161,7 @@ func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index,
 		Packages:       pkgs,
 	}
 	if t.Interpreter != "" {
-		lt.PythonSource = "base"
+		lt.PythonSource = lockfile.PythonFromBase
 		lt.Interpreter = t.Interpreter
 	}
 	return lt, nil
@@ -262,7 +262,7 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 		FreeThreaded:   envlock.IsFreeThreaded(py.Build),
 		Libc:           t.LibcString(),
 		Base:           t.BaseRef,
-		PythonSource:   "conda",
+		PythonSource:   lockfile.PythonFromConda,
 		Packages:       condaPkgs,
 	}
 	if len(s.PyPI.Requirements) == 0 {

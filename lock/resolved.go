@@ -90,10 +90,10 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 		var f *spec.ResolvedFile
 		if best, ok := tt.Best(names); ok {
 			f = &files[best]
-			lp.Kind = "wheel"
+			lp.Kind = lockfile.KindWheel
 		} else if p.Sdist != nil && req.Spec.Options.AllowSdist {
 			f = p.Sdist
-			lp.Kind = "sdist"
+			lp.Kind = lockfile.KindSdist
 		} else {
 			why := fmt.Sprintf("none of its %d wheel(s) fits %s", len(p.Wheels), t.Target)
 			if p.Sdist != nil {
@@ -127,7 +127,7 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 		lt.Packages = []lockfile.Package{}
 	}
 	if t.Interpreter != "" {
-		lt.PythonSource = "base"
+		lt.PythonSource = lockfile.PythonFromBase
 		lt.Interpreter = t.Interpreter
 	}
 	return lt, nil

@@ -120,6 +120,9 @@ command -v uv >/dev/null 2>&1 || py_tools+=("uv==0.13.9")
 command -v check-jsonschema >/dev/null 2>&1 || py_tools+=("check-jsonschema==0.39.0")
 # spdx-tools validates the SBOM envbuild attaches to its images.
 command -v pyspdxtools >/dev/null 2>&1 || py_tools+=("spdx-tools==0.8.5")
+# ruff and pytest check the Metaflow helper (make python-check).
+python3 -m ruff --version >/dev/null 2>&1 || py_tools+=("ruff==0.17.5")
+python3 -c 'import pytest' 2>/dev/null || py_tools+=("pytest==9.2.0")
 if ((${#py_tools[@]} > 0)); then
 	log "installing Python tools: ${py_tools[*]}"
 	python3 -m pip install --quiet "${py_tools[@]}"

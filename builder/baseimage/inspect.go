@@ -18,6 +18,7 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/envbuild/envbuild/lock/failure"
+	pf "github.com/envbuild/envbuild/lock/platform"
 	"github.com/envbuild/envbuild/lock/target"
 )
 
@@ -182,7 +183,7 @@ func checkPlatform(ref, platform string, cfg *v1.ConfigFile) (string, error) {
 	if platform == "" {
 		platform = have
 	}
-	platform = strings.TrimSuffix(strings.ToLower(platform), "/v8")
+	platform = pf.Canonical(strings.ToLower(platform))
 	if _, err := target.Arch(platform); err != nil {
 		return "", failure.User(fmt.Errorf("inspecting base image %q: %w", ref, err))
 	}

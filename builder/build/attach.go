@@ -20,7 +20,7 @@ const LockArtifactType = "application/vnd.envbuild.lock.v1+toml"
 // them without pulling a layer and without the image's bytes changing.
 // A failure is a warning: the image itself is pushed and correct.
 func attachReferrers(ctx context.Context, o Options, imageRef, digest string) {
-	if err := attach(ctx, o, imageRef, digest); err != nil && o.logf != nil {
+	if err := attach(ctx, o, imageRef, digest); err != nil {
 		o.logf("warning: attaching the lock and SBOM to %s@%s: %v", imageRef, digest, err)
 	}
 }

@@ -15,15 +15,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/engine"
@@ -35,6 +34,7 @@ import (
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 	"github.com/envbuild/envbuild/lock/pypi/index"
 	"github.com/envbuild/envbuild/lock/target"
 )
@@ -79,13 +79,9 @@ type Options struct {
 	// no progress for this long; 0 means none.
 	PushTimeout time.Duration
 
-	// recordTo is the repository the layers built are recorded in ("" for
-	// none), set by Build from the mode.
-	recordTo string
-	logf     func(string, ...any)
-	// LockPolicy says whether the build may lock first (--locked,
-	// --frozen).
-	LockPolicy LockPolicy
+	// LockPolicy says whether the build may lock first: lock.Update (the
+	// default), lock.Locked (--locked) or lock.Frozen (--frozen).
+	LockPolicy lock.Policy
 }
 
 // Layer cache modes.
@@ -93,22 +89,6 @@ const (
 	LayerCacheWrite = "write"
 	LayerCacheRead  = "read"
 	LayerCacheOff   = "off"
-)
-
-// LockPolicy is what a build does with a missing or out-of-date lock, with
-// the meanings uv and cargo give --locked and --frozen.
-type LockPolicy int
-
-const (
-	// LockUpdate locks first when the lock is missing, its spec changed or
-	// a platform is missing (the default).
-	LockUpdate LockPolicy = iota
-	// LockLocked (--locked) refuses, with exit 3 and the reason, a lock
-	// that is missing or does not match the spec; it never writes one.
-	LockLocked
-	// LockFrozen (--frozen) uses the lock as it is, without comparing it
-	// with the spec; a missing lock, environment or platform is exit 3.
-	LockFrozen
 )
 
 // Result is the JSON.
@@ -133,77 +113,27 @@ type Result struct {
 	Notes       []string `json:"notes,omitempty"`
 }
 
-// Build runs the pipeline.
+// Build runs the pipeline: each stage below is a function of its own, in
+// this order, and a stage that finds the image (or every layer) already
+// built ends the build there.
 func Build(ctx context.Context, o Options) (*Result, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
 	s := o.Spec
 	platforms := s.PlatformsOrDefault()
 	if s.Base == "" {
 		return nil, failure.User(fmt.Errorf("no base image for environment %q: pass --base IMAGE, or set ENVBUILD_DEFAULT_CONTAINER_IMAGE or default_container_image in the config file", s.Name))
 	}
-	mode := o.LayerCache
-	switch mode {
-	case "":
-		mode = LayerCacheWrite
-	case LayerCacheWrite, LayerCacheRead, LayerCacheOff:
-	default:
-		return nil, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
-	}
-
-	// 1. The base, per platform, and the target read from its files:
-	// under --locked or --frozen, the per-platform digests the lock
-	// recorded, whatever the tag points at now.
-	pinned, err := lockedBases(o, s, platforms)
+	dest, err := destinationsOf(o)
 	if err != nil {
 		return nil, err
 	}
-	var bases map[string]plan.Base
-	var targets []lock.Target
-	br := baseRecords(o)
-	if pinned != nil {
-		logf("building on the base image digests recorded in %s", o.LockPath)
-		bases, targets, err = pinnedTargets(ctx, o, pinned, platforms, br)
-	} else {
-		bases, targets, err = Targets(ctx, o.Registry, s.Base, platforms, o.CacheDir, br)
-	}
+	bases, targets, err := resolveBases(ctx, o, platforms)
 	if err != nil {
 		return nil, err
 	}
-
-	// 2. The lock: read it, or lock first; refuse a target mismatch.
-	if o.LockMu != nil {
-		o.LockMu.Lock()
-	}
-	env, _, locked, err := ensureLocked(ctx, o, s, platforms, targets)
-	if o.LockMu != nil {
-		o.LockMu.Unlock()
-	}
+	env, locked, err := ensureLock(ctx, o, targets)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range targets {
-		lt := env.Target(t.Platform)
-		got, err := lock.TargetOf(*lt)
-		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
-		}
-		if !targetFits(*lt, got, t.Target) {
-			return nil, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, s.Base, t.Target))
-		}
-		if lt.Interpreter == "" && lt.PythonSource == "" {
-			lt.Interpreter = t.Interpreter
-			lt.PythonSource = "base"
-		}
-	}
-
-	// 3. The plans and their env ids. Whether bytecode is compiled depends
-	// on BuildKit's platform, which is not known before a daemon is asked,
-	// and the cache checks must not need one: each possible BuildKit
-	// platform gives a plan, in the order their images are preferred.
 	input := plan.Input{
 		EnvName:    s.Name,
 		Env:        env,
@@ -212,9 +142,131 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
+	candidates, err := planCandidates(input)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
+	found, err := findImage(ctx, o, dest, candidates, res)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return res, nil
+	}
+	roots := newCompileRoots(ctx, o, dest)
+	defer roots.stop()
+	records := lookupLayers(ctx, o, dest, candidates, roots)
+	for _, pl := range candidates {
+		if missing(pl, records) == 0 {
+			o.logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), dest.cacheRepo)
+			return finish(ctx, o, res, pl, records, dest.imageRef(pl), 0, dest.recordTo)
+		}
+	}
+	return buildWithBuildKit(ctx, o, dest, input, candidates, records, res, roots)
+}
+
+// destinations are where a build's image and layers go.
+type destinations struct {
+	// repo is the image's repository ("" for an OCI layout).
+	repo string
+	// mode is the layer cache's mode, "write" made "read" where nothing
+	// is pushed; cacheRepo its repository (default repo).
+	mode, cacheRepo string
+	// recordTo is where the layers built are recorded ("" for nowhere).
+	recordTo string
+}
+
+func (d destinations) imageRef(pl *plan.Plan) string { return d.repo + ":" + pl.Tag() }
+
+// destinationsOf checks the layer cache mode and says where things go.
+func destinationsOf(o Options) (destinations, error) {
+	d := destinations{repo: strings.TrimSuffix(o.Spec.Repository, "/"), mode: o.LayerCache}
+	switch d.mode {
+	case "":
+		d.mode = LayerCacheWrite
+	case LayerCacheWrite, LayerCacheRead, LayerCacheOff:
+	default:
+		return d, failure.Usage(fmt.Errorf("--layer-cache %q: want read, write or off", o.LayerCache))
+	}
+	d.cacheRepo = strings.TrimSuffix(o.LayerCacheRepo, "/")
+	if d.cacheRepo == "" {
+		d.cacheRepo = d.repo
+	}
+	if d.repo == "" && d.mode == LayerCacheWrite {
+		// Without a repository nothing is pushed, so nothing is recorded.
+		d.mode = LayerCacheRead
+	}
+	if d.mode == LayerCacheWrite {
+		d.recordTo = d.cacheRepo
+	}
+	return d, nil
+}
+
+// resolveBases is stage 1: the base, per platform, and the target read
+// from its files; under --locked or --frozen, the per-platform digests the
+// lock recorded, whatever the tag points at now.
+func resolveBases(ctx context.Context, o Options, platforms []string) (map[string]plan.Base, []lock.Target, error) {
+	pinned, err := lockedBases(o, o.Spec, platforms)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := baseRecords(o)
+	if pinned != nil {
+		o.logf("building on the base image digests recorded in %s", o.LockPath)
+		return pinnedTargets(ctx, o, pinned, platforms, br)
+	}
+	return Targets(ctx, o.Registry, o.Spec.Base, platforms, o.CacheDir, br)
+}
+
+// ensureLock is stage 2: the lock, read or made first (lock.Ensure, as
+// o.LockPolicy allows), whose targets must fit the bases'. A target
+// locked without a base gets the base's interpreter in the copy of the
+// lock entry returned.
+func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfile.Env, bool, error) {
+	if o.LockMu != nil {
+		o.LockMu.Lock()
+	}
+	req := o.Lock
+	req.Spec, req.Targets = o.Spec, targets
+	ens, err := lock.Ensure(ctx, o.LockPath, o.LockPolicy, req, o.Log)
+	if o.LockMu != nil {
+		o.LockMu.Unlock()
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	// A copy: the targets are completed below for this build only, not in
+	// the lock as read.
+	env := &lockfile.Env{}
+	*env = *ens.Env
+	env.Targets = append([]lockfile.Target(nil), ens.Env.Targets...)
+	for _, t := range targets {
+		lt := env.Target(t.Platform)
+		got, err := lock.TargetOf(*lt)
+		if err != nil {
+			return nil, false, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
+		}
+		if !targetFits(*lt, got, t.Target) {
+			return nil, false, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, o.Spec.Base, t.Target))
+		}
+		if lt.Interpreter == "" && lt.PythonSource == "" {
+			lt.Interpreter = t.Interpreter
+			lt.PythonSource = lockfile.PythonFromBase
+		}
+	}
+	return env, ens.Locked, nil
+}
+
+// planCandidates is stage 3: the plans and their env ids. Whether
+// bytecode is compiled depends on BuildKit's platform, which is not known
+// before a daemon is asked, and the cache checks must not need one: each
+// possible BuildKit platform gives a plan, in the order their images are
+// preferred.
+func planCandidates(input plan.Input) ([]*plan.Plan, error) {
 	var candidates []*plan.Plan
 	var firstErr error
-	for _, host := range plan.HostCandidates(platforms, input.Options.Bytecode) {
+	for _, host := range plan.HostCandidates(input.Platforms, input.Options.Bytecode) {
 		in := input
 		in.HostPlatform = host
 		pl, err := plan.Make(in)
@@ -229,81 +281,70 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if len(candidates) == 0 {
 		return nil, firstErr
 	}
-	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
-	repo := strings.TrimSuffix(s.Repository, "/")
-	imageRef := func(pl *plan.Plan) string { return repo + ":" + pl.Tag() }
+	return candidates, nil
+}
 
-	// 4. The environment's image, asked for first.
-	if repo != "" {
-		checked := map[string]bool{}
-		for _, pl := range candidates {
-			if checked[pl.EnvID] {
-				continue
-			}
-			checked[pl.EnvID] = true
-			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
-			if err != nil {
-				return nil, err
-			}
-			if chk.Cached {
-				res.Cached, res.EnvID = true, pl.EnvID
-				res.Digest = chk.Digest
-				res.Image = imageRef(pl) + "@" + chk.Digest
-				res.Layers = countLayers(pl)
-				logf("%s is already in the registry: nothing to build", imageRef(pl))
-				return res, nil
-			}
-			if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
-				logf("%s exists but lacks %s: building", imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
-			}
-		}
+// findImage is stage 4: the registry is asked for each candidate's image
+// first. found reports a hit, with res filled in.
+func findImage(ctx context.Context, o Options, dest destinations, candidates []*plan.Plan, res *Result) (found bool, err error) {
+	if dest.repo == "" {
+		return false, nil
 	}
-
-	// 5. The team layer cache: every key of every candidate, at once.
-	cacheRepo := strings.TrimSuffix(o.LayerCacheRepo, "/")
-	if cacheRepo == "" {
-		cacheRepo = repo
-	}
-	if repo == "" && mode == LayerCacheWrite {
-		// Without a repository nothing is pushed, so nothing is recorded.
-		mode = LayerCacheRead
-	}
-	if mode == LayerCacheWrite {
-		o.recordTo = cacheRepo
-	}
-	o.logf = logf
-	records := map[string]*registry.LayerRecord{}
-	var roots *compileRoots
-	if mode != LayerCacheOff && cacheRepo != "" {
-		roots = newCompileRoots(ctx, o, cacheRepo, mode == LayerCacheWrite)
-		defer roots.stop()
-		var keys []string
-		for _, pl := range candidates {
-			for _, pp := range pl.Platforms {
-				for _, l := range pp.Layers {
-					keys = append(keys, l.Key)
-				}
-				if k := roots.key(pp); k != "" {
-					keys = append(keys, k)
-				}
-			}
-		}
-		hits, warnings := o.Registry.LookupRecords(ctx, cacheRepo, keys)
-		for _, w := range warnings {
-			logf("%s", w)
-		}
-		records = hits
-	}
+	checked := map[string]bool{}
 	for _, pl := range candidates {
-		if missing(pl, records) == 0 {
-			logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), cacheRepo)
-			return finish(ctx, o, res, pl, records, imageRef(pl), 0)
+		if checked[pl.EnvID] {
+			continue
+		}
+		checked[pl.EnvID] = true
+		chk, err := o.Registry.Check(ctx, dest.imageRef(pl), res.Platforms)
+		if err != nil {
+			return false, err
+		}
+		if chk.Cached {
+			res.Cached, res.EnvID = true, pl.EnvID
+			res.Digest = chk.Digest
+			res.Image = dest.imageRef(pl) + "@" + chk.Digest
+			res.Layers = countLayers(pl)
+			o.logf("%s is already in the registry: nothing to build", dest.imageRef(pl))
+			return true, nil
+		}
+		if len(chk.Platforms) > 0 && len(chk.MissingPlatforms) > 0 {
+			o.logf("%s exists but lacks %s: building", dest.imageRef(pl), strings.Join(chk.MissingPlatforms, ", "))
 		}
 	}
+	return false, nil
+}
 
-	// 6. BuildKit builds the missing layers.
+// lookupLayers is stage 5: the team layer cache is asked for every key
+// of every candidate, at once. A lookup that fails is a miss, with a
+// warning.
+func lookupLayers(ctx context.Context, o Options, dest destinations, candidates []*plan.Plan, roots *compileRoots) map[string]*registry.LayerRecord {
+	if dest.mode == LayerCacheOff || dest.cacheRepo == "" {
+		return map[string]*registry.LayerRecord{}
+	}
+	var keys []string
+	for _, pl := range candidates {
+		for _, pp := range pl.Platforms {
+			for _, l := range pp.Layers {
+				keys = append(keys, l.Key)
+			}
+			if k := roots.key(pp); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	hits, warnings := o.Registry.LookupRecords(ctx, dest.cacheRepo, keys)
+	for _, w := range warnings {
+		o.logf("%s", w)
+	}
+	return hits
+}
+
+// buildWithBuildKit is stage 6: BuildKit, now asked for its platform,
+// builds the layers no record names, and the image is written.
+func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input plan.Input, candidates []*plan.Plan, records map[string]*registry.LayerRecord, res *Result, roots *compileRoots) (*Result, error) {
 	co := o.Connect
-	co.Log = func(l string) { logf("%s", l) }
+	co.Log = func(l string) { o.logf("%s", l) }
 	eng, err := engine.Connect(ctx, co)
 	if err != nil {
 		return nil, err
@@ -318,7 +359,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if repo != "" && pl.EnvID != candidates[0].EnvID {
+	if dest.repo != "" && pl.EnvID != candidates[0].EnvID {
 		// Another BuildKit platform than the preferred one: its image may
 		// be there already (the candidates' checks asked for every id,
 		// so only a plan none of them made is asked for here).
@@ -327,13 +368,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			known = known || c.EnvID == pl.EnvID
 		}
 		if !known {
-			chk, err := o.Registry.Check(ctx, imageRef(pl), platforms)
+			chk, err := o.Registry.Check(ctx, dest.imageRef(pl), res.Platforms)
 			if err != nil {
 				return nil, err
 			}
 			if chk.Cached {
 				res.Cached, res.EnvID, res.Digest = true, pl.EnvID, chk.Digest
-				res.Image = imageRef(pl) + "@" + chk.Digest
+				res.Image = dest.imageRef(pl) + "@" + chk.Digest
 				res.Layers = countLayers(pl)
 				return res, nil
 			}
@@ -341,7 +382,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.EnvID = pl.EnvID
 	layoutTmp := ""
-	if repo == "" {
+	if dest.repo == "" {
 		// BuildKit writes the built layers to an OCI layout of its own,
 		// which the image's layout then takes them from.
 		if layoutTmp, err = os.MkdirTemp("", "envbuild-layers-"); err != nil {
@@ -349,22 +390,29 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 		defer os.RemoveAll(layoutTmp)
 	}
-	pushed, err := buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, roots, logf)
+	pushed, err := buildMissing(ctx, o, eng, pl, host, records, dest.mode, dest.repo, dest.cacheRepo, layoutTmp, res, roots)
 	if err != nil && ctx.Err() == nil && roots.failed() {
 		// A compile root is the base's own files, so this is not expected;
 		// but a root that misses what some package's compiling needs must
 		// not fail a build the base can do.
-		logf("warning: building on the base's compile root failed (%v); building again on the base image", err)
-		pushed, err = buildMissing(ctx, o, eng, pl, host, records, mode, repo, cacheRepo, layoutTmp, res, roots, logf)
+		o.logf("warning: building on the base's compile root failed (%v); building again on the base image", err)
+		pushed, err = buildMissing(ctx, o, eng, pl, host, records, dest.mode, dest.repo, dest.cacheRepo, layoutTmp, res, roots)
 	}
 	if err != nil {
-		return nil, diagnoseFetch(ctx, err, env, o)
+		return nil, diagnoseFetch(ctx, err, input.Env, o)
 	}
-	res, err = finish(ctx, o, res, pl, records, imageRef(pl), pushed)
+	res, err = finish(ctx, o, res, pl, records, dest.imageRef(pl), pushed, dest.recordTo)
 	if err == nil {
-		roots.record(ctx, logf)
+		roots.record(ctx, o.logf)
 	}
 	return res, err
+}
+
+// logf writes one line to o.Log, when set.
+func (o Options) logf(format string, a ...any) {
+	if o.Log != nil {
+		o.Log(fmt.Sprintf(format, a...))
+	}
 }
 
 // missing counts the layers of pl without a record.
@@ -384,20 +432,20 @@ func missing(pl *plan.Plan, records map[string]*registry.LayerRecord) int {
 // pushes them by digest (to the layer cache's repository when it records,
 // else to the image's), records them, and adds them to records. It returns
 // the bytes BuildKit pushed.
-func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, roots *compileRoots, logf func(string, ...any)) (int64, error) {
+func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.Plan, host string, records map[string]*registry.LayerRecord, mode, repo, cacheRepo, layoutTmp string, res *Result, roots *compileRoots) (int64, error) {
 	instDir, err := installerDir(o.CacheDir, host)
 	if err != nil {
 		return 0, err
 	}
-	installerState := llb.Local("envbuild-installer", llb.SharedKeyHint("envbuild-installer"), llb.LocalUniqueID("envbuild-installer"), llb.WithCustomName("envbuild installer"))
+	installerState := plan.InstallerSource()
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
 		hits := map[int]llb.State{}
 		for i, l := range pp.Layers {
 			if rec := records[l.Key]; rec != nil {
-				p, _ := plan.HostPlatformSpec(pp.Platform)
-				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(p), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
+				osName, arch, variant := platform.Split(pp.Platform)
+				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
 			}
 		}
 		if len(hits) == len(pp.Layers) {
@@ -424,7 +472,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	}
 	job := engine.Job{
 		Platforms:       jobs,
-		LocalDirs:       map[string]string{"envbuild-installer": instDir},
+		LocalDirs:       map[string]string{plan.InstallerLocal: instDir},
 		Progress:        o.Progress,
 		ProgressOut:     o.ProgressOut,
 		DockerConfigDir: o.DockerConfigDir,
@@ -463,33 +511,32 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if lw == nil {
 			continue
 		}
-		layers := br.Images[canonical(pp.Platform)]
+		layers := br.Images[platform.Canonical(pp.Platform)]
 		metas := br.Meta[pp.Platform]
 		if len(layers) != len(lw.Built) || len(metas) != len(lw.Built) {
 			return 0, failure.Infra(fmt.Errorf("BuildKit exported %d layers (%d descriptions) for %s, but %d were built", len(layers), len(metas), pp.Platform, len(lw.Built)))
 		}
 		for k, i := range lw.Built {
 			l, bl := pp.Layers[i], layers[k]
-			rec := &registry.LayerRecord{Key: l.Key, Platform: canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true, Name: l.Name}
+			rec := &registry.LayerRecord{Key: l.Key, Platform: platform.Canonical(pp.Platform), Digest: bl.Digest, Size: bl.Size, MediaType: bl.MediaType, DiffID: bl.DiffID, Meta: metas[k], Repository: target, Path: bl.Path, Built: true, Name: l.Name}
 			records[l.Key] = rec
 			built++
 		}
 	}
-	logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
+	o.logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
 	return br.PushedBytes, nil
 }
 
 // finish writes the image of pl from the base's layers, the package
 // layers (records), and the metadata layer and config made here: one code
 // path whether BuildKit built any layer or none, so the same lock and base
-// give the same digest.
-func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64) (*Result, error) {
+// give the same digest. Once the image is pushed, the layers BuildKit
+// built are recorded in the repository recordTo ("" records nothing).
+func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records map[string]*registry.LayerRecord, imageRef string, pushed int64, recordTo string) (*Result, error) {
 	var images []registry.NewImage
 	for _, pp := range pl.Platforms {
 		for _, n := range pp.Notes {
-			if o.logf != nil {
-				o.logf("%s", n)
-			}
+			o.logf("%s", n)
 			res.Notes = append(res.Notes, n)
 		}
 		var metas []installer.LayerMeta
@@ -521,7 +568,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 				res.LayersBuilt++
 			}
 		}
-		ml, err := metalayer.Build(envMeta(pl, pp), metas, o.Compression)
+		ml, err := metalayer.Build(metalayer.EnvMeta(pl, pp), metas, o.Compression)
 		if err != nil {
 			return nil, failure.User(err)
 		}
@@ -531,7 +578,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 		if err != nil {
 			return nil, err
 		}
-		images = append(images, registry.NewImage{Platform: canonical(pp.Platform), Config: cfg, Layers: layers})
+		images = append(images, registry.NewImage{Platform: platform.Canonical(pp.Platform), Config: cfg, Layers: layers})
 	}
 	res.Layers = countLayers(pl)
 	if o.Spec.Repository == "" {
@@ -552,15 +599,15 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 	}
 	// The layers built are recorded once the image that holds them is
 	// pushed: a failed build leaves no record.
-	if o.recordTo != "" {
+	if recordTo != "" {
 		for _, pp := range pl.Platforms {
 			for _, l := range pp.Layers {
 				rec := records[l.Key]
 				if rec == nil || !rec.Built || rec.Manifest != "" {
 					continue
 				}
-				if err := o.Registry.WriteRecord(ctx, o.recordTo, rec); err != nil {
-					o.logf("warning: recording layer %s in the layer cache %s: %v", l.Name, o.recordTo, err)
+				if err := o.Registry.WriteRecord(ctx, recordTo, rec); err != nil {
+					o.logf("warning: recording layer %s in the layer cache %s: %v", l.Name, recordTo, err)
 				}
 			}
 		}
@@ -570,64 +617,6 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 	res.Image = imageRef + "@" + pr.Digest
 	res.PushedBytes = pushed + pr.Uploaded
 	return res, nil
-}
-
-// ensureLocked reads the lock, locking first when the environment has no
-// entry, its spec changed or a platform is missing.
-func ensureLocked(ctx context.Context, o Options, s spec.Spec, platforms []string, targets []lock.Target) (*lockfile.Env, *lockfile.File, bool, error) {
-	logf := func(format string, a ...any) {
-		if o.Log != nil {
-			o.Log(fmt.Sprintf(format, a...))
-		}
-	}
-	lf, err := lockfile.Read(o.LockPath)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	var env *lockfile.Env
-	if lf != nil {
-		env = lf.Env(s.Name)
-	}
-	locked := false
-	if env == nil || env.SpecDigest != s.Digest() || missingTarget(env, platforms) {
-		why := "there is no lock"
-		if env != nil {
-			why = "the spec changed since " + o.LockPath + " was written"
-			if env.SpecDigest == s.Digest() {
-				why = "the lock has no target for every platform asked for"
-			}
-		}
-		switch {
-		case o.LockPolicy == LockFrozen && env != nil && !missingTarget(env, platforms):
-			return env, lf, false, nil
-		case o.LockPolicy == LockLocked || o.LockPolicy == LockFrozen:
-			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
-			if lf == nil {
-				why = o.LockPath + " does not exist"
-			} else if env == nil {
-				why = fmt.Sprintf("%s has no environment %q", o.LockPath, s.Name)
-			}
-			return nil, nil, false, failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, o.LockPath))
-		}
-		logf("locking environment %q first: %s", s.Name, why)
-		req := o.Lock
-		req.Spec = s
-		req.Targets = targets
-		req.Existing = env
-		newEnv, err := lock.Env(ctx, req)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		// Re-read and write under the lock file's lock: another envbuild
-		// may have locked another environment while this one resolved.
-		if lf, err = lockfile.PutEnv(o.LockPath, *newEnv); err != nil {
-			return nil, nil, false, err
-		}
-		logf("wrote %s", o.LockPath)
-		env = lf.Env(s.Name)
-		locked = true
-	}
-	return env, lf, locked, nil
 }
 
 // baseRecords is where a build shares what it read of its base: the team
@@ -652,7 +641,7 @@ func baseRecords(o Options) BaseRecords {
 // lock made for another base repository than the one asked for is out of
 // date (exit 3).
 func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string, error) {
-	if o.LockPolicy != LockLocked && o.LockPolicy != LockFrozen {
+	if o.LockPolicy != lock.Locked && o.LockPolicy != lock.Frozen {
 		return nil, nil
 	}
 	lf, err := lockfile.Read(o.LockPath)
@@ -675,7 +664,7 @@ func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string,
 	for p, b := range out {
 		repo, _, _ := strings.Cut(b, "@")
 		if repo != want.Context().Name() {
-			flag := map[LockPolicy]string{LockLocked: "--locked", LockFrozen: "--frozen"}[o.LockPolicy]
+			flag := o.LockPolicy.Flag()
 			return nil, failure.Stale(fmt.Errorf("%s: %s was made for base image %s (%s), not %s; lock again (the same command without %s) and commit %s", flag, o.LockPath, repo, p, s.Base, flag, o.LockPath))
 		}
 	}
@@ -715,11 +704,11 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 	bases := map[string]plan.Base{}
 	var targets []lock.Target
 	for _, p := range platforms {
-		pi, ok := resolved.Platforms[canonical(p)]
+		pi, ok := resolved.Platforms[platform.Canonical(p)]
 		if !ok {
 			return nil, nil, failure.User(fmt.Errorf("base image %q has no image for %s", base, p))
 		}
-		info, err := inspectBase(ctx, reg, pi, base, canonical(p), filepath.Join(cacheDir, "bases"), records)
+		info, err := inspectBase(ctx, reg, pi, base, platform.Canonical(p), filepath.Join(cacheDir, "bases"), records)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -787,9 +776,9 @@ func envDigest(env *lockfile.Env) string {
 }
 
 // indexSecrets are the session secrets that let BuildKit fetch artifacts
-// from a private index with the lock's own credentials: BuildKit's HTTP
-// source asks the session for HTTP_AUTH_HEADER_<host> for every download.
-// Nothing of them enters the LLB, the lock or the image.
+// from a private index with the lock's own credentials (see
+// engine.HTTPAuthSecrets). Nothing of them enters the LLB, the lock or
+// the image.
 func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error) {
 	indexes, err := index.FromPipConfig(env, s.PyPI.IndexURL, s.PyPI.ExtraIndexURLs)
 	if err != nil {
@@ -799,15 +788,7 @@ func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error)
 	if err != nil {
 		return nil, failure.User(err)
 	}
-	secrets := map[string][]byte{}
-	for host, v := range headers {
-		h := host
-		if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
-			h = u.Hostname()
-		}
-		secrets["HTTP_AUTH_HEADER_"+h] = []byte(v)
-	}
-	return secrets, nil
+	return engine.HTTPAuthSecrets(headers), nil
 }
 
 // caBundle is the CA bundle the user's pip trusts, for steps that reach an
@@ -839,8 +820,6 @@ func registryHost(repo string) string {
 	return host
 }
 
-func canonical(p string) string { return strings.TrimSuffix(p, "/v8") }
-
 func countLayers(pl *plan.Plan) int {
 	// Package layers plus the metadata layer of the first platform (every
 	// platform has the same number of envbuild layers).
@@ -850,61 +829,15 @@ func countLayers(pl *plan.Plan) int {
 	return len(pl.Platforms[0].Layers) + 1
 }
 
-func missingTarget(env *lockfile.Env, platforms []string) bool {
-	for _, p := range platforms {
-		if env.Target(p) == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// envMeta describes the per-environment files of the metadata layer.
-func envMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
-	m := &installer.EnvMeta{
-		EnvID:      pl.EnvID,
-		LockDigest: pl.LockDigest,
-		Python:     pythonShort(pp.Target),
-	}
-	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
-		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
-	}
-	for _, pk := range pp.Target.Packages {
-		if pk.Requested && pk.Source == "pypi" {
-			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
-		}
-		if pk.Source == "conda" {
-			cm := installer.CondaMeta{Name: pk.Name, Version: pk.Version, Build: pk.Build, URL: pk.URL, Channel: pk.Channel}
-			if pk.Requested {
-				cm.RequestedSpec = pk.Spec
-			}
-			m.Conda = append(m.Conda, cm)
-		}
-	}
-	return m
-}
-
 // targetFits reports whether a lock target suits the base's: the same
 // target for an environment on the base's interpreter; the same platform
 // and C library for one whose Python is a conda package (its Python is the
 // conda package's, not the base's).
 func targetFits(lt lockfile.Target, locked, base target.Target) bool {
-	if lt.PythonSource == "conda" {
-		return canonical(locked.Platform) == canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
+	if lt.PythonSource == lockfile.PythonFromConda {
+		return platform.Canonical(locked.Platform) == platform.Canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
 	}
 	return locked.Equal(base)
-}
-
-func pythonShort(t lockfile.Target) string {
-	parts := strings.SplitN(t.Python, ".", 3)
-	s := t.Python
-	if len(parts) >= 2 {
-		s = parts[0] + "." + parts[1]
-	}
-	if t.FreeThreaded {
-		s += "t"
-	}
-	return s
 }
 
 // layersConfig is the image config of the image BuildKit exports holding
@@ -912,11 +845,8 @@ func pythonShort(t lockfile.Target) string {
 // It carries a history entry per layer at the fixed time: without them
 // the exporter adds entries dated now, and the two exports of one build
 // (see engine.Build) could differ.
-func layersConfig(platform string, layers int) ([]byte, error) {
-	p, err := plan.HostPlatformSpec(platform)
-	if err != nil {
-		return nil, err
-	}
+func layersConfig(p string, layers int) ([]byte, error) {
+	osName, arch, variant := platform.Split(p)
 	type history struct {
 		Created   string `json:"created"`
 		CreatedBy string `json:"created_by"`
@@ -935,5 +865,5 @@ func layersConfig(platform string, layers int) ([]byte, error) {
 		} `json:"rootfs"`
 		Created string    `json:"created"`
 		History []history `json:"history"`
-	}{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: created, History: hist})
+	}{Architecture: arch, OS: osName, Variant: variant, Created: created, History: hist})
 }

@@ -14,10 +14,13 @@ import (
 
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/builder/registry"
+	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // compileRoots gives the steps that compile bytecode a small root to run
@@ -59,7 +62,7 @@ type pendingRoot struct {
 // key is the compile root's key for pp, "" when pp never compiles with
 // the base's interpreter.
 func (c *compileRoots) key(pp plan.PlatformPlan) string {
-	if c == nil || c.repo == "" || !pp.Bytecode || pp.Target.PythonSource == "conda" || pp.Base.ManifestDigest == "" {
+	if c == nil || c.repo == "" || !pp.Bytecode || pp.Target.PythonSource == lockfile.PythonFromConda || pp.Base.ManifestDigest == "" {
 		return ""
 	}
 	return plan.CompileRootKey(pp, c.salt)
@@ -79,13 +82,13 @@ func (c *compileRoots) state(pp plan.PlatformPlan, records map[string]*registry.
 		return nil
 	}
 	if rec := records[key]; rec != nil {
-		p, _ := plan.HostPlatformSpec(pp.Platform)
-		st := llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(p), llb.WithCustomNamef("the base's interpreter and standard library (%s)", pp.Platform))
+		osName, arch, variant := platform.Split(pp.Platform)
+		st := llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomNamef("the base's interpreter and standard library (%s)", pp.Platform))
 		c.used = true
 		return &st
 	}
 	if c.write && c.pending[key] == nil {
-		pr := &pendingRoot{platform: canonical(pp.Platform), done: make(chan struct{})}
+		pr := &pendingRoot{platform: platform.Canonical(pp.Platform), done: make(chan struct{})}
 		if c.pending == nil {
 			c.pending = map[string]*pendingRoot{}
 		}
@@ -114,7 +117,7 @@ func (c *compileRoots) make(ctx context.Context, pp plan.PlatformPlan) ([]byte, 
 		}
 	}
 	defer os.RemoveAll(spool)
-	stdlib := path.Join(path.Dir(path.Dir(pp.Base.Interpreter)), "lib", "python"+pythonShort(pp.Target))
+	stdlib := path.Join(path.Dir(path.Dir(pp.Base.Interpreter)), "lib", "python"+pp.Target.PythonShort())
 	var blob bytes.Buffer
 	zw := kgzip.NewWriter(&blob)
 	h := sha256.New()
@@ -186,12 +189,13 @@ func (c *compileRoots) stop() {
 }
 
 // newCompileRoots returns the compile roots of a build that reads (and,
-// with write, records in) the layer cache repo; nil when the cache is off.
-func newCompileRoots(ctx context.Context, o Options, repo string, write bool) *compileRoots {
-	if repo == "" {
+// when it records layers, records in) the layer cache; nil when the cache
+// is off.
+func newCompileRoots(ctx context.Context, o Options, dest destinations) *compileRoots {
+	if dest.mode == LayerCacheOff || dest.cacheRepo == "" {
 		return nil
 	}
-	c := &compileRoots{reg: o.Registry, repo: repo, write: write, salt: o.CacheSalt, cacheDir: o.CacheDir}
+	c := &compileRoots{reg: o.Registry, repo: dest.cacheRepo, write: dest.recordTo != "", salt: o.CacheSalt, cacheDir: o.CacheDir}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	return c
 }

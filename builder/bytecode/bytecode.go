@@ -15,9 +15,7 @@ package bytecode
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -38,26 +36,6 @@ for src, dfile in json.load(sys.stdin):
     except py_compile.PyCompileError:
         pass
 `
-
-// Main runs `compile --root DIR --python-exe PATH`.
-func Main(args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("compile", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	root := fset.String("root", "", "directory the layer is written under")
-	pyexe := fset.String("python-exe", "", "the target interpreter")
-	if err := fset.Parse(args); err != nil {
-		return 2
-	}
-	if *root == "" || *pyexe == "" {
-		fmt.Fprintln(stderr, "compile: --root and --python-exe are required")
-		return 2
-	}
-	if err := Compile(*root, *pyexe); err != nil {
-		fmt.Fprintln(stderr, "compile:", err)
-		return 1
-	}
-	return 0
-}
 
 // Compile compiles every .py file under root+layout.Prefix with pyexe.
 func Compile(root, pyexe string) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
@@ -29,9 +31,23 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 )
 
+// daemon is what the engine asks of BuildKit's client (*client.Client):
+// the one seam where tests put a fake daemon.
+type daemon interface {
+	Close() error
+	ListWorkers(ctx context.Context, opts ...client.ListWorkersOption) ([]*client.WorkerInfo, error)
+	Info(ctx context.Context) (*client.Info, error)
+	Build(ctx context.Context, opt client.SolveOpt, product string, buildFunc gateway.BuildFunc, statusChan chan *client.SolveStatus) (*client.SolveResponse, error)
+	Prune(ctx context.Context, ch chan client.UsageInfo, opts ...client.PruneOption) error
+	DiskUsage(ctx context.Context, opts ...client.DiskUsageOption) ([]*client.UsageInfo, error)
+	ContentClient() contentapi.ContentClient
+}
+
+var _ daemon = (*client.Client)(nil)
+
 // Engine is a connected BuildKit client.
 type Engine struct {
-	c    *client.Client
+	c    daemon
 	Addr string
 	// Info is what the daemon said about itself when it was dialed.
 	Info DaemonInfo
@@ -538,4 +554,20 @@ func watchdog(ctx context.Context, cancel context.CancelFunc, interval time.Dura
 			}
 		}
 	}
+}
+
+// HTTPAuthSecrets are the session secrets that give BuildKit's HTTP
+// source an Authorization header per host: it asks the session for
+// HTTP_AUTH_HEADER_<hostname> before every download. headers maps a
+// host ("host" or "host:port") to the header's value.
+func HTTPAuthSecrets(headers map[string]string) map[string][]byte {
+	secrets := map[string][]byte{}
+	for host, v := range headers {
+		h := host
+		if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
+			h = u.Hostname()
+		}
+		secrets["HTTP_AUTH_HEADER_"+h] = []byte(v)
+	}
+	return secrets
 }

@@ -22,6 +22,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/builder/plan"
 )
 
 // Media types of the layers envbuild writes (OCI).
@@ -166,4 +168,31 @@ func Compress(raw []byte, compression string) (*Layer, error) {
 func digestOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// EnvMeta describes the per-environment files of the metadata layer of
+// one platform of a plan: the env id, the venv of an environment on the
+// base's interpreter, the REQUESTED markers and the conda-meta records.
+func EnvMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
+	m := &installer.EnvMeta{
+		EnvID:      pl.EnvID,
+		LockDigest: pl.LockDigest,
+		Python:     pp.Target.PythonShort(),
+	}
+	if pp.Target.OnBase() {
+		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
+	}
+	for _, pk := range pp.Target.Packages {
+		if pk.Requested && pk.Source == "pypi" {
+			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
+		}
+		if pk.Source == "conda" {
+			cm := installer.CondaMeta{Name: pk.Name, Version: pk.Version, Build: pk.Build, URL: pk.URL, Channel: pk.Channel}
+			if pk.Requested {
+				cm.RequestedSpec = pk.Spec
+			}
+			m.Conda = append(m.Conda, cm)
+		}
+	}
+	return m
 }

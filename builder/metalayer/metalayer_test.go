@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 func meta() (*installer.EnvMeta, []installer.LayerMeta) {
@@ -89,5 +92,26 @@ func TestBuildIsReproducible(t *testing.T) {
 	}
 	if _, err := Build(m, metas, "lz4"); err == nil {
 		t.Error("an unknown compression was accepted")
+	}
+}
+
+func TestEnvMetaConda(t *testing.T) {
+	pp := plan.PlatformPlan{Target: lockfile.Target{Python: "3.11.2", PythonSource: "conda", Packages: []lockfile.Package{
+		{Name: "python", Version: "3.11.2", Build: "h_0", Source: "conda", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Channel: "http://ch", Requested: true, Spec: "python 3.11.*"},
+		{Name: "six", Version: "1.16.0", Build: "pyh_0", Source: "conda", URL: "http://ch/noarch/six-1.16.0-pyh_0.conda", Channel: "http://ch"},
+		{Name: "idna", Version: "3.7", Source: "pypi", Requested: true},
+	}}}
+	m := EnvMeta(&plan.Plan{EnvID: "ab", LockDigest: "sha256:cd"}, pp)
+	if m.Venv != nil {
+		t.Errorf("a conda Python got a venv: %+v", m.Venv)
+	}
+	got, _ := json.Marshal(m.Conda)
+	want := `[{"name":"python","version":"3.11.2","build":"h_0","requested_spec":"python 3.11.*","url":"http://ch/linux-64/python-3.11.2-h_0.conda","channel":"http://ch"},` +
+		`{"name":"six","version":"1.16.0","build":"pyh_0","url":"http://ch/noarch/six-1.16.0-pyh_0.conda","channel":"http://ch"}]`
+	if string(got) != want {
+		t.Errorf("conda entries\n got %s\nwant %s", got, want)
+	}
+	if len(m.Requested) != 1 || m.Requested[0].Name != "idna" || !strings.HasPrefix(m.Python, "3.11") {
+		t.Errorf("requested %+v, python %q", m.Requested, m.Python)
 	}
 }

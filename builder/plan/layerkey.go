@@ -9,6 +9,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // keyLayers decides which layers compile bytecode and gives every layer
@@ -77,7 +78,7 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 
 // compilerIdentity names what the compile step of a layer runs.
 func compilerIdentity(pp PlatformPlan, pythonKeys []string) string {
-	if pp.Target.PythonSource == "conda" {
+	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		return "conda-python:" + strings.Join(pythonKeys, ",")
 	}
 	id := pp.Base.InterpreterDigest
@@ -94,7 +95,7 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 	}
 	source := pp.Target.PythonSource
 	if source == "" {
-		source = "base"
+		source = lockfile.PythonFromBase
 	}
 	doc := struct {
 		Format         string `json:"format"`
@@ -112,11 +113,11 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 		SdistBase      string `json:"sdist_base,omitempty"`
 	}{
 		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
-		Platform: strings.TrimSuffix(pp.Platform, "/v8"), Implementation: pp.Target.Implementation,
-		Python: pythonShort(pp.Target), PythonSource: source, Compression: compression,
+		Platform: platform.Canonical(pp.Platform), Implementation: pp.Target.Implementation,
+		Python: pp.Target.PythonShort(), PythonSource: source, Compression: compression,
 		Bytecode: compile, Compiler: compiler,
 	}
-	if pk.Kind == "sdist" {
+	if pk.Kind == lockfile.KindSdist {
 		doc.SdistBase = pp.Base.ManifestDigest + "@" + pp.Base.Interpreter
 	}
 	return hashDoc(doc)
@@ -150,7 +151,7 @@ func CompileRootKey(pp PlatformPlan, salt string) string {
 // built (by key) compiles its bytecode with the base's interpreter: only
 // then is a compile root of use.
 func CompilesOnBase(pp PlatformPlan, have func(key string) bool) bool {
-	if pp.Target.PythonSource == "conda" {
+	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		return false
 	}
 	for _, l := range pp.Layers {

@@ -9,14 +9,23 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // InstallerDir is where the installer binary is mounted in every step.
 const InstallerDir = "/.envbuild"
+
+// InstallerLocal is the name of the session directory that holds the
+// installer programs (engine.Job.LocalDirs).
+const InstallerLocal = "envbuild-installer"
+
+// InstallerSource is the state of that directory, as LowerOptions.Installer.
+func InstallerSource() llb.State {
+	return llb.Local(InstallerLocal, llb.SharedKeyHint(InstallerLocal), llb.LocalUniqueID(InstallerLocal), llb.WithCustomName("envbuild installer"))
+}
 
 // LowerOptions says how the installer reaches BuildKit.
 type LowerOptions struct {
@@ -41,9 +50,6 @@ type LowerOptions struct {
 	// unless an sdist is built.
 	CompileRoot *llb.State
 }
-
-// StepSeparator separates steps in one installer invocation.
-const StepSeparator = "---"
 
 // metaDir is where each install step writes its layer's LayerMeta, an
 // output of its own beside the layer.
@@ -76,7 +82,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	}
 	base := llb.Image(pp.Base.Ref, llb.Platform(target), llb.WithCustomNamef("base image %s (%s)", pp.Base.Ref, pp.Platform))
 	installer := InstallerDir + "/" + opt.InstallerName
-	short := pythonShort(pp.Target)
+	short := pp.Target.PythonShort()
 
 	// The installer runs on the build host. Where bytecode is compiled it
 	// runs inside the base image with the target's interpreter: the
@@ -86,7 +92,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	// root, so nothing of the base is needed.
 	pyexe := pp.Base.Interpreter
 	compileRoot := base
-	if pp.Target.PythonSource == "conda" {
+	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		pyexe = layout.Python
 	} else if opt.CompileRoot != nil {
 		compileRoot = *opt.CompileRoot
@@ -103,7 +109,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 		if l.Compile {
 			root = compileRoot
 		}
-		var args []string
+		var steps []installstep.Step
 		var mounts []llb.RunOption
 		for j, pk := range l.Packages {
 			if pk.Sha256 == "" {
@@ -111,25 +117,23 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 			}
 			src := fmt.Sprintf("/in/%d", j)
 			artifact := fetch(pk)
-			if pk.Kind == "sdist" {
+			if pk.Kind == lockfile.KindSdist {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
 			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
-			if len(args) > 0 {
-				args = append(args, StepSeparator)
-			}
-			args = append(args, installArgs(pk, path.Join(src, pk.Filename), short, pp.Target)...)
+			steps = append(steps, installStep(pk, path.Join(src, pk.Filename), short, pp.Target))
 		}
 		if l.Compile {
-			args = append(args, StepSeparator, "compile", "--root", "/out", "--python-exe", pyexe)
+			steps = append(steps, installstep.Step{Kind: installstep.Compile, Root: "/out", PythonExe: pyexe})
 		}
-		args = append(args, StepSeparator, "normalize", "--root", "/out")
-		args = append(args, StepSeparator, "layermeta", "--root", "/out", "--out", metaDir+"/"+l.Key+".json")
+		steps = append(steps,
+			installstep.Step{Kind: installstep.Normalize, Root: "/out"},
+			installstep.Step{Kind: installstep.LayerMeta, Root: "/out", Out: metaDir + "/" + l.Key + ".json"})
 		runOpts := append([]llb.RunOption{
-			llb.Args(append([]string{installer, "internal-step"}, args...)),
+			llb.Args(append([]string{installer, installstep.Command}, installstep.Encode(steps)...)),
 			llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
 			llb.AddEnv("PYTHONHASHSEED", "0"),
-			llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
+			llb.AddEnv(installstep.SourceDateEpochVar, installstep.SourceDateEpoch),
 			llb.Network(pb.NetMode_NONE),
 			llb.WithCustomNamef("install %s (%s)", l.Name, pp.Platform),
 		}, mounts...)
@@ -184,7 +188,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 // the layers holding PyPI or noarch: python packages (other conda packages
 // ship their own bytecode).
 func needsBytecode(t lockfile.Target, l Layer) bool {
-	if t.PythonSource != "conda" {
+	if t.PythonSource != lockfile.PythonFromConda {
 		return true
 	}
 	for _, pk := range l.Packages {
@@ -239,7 +243,7 @@ func buildWheel(base, sdist llb.State, pk lockfile.Package, interpreter, platfor
 	opts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", "-c", script, interpreter, "/sdist/" + pk.Filename}),
 		llb.AddMount("/sdist", sdist, llb.Readonly),
-		llb.AddEnv("SOURCE_DATE_EPOCH", "315532800"),
+		llb.AddEnv(installstep.SourceDateEpochVar, installstep.SourceDateEpoch),
 		llb.AddEnv("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
 		llb.WithCustomNamef("build a wheel of %s %s from its sdist (%s)", pk.Name, pk.Version, platform),
 	}
@@ -262,38 +266,17 @@ func fetch(pk lockfile.Package) llb.State {
 	return llb.HTTP(pk.URL, opts...)
 }
 
-func installArgs(pk lockfile.Package, src, short string, t lockfile.Target) []string {
+// installStep is the installer step of one package whose artifact is
+// mounted at src; short is the target's Python, MAJOR.MINOR with "t" when
+// free-threaded.
+func installStep(pk lockfile.Package, src, short string, t lockfile.Target) installstep.Step {
 	switch pk.Kind {
-	case "conda", "tar.bz2":
-		return []string{"conda", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", short}
-	case "sdist":
+	case lockfile.KindConda, lockfile.KindTarBz2:
+		return installstep.Step{Kind: installstep.Conda, Src: src, Root: "/out", SHA256: pk.Sha256, Python: short}
+	case lockfile.KindSdist:
 		// The wheel built from the sdist (buildWheel) is the only file in
 		// the mount; its name is known only after the build.
-		args := []string{"wheel-in-dir", "--dir", path.Dir(src), "--root", "/out", "--python", strings.TrimSuffix(short, "t")}
-		if t.FreeThreaded {
-			args = append(args, "--free-threaded")
-		}
-		return args
+		return installstep.Step{Kind: installstep.WheelInDir, Dir: path.Dir(src), Root: "/out", Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
 	}
-	args := []string{"wheel", "--src", src, "--root", "/out", "--sha256", pk.Sha256, "--python", strings.TrimSuffix(short, "t")}
-	if t.FreeThreaded {
-		args = append(args, "--free-threaded")
-	}
-	return args
+	return installstep.Step{Kind: installstep.Wheel, Src: src, Root: "/out", SHA256: pk.Sha256, Python: strings.TrimSuffix(short, "t"), FreeThreaded: t.FreeThreaded}
 }
-
-func pythonShort(t lockfile.Target) string {
-	parts := strings.Split(t.Python, ".")
-	s := t.Python
-	if len(parts) >= 2 {
-		s = parts[0] + "." + parts[1]
-	}
-	if t.FreeThreaded {
-		s += "t"
-	}
-	return s
-}
-
-// HostPlatformSpec parses a platform string for callers that need the OCI
-// form.
-func HostPlatformSpec(p string) (ocispecs.Platform, error) { return platforms.Parse(p) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
@@ -278,5 +280,53 @@ func TestLowerOnCompileRoot(t *testing.T) {
 	other.Base.ManifestDigest = "sha256:" + sha("8")
 	if k == CompileRootKey(other, "") || k == CompileRootKey(pp, "2026-12") || k != CompileRootKey(pp, "") || k == pp.Layers[0].Key {
 		t.Error("CompileRootKey: want one key per base and salt, stable, and no layer's")
+	}
+}
+
+// Every install step the planner writes parses as the installer parses
+// it: the two sides of the protocol agree.
+func TestLoweredStepsParse(t *testing.T) {
+	for _, lt := range []lockfile.Target{condaTarget(), {
+		Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base",
+		Packages: []lockfile.Package{
+			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+			{Name: "foo", Version: "1.0", Source: "pypi", Kind: "sdist", URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},
+		},
+	}} {
+		p := makePlan(t, lt, "linux/amd64")
+		lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := lw.Layers.Marshal(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, dt := range def.Def {
+			var op pb.Op
+			if err := op.Unmarshal(dt); err != nil {
+				t.Fatal(err)
+			}
+			e := op.GetExec()
+			if e == nil || len(e.Meta.Args) < 2 || e.Meta.Args[1] != installstep.Command {
+				continue
+			}
+			n++
+			steps, err := installstep.ParseAll(e.Meta.Args[2:])
+			if err != nil {
+				t.Errorf("%q does not parse: %v", e.Meta.Args, err)
+				continue
+			}
+			if k := steps[len(steps)-1].Kind; k != installstep.LayerMeta {
+				t.Errorf("%q ends with %s, want layermeta", e.Meta.Args, k)
+			}
+			if !slices.Contains(e.Meta.Env, installstep.SourceDateEpochVar+"="+installstep.SourceDateEpoch) {
+				t.Errorf("%q runs without %s: %q", e.Meta.Args, installstep.SourceDateEpochVar, e.Meta.Env)
+			}
+		}
+		if n != len(p.Platforms[0].Layers) {
+			t.Errorf("%d install steps, want one per layer (%d)", n, len(p.Platforms[0].Layers))
+		}
 	}
 }

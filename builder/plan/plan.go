@@ -14,6 +14,7 @@ import (
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	pf "github.com/envbuild/envbuild/lock/platform"
 )
 
 // DefaultLayerBudget is the most package layers one image gets; above it,
@@ -142,7 +143,7 @@ func Make(in Input) (*Plan, error) {
 		pp.Layers = groupLayers(t.Packages, budget)
 		pp.Bytecode = in.Options.Bytecode
 		hostKnown := in.HostPlatform != ""
-		if pp.Bytecode && hostKnown && !samePlatform(platform, in.HostPlatform) {
+		if pp.Bytecode && hostKnown && !pf.Same(platform, in.HostPlatform) {
 			pp.Bytecode = false
 			on := "BuildKit runs on " + in.HostPlatform
 			if in.HostPlatform == NoHost {
@@ -158,21 +159,21 @@ func Make(in Input) (*Plan, error) {
 			}
 		}
 		switch t.PythonSource {
-		case "base", "":
+		case lockfile.PythonFromBase, "":
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: a venv-style environment on the base's interpreter %s (Python %s), isolated from its site-packages", platform, base.Interpreter, base.PythonVersion))
-		case "conda":
+		case lockfile.PythonFromConda:
 			pp.Notes = append(pp.Notes, fmt.Sprintf("%s: Python %s from conda, installed in %s", platform, t.Python, layout.Prefix))
 		default:
 			return nil, failure.User(fmt.Errorf("the lock of environment %q says python-source %q for %s; want \"base\" or \"conda\"; run `envbuild lock` again", in.EnvName, t.PythonSource, platform))
 		}
 		for _, pk := range t.Packages {
-			if pk.Kind == "sdist" && t.PythonSource == "conda" {
+			if pk.Kind == lockfile.KindSdist && t.PythonSource == lockfile.PythonFromConda {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, and building one on a conda Python is not supported; pick a version with a wheel for %s", pk.Name, pk.Version, platform))
 			}
-			if pk.Kind == "sdist" && in.HostPlatform == NoHost {
+			if pk.Kind == lockfile.KindSdist && in.HostPlatform == NoHost {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which only a BuildKit of platform %s can build", pk.Name, pk.Version, platform))
 			}
-			if pk.Kind == "sdist" && hostKnown && !samePlatform(platform, in.HostPlatform) {
+			if pk.Kind == lockfile.KindSdist && hostKnown && !pf.Same(platform, in.HostPlatform) {
 				return nil, failure.User(fmt.Errorf("%s %s is locked as a source distribution, which can only be built for BuildKit's own platform %s, not %s; pick a version with a wheel for %s", pk.Name, pk.Version, in.HostPlatform, platform, platform))
 			}
 		}
@@ -196,10 +197,6 @@ func HostCandidates(platforms []string, bytecode bool) []string {
 		return []string{NoHost}
 	}
 	return append(append([]string(nil), platforms...), NoHost)
-}
-
-func samePlatform(a, b string) bool {
-	return strings.TrimSuffix(a, "/v8") == strings.TrimSuffix(b, "/v8")
 }
 
 // groupLayers gives each package its own layer while the count fits the
@@ -266,7 +263,7 @@ func envID(p *Plan) string {
 		Platforms []plat `json:"platforms"`
 	}{Layout: layout.Version, Bytecode: p.Options.Bytecode, Budget: p.Options.LayerBudget}
 	for _, pp := range p.Platforms {
-		pl := plat{Platform: strings.TrimSuffix(pp.Platform, "/v8"), Base: pp.Base.ManifestDigest, Python: pp.Target.PythonSource, Bytecode: pp.Bytecode}
+		pl := plat{Platform: pf.Canonical(pp.Platform), Base: pp.Base.ManifestDigest, Python: pp.Target.PythonSource, Bytecode: pp.Bytecode}
 		for _, pk := range pp.Target.Packages {
 			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, pk.Source, pk.Kind})
 		}
@@ -338,7 +335,7 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 		return nil, fmt.Errorf("no config for the base image of %s", pp.Platform)
 	}
 	cfg := pp.Base.Config.DeepCopy()
-	osName, arch, variant := SplitPlatform(pp.Platform)
+	osName, arch, variant := pf.Split(pp.Platform)
 	cfg.OS, cfg.Architecture, cfg.Variant = osName, arch, variant
 	cfg.Created = v1.Time{Time: Created}
 	cfg.Config.Env = withPath(cfg.Config.Env)
@@ -351,7 +348,7 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 			cfg.Config.Labels[LabelBaseEnvPrefix+k] = v
 		}
 	}
-	if pp.Target.PythonSource == "base" || pp.Target.PythonSource == "" {
+	if pp.Target.OnBase() {
 		cfg.Config.Env = setEnv(cfg.Config.Env, "VIRTUAL_ENV", layout.Prefix)
 	}
 	cfg.Config.Labels[LabelEnvID] = p.EnvID
@@ -371,19 +368,6 @@ func ImageConfig(p *Plan, pp PlatformPlan, diffIDs []string) ([]byte, error) {
 	}
 	cfg.RootFS = rootfs
 	return json.Marshal(cfg)
-}
-
-// SplitPlatform returns a platform's OS, architecture and variant, with
-// arm64's variant "v8" spelled out, as image configs and indexes carry it.
-func SplitPlatform(p string) (string, string, string) {
-	parts := strings.SplitN(p, "/", 3)
-	for len(parts) < 3 {
-		parts = append(parts, "")
-	}
-	if parts[1] == "arm64" && parts[2] == "" {
-		parts[2] = "v8"
-	}
-	return parts[0], parts[1], parts[2]
 }
 
 func withPath(env []string) []string {

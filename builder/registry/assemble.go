@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // envbuild writes its images' manifests itself (the layers come from the
@@ -128,7 +128,7 @@ func Index(images []NewImage) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		osName, arch, variant := plan.SplitPlatform(pi.Platform)
+		osName, arch, variant := platform.Split(pi.Platform)
 		idx.Manifests = append(idx.Manifests, descriptor{MediaType: string(types.OCIManifestSchema1), Digest: digestOf(m), Size: int64(len(m)), Platform: &platformDesc{Architecture: arch, OS: osName, Variant: variant}})
 	}
 	return json.Marshal(idx)

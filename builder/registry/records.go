@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // A layer record says that a package layer with a given cache key is a
@@ -324,7 +324,7 @@ func (c *Client) WriteBaseRecord(ctx context.Context, repo, manifestDigest, plat
 
 // recordConfig is the image config of a record: the platform, one label
 // holding the record, and the layers' diff ids.
-func recordConfig(platform, label, value string, diffIDs []string) ([]byte, error) {
+func recordConfig(p, label, value string, diffIDs []string) ([]byte, error) {
 	type labels struct {
 		Labels map[string]string `json:"Labels"`
 	}
@@ -332,7 +332,7 @@ func recordConfig(platform, label, value string, diffIDs []string) ([]byte, erro
 		Type    string   `json:"type"`
 		DiffIDs []string `json:"diff_ids"`
 	}
-	osName, arch, variant := plan.SplitPlatform(platform)
+	osName, arch, variant := platform.Split(p)
 	return json.Marshal(struct {
 		Architecture string `json:"architecture"`
 		OS           string `json:"os"`

@@ -1,8 +1,10 @@
 // Package step runs the installer steps of one BuildKit exec: the envbuild
 // binary is mounted into the step and called as `envbuild internal-step
-// STEP ARGS [--- STEP ARGS]…`, each STEP one of the installer's
-// subcommands (wheel, conda, envmeta, normalize) or compile (bytecode with
-// the target interpreter). Steps run in order; the first failure stops
+// STEP ARGS [--- STEP ARGS]…` (package installstep describes and parses
+// the steps), each STEP one of the installer's subcommands (wheel, conda,
+// envmeta, normalize, layermeta), wheel-in-dir (the wheel built from an
+// sdist) or compile (bytecode with the target interpreter). Every step is
+// parsed before any runs; steps run in order and the first failure stops
 // them.
 package step
 
@@ -13,37 +15,29 @@ import (
 
 	"github.com/envbuild/envbuild/builder/bytecode"
 	"github.com/envbuild/envbuild/builder/installer"
+	"github.com/envbuild/envbuild/builder/installstep"
 )
 
-// Separator separates steps.
-const Separator = "---"
-
-// Main runs the steps in args and returns the exit status.
+// Main runs the steps in args and returns the exit status: 2 for a
+// command line that does not parse, else the first failing step's.
 func Main(args []string, stdout, stderr io.Writer) int {
-	var steps [][]string
-	cur := []string{}
-	for _, a := range args {
-		if a == Separator {
-			steps = append(steps, cur)
-			cur = []string{}
-			continue
-		}
-		cur = append(cur, a)
+	steps, err := installstep.ParseAll(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", installstep.Command, err)
+		return 2
 	}
-	steps = append(steps, cur)
 	for _, s := range steps {
-		if len(s) == 0 {
-			fmt.Fprintln(stderr, "internal-step: empty step")
-			return 2
-		}
 		var rc int
-		switch s[0] {
-		case "compile":
-			rc = bytecode.Main(s[1:], stdout, stderr)
-		case "wheel-in-dir":
-			rc = wheelInDir(s[1:], stdout, stderr)
+		switch s.Kind {
+		case installstep.Compile:
+			if err := bytecode.Compile(s.Root, s.PythonExe); err != nil {
+				fmt.Fprintln(stderr, "compile:", err)
+				rc = 1
+			}
+		case installstep.WheelInDir:
+			rc = wheelInDir(s, stdout, stderr)
 		default:
-			rc = installer.Main(s, stdout, stderr)
+			rc = installer.Run(s, stdout, stderr)
 		}
 		if rc != 0 {
 			return rc
@@ -52,18 +46,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// wheelInDir installs the one wheel in --dir (a wheel built from an sdist
+// wheelInDir installs the one wheel in s.Dir (a wheel built from an sdist
 // during the build, whose file name was not known when the build was
-// planned); the other arguments go to the installer's wheel step.
-func wheelInDir(args []string, stdout, stderr io.Writer) int {
-	if len(args) < 2 || args[0] != "--dir" {
-		fmt.Fprintln(stderr, "wheel-in-dir: want --dir DIR first")
-		return 2
-	}
-	wheels, _ := filepath.Glob(filepath.Join(args[1], "*.whl"))
+// planned) as a wheel step with s's other flags.
+func wheelInDir(s installstep.Step, stdout, stderr io.Writer) int {
+	wheels, _ := filepath.Glob(filepath.Join(s.Dir, "*.whl"))
 	if len(wheels) != 1 {
-		fmt.Fprintf(stderr, "wheel-in-dir: building the sdist gave %d wheels in %s, want 1\n", len(wheels), args[1])
+		fmt.Fprintf(stderr, "wheel-in-dir: building the sdist gave %d wheels in %s, want 1\n", len(wheels), s.Dir)
 		return 1
 	}
-	return installer.Main(append([]string{"wheel", "--src", wheels[0]}, args[2:]...), stdout, stderr)
+	w := s
+	w.Kind, w.Src, w.Dir = installstep.Wheel, wheels[0], ""
+	return installer.Run(w, stdout, stderr)
 }

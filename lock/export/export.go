@@ -183,7 +183,7 @@ func Pylock(e *lockfile.Env, targets []lockfile.Target) ([]byte, error) {
 		tool := &pylock.EnvbuildTool{Requested: en.requested}
 		for _, f := range en.files {
 			pf := pylock.File{Name: f.Filename, URL: spec.StripCredentials(f.URL), Size: f.Size, Hashes: map[string]string{"sha256": f.Sha256}}
-			if f.Kind == "sdist" {
+			if f.Kind == lockfile.KindSdist {
 				p.Sdist = &pf
 			} else {
 				p.Wheels = append(p.Wheels, pf)

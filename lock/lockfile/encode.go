@@ -16,6 +16,7 @@ import (
 
 	"github.com/envbuild/envbuild/internal/tomlcheck"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // Sort puts environments, targets, packages and depends lists in their
@@ -229,15 +230,11 @@ func (f *File) Env(name string) *Env {
 }
 
 // Target returns the environment's target for platform, or nil.
-func (e *Env) Target(platform string) *Target {
+func (e *Env) Target(p string) *Target {
 	for i := range e.Targets {
-		if samePlatform(e.Targets[i].Platform, platform) {
+		if platform.Same(e.Targets[i].Platform, p) {
 			return &e.Targets[i]
 		}
 	}
 	return nil
-}
-
-func samePlatform(a, b string) bool {
-	return strings.TrimSuffix(a, "/v8") == strings.TrimSuffix(b, "/v8")
 }

@@ -10,6 +10,8 @@
 // This package holds no resolution logic and never talks to the network.
 package lockfile
 
+import "github.com/envbuild/envbuild/lock/target"
+
 // Version is the lock-version this package writes and reads.
 const Version = 1
 
@@ -47,6 +49,38 @@ type Target struct {
 	Interpreter string    `toml:"interpreter,omitempty" json:"interpreter,omitempty"`
 	Packages    []Package `toml:"package" json:"package"`
 }
+
+// Where a target's interpreter comes from (Target.PythonSource). The
+// fields stay strings, as they are spelled in the lock file.
+const (
+	// PythonFromBase is a venv-style prefix on the base's interpreter.
+	PythonFromBase = "base"
+	// PythonFromConda is Python as a conda package in the prefix.
+	PythonFromConda = "conda"
+)
+
+// OnBase reports whether the environment runs on the base's interpreter:
+// PythonSource "base", or unset (a lock made before the field existed).
+func (t Target) OnBase() bool {
+	return t.PythonSource == PythonFromBase || t.PythonSource == ""
+}
+
+// PythonShort is the target's Python as MAJOR.MINOR, with "t" for a
+// free-threaded interpreter ("3.11", "3.13t").
+func (t Target) PythonShort() string {
+	return target.ShortVersion(t.Python, t.FreeThreaded)
+}
+
+// A locked artifact's kind (Package.Kind).
+const (
+	KindWheel  = "wheel"
+	KindSdist  = "sdist"
+	KindConda  = "conda"   // a .conda archive
+	KindTarBz2 = "tar.bz2" // a conda .tar.bz2 archive
+)
+
+// IsConda reports whether the artifact is a conda package archive.
+func (p Package) IsConda() bool { return p.Kind == KindConda || p.Kind == KindTarBz2 }
 
 // Package is one locked artifact.
 type Package struct {

@@ -304,7 +304,7 @@ func (p *provider) packages(ctx context.Context, solution []resolve.Package, req
 		}
 		pkg := lockfile.Package{Name: name, Version: v.String(), Source: "pypi", Depends: deps, Requested: requested[name]}
 		if d, ok := p.direct[name]; ok {
-			pkg.Kind, pkg.URL, pkg.Filename, pkg.Sha256, pkg.Size = "wheel", d.url, d.filename, d.sha256, d.size
+			pkg.Kind, pkg.URL, pkg.Filename, pkg.Sha256, pkg.Size = lockfile.KindWheel, d.url, d.filename, d.sha256, d.size
 			out = append(out, pkg)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi/index"
 	"github.com/envbuild/envbuild/lock/pypi/pep440"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
@@ -39,7 +40,7 @@ const (
 type release struct {
 	version  pep440.Version
 	file     index.File // the best file, when why == usable
-	kind     string     // "wheel" or "sdist"
+	kind     string     // lockfile.KindWheel or KindSdist
 	why      unusable
 	reason   string // a clause for explanations, when why != usable
 	detail   string // the Requires-Python specifier, or the yank reason
@@ -322,7 +323,7 @@ func (p *provider) choose(name string, g *fileGroup) *release {
 		fs = append(fs, f)
 	}
 	if best, ok := p.tags.Best(ws); ok {
-		r.file, r.kind = fs[best], "wheel"
+		r.file, r.kind = fs[best], lockfile.KindWheel
 		return r
 	}
 	if compatible == 0 && p.allowSdist {
@@ -334,7 +335,7 @@ func (p *provider) choose(name string, g *fileGroup) *release {
 				pyReason = spec
 				continue
 			}
-			r.file, r.kind = f, "sdist"
+			r.file, r.kind = f, lockfile.KindSdist
 			return r
 		}
 	}

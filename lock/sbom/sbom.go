@@ -183,10 +183,8 @@ func purl(p lockfile.Package) string {
 		if p.Subdir != "" {
 			q.Set("subdir", p.Subdir)
 		}
-		if p.Kind == "conda" {
-			q.Set("type", "conda")
-		} else if p.Kind == "tar.bz2" {
-			q.Set("type", "tar.bz2")
+		if p.IsConda() {
+			q.Set("type", p.Kind)
 		}
 		s := "pkg:conda/" + url.PathEscape(p.Name) + "@" + url.PathEscape(p.Version)
 		if len(q) > 0 {

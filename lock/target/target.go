@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/envbuild/envbuild/lock/platform"
 )
 
 // Target is one platform an environment is locked for.
@@ -100,14 +102,14 @@ func NormalizePython(s string) (full string, freeThreaded bool, err error) {
 
 // Arch maps an OCI platform to the machine name Python reports
 // (platform.machine()): linux/amd64 → x86_64, linux/arm64 → aarch64.
-func Arch(platform string) (string, error) {
-	switch strings.TrimSuffix(platform, "/v8") {
+func Arch(p string) (string, error) {
+	switch platform.Canonical(p) {
 	case "linux/amd64":
 		return "x86_64", nil
 	case "linux/arm64":
 		return "aarch64", nil
 	}
-	return "", fmt.Errorf("unsupported platform %q: envbuild builds linux/amd64 and linux/arm64", platform)
+	return "", fmt.Errorf("unsupported platform %q: envbuild builds linux/amd64 and linux/arm64", p)
 }
 
 // Machine is Arch for a target whose platform is known to be valid.
@@ -123,19 +125,20 @@ func (t Target) PythonMajorMinor() (int, int) {
 }
 
 // PythonShort is "3.11" (or "3.13t" for a free-threaded interpreter).
-func (t Target) PythonShort() string {
-	maj, min := t.PythonMajorMinor()
-	s := fmt.Sprintf("%d.%d", maj, min)
-	if t.FreeThreaded {
+func (t Target) PythonShort() string { return ShortVersion(t.Python, t.FreeThreaded) }
+
+// ShortVersion is a Python version's MAJOR.MINOR ("3.11.2" is "3.11"),
+// with "t" for a free-threaded interpreter: the one spelling of an
+// environment's Python in paths, layer keys and the installer's flags.
+func ShortVersion(version string, freeThreaded bool) string {
+	s := version
+	if parts := strings.SplitN(version, ".", 3); len(parts) >= 2 {
+		s = parts[0] + "." + parts[1]
+	}
+	if freeThreaded {
 		s += "t"
 	}
 	return s
-}
-
-// LibcMajorMinor returns the C library version as numbers.
-func (t Target) LibcMajorMinor() (int, int) {
-	maj, min, _ := splitMajorMinor(t.LibcVersion)
-	return maj, min
 }
 
 // LibcString is the lock's spelling: "glibc 2.36".
@@ -163,7 +166,7 @@ func (t Target) String() string {
 // Python full version and implementation, platform and libc.
 func (t Target) Equal(o Target) bool {
 	return t.Python == o.Python && t.Implementation == o.Implementation && t.FreeThreaded == o.FreeThreaded &&
-		strings.TrimSuffix(t.Platform, "/v8") == strings.TrimSuffix(o.Platform, "/v8") && t.Libc == o.Libc && t.LibcVersion == o.LibcVersion
+		platform.Same(t.Platform, o.Platform) && t.Libc == o.Libc && t.LibcVersion == o.LibcVersion
 }
 
 func splitMajorMinor(s string) (int, int, error) {

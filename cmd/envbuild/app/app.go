@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/step"
 	"github.com/envbuild/envbuild/lock/failure"
 )
@@ -26,7 +27,7 @@ var Version = "dev"
 func Main(args []string, stdout, stderr io.Writer) int {
 	// The installer runs inside BuildKit as this same binary; it must not
 	// pay for the CLI's set-up.
-	if len(args) > 1 && args[1] == "internal-step" {
+	if len(args) > 1 && args[1] == installstep.Command {
 		return step.Main(args[2:], stdout, stderr)
 	}
 	// The shells' completion scripts ask what comes next (help.go).

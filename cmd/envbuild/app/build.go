@@ -8,6 +8,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/build"
 	"github.com/envbuild/envbuild/frontends/config"
+	"github.com/envbuild/envbuild/lock"
 )
 
 func buildCommand() *cli.Command {
@@ -15,21 +16,16 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "lock (when needed), build and push an environment image",
 		ArgsUsage: " ",
-		Flags: append(append(append(specFlags(), buildkitFlags()...),
-			&cli.StringFlag{Name: "base", Usage: "the base image (default: ENVBUILD_DEFAULT_CONTAINER_IMAGE, the config file, Metaflow's settings; see docs/configuration.md)"},
-			&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
-			&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "OCI layout directory, when no repository is configured"},
-			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
-			&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
-			&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
-			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-			frozenFlag(),
-		), append(layerCacheFlags(), dockerFlags()...)...),
+		Flags: concatFlags(specFlags(), buildkitFlags(),
+			[]cli.Flag{&cli.StringFlag{Name: "base", Usage: "the base image (default: ENVBUILD_DEFAULT_CONTAINER_IMAGE, the config file, Metaflow's settings; see docs/configuration.md)"}},
+			registryFlags(),
+			[]cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "OCI layout directory, when no repository is configured"}},
+			layerFlags(),
+			[]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}, frozenFlag()},
+			layerCacheFlags(), dockerFlags()),
 		Action: func(c *cli.Context) error {
 			env := config.EnvMap(os.Environ())
-			if err := validateBuildFlags(c, env, true); err != nil {
+			if err := validateBuildFlags(c, env); err != nil {
 				return err
 			}
 			push, _ := pushTimeout(env)
@@ -41,7 +37,7 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkLockPolicy(policy, lockPath, s); err != nil {
+			if err := lock.CheckPolicy(lockPath, s, policy); err != nil {
 				return err
 			}
 			if c.Bool("no-bytecode") {

@@ -19,31 +19,85 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock"
 	"github.com/envbuild/envbuild/lock/failure"
-	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
-// specFlags are the flags that describe an environment.
+// specFlags are the flags that describe an environment (build and lock).
 func specFlags() []cli.Flag {
-	return append([]cli.Flag{
+	flags := []cli.Flag{
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the environment's file: envbuild.toml, requirements.txt, pyproject.toml, uv.lock, pylock.toml or environment.yml, recognised by name and content (default: ./envbuild.toml when no --pypi/--conda/-r is given)"},
 		&cli.StringFlag{Name: "env", Usage: "the environment of envbuild.toml to use, when it has several"},
 		&cli.StringSliceFlag{Name: "pypi", Usage: "a PEP 508 requirement (repeatable)"},
 		&cli.StringSliceFlag{Name: "conda", Usage: "a conda MatchSpec (repeatable)"},
-		&cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"},
+		channelFlag(),
 		&cli.StringFlag{Name: "python", Usage: "Python version X.Y[.Z] (default: the base image's)"},
 		&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated as buildx takes it; default linux/amd64)"},
-		&cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"},
-		&cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"},
+		indexURLFlag(),
+		extraIndexURLFlag(),
 		&cli.BoolFlag{Name: "allow-sdist", Usage: "allow source distributions, built into wheels during the build"},
 		&cli.StringFlag{Name: "lock", Usage: "the lock file (default: envbuild.lock beside envbuild.toml, or ./envbuild.lock)"},
+	}
+	flags = append(flags, lockFlags()...)
+	flags = append(flags, settingsFlags()...)
+	return append(flags, inputFlags()...)
+}
+
+// indexFlags name where packages come from (build, lock and flow build):
+// they win over the spec's own indexes and channels.
+func indexFlags() []cli.Flag {
+	return []cli.Flag{channelFlag(), indexURLFlag(), extraIndexURLFlag()}
+}
+
+func channelFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "channel", Aliases: []string{"c"}, Usage: "a conda channel name or URL (repeatable, highest priority first; default: CONDA_CHANNELS, .condarc, conda-forge)"}
+}
+
+func indexURLFlag() cli.Flag {
+	return &cli.StringFlag{Name: "index-url", Usage: "the package index (default: pip's configuration)"}
+}
+
+func extraIndexURLFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "extra-index-url", Usage: "further package indexes (repeatable)"}
+}
+
+// lockFlags say how an environment is locked (build, lock and flow
+// build); lockRequest and lockPolicy read them.
+func lockFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "exclude-newer", Usage: "ignore files uploaded after this date (RFC 3339 or YYYY-MM-DD), for reproducible locks"},
 		&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
 		&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
 		&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME (repeatable)"},
 		lockedFlag(),
+	}
+}
+
+// settingsFlags are envbuild's own files (every command that locks or
+// builds).
+func settingsFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "envbuild's config file (default: $XDG_CONFIG_HOME/envbuild/config.toml)"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache (default: $XDG_CACHE_HOME/envbuild)"},
-	}, inputFlags()...)
+	}
+}
+
+// registryFlags say where images are pushed and how registries are
+// reached (build and flow build).
+func registryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
+		&cli.StringFlag{Name: "registry", Usage: "repository to push to (registry.example.com/team/envs)"},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP (loopback ones always are)"},
+	}
+}
+
+// layerFlags say how the layers are built and the build shown (build and
+// flow build).
+func layerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
+		&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
+		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
+	}
 }
 
 // loadSpec builds the one Spec a command works on, from envbuild.toml and
@@ -150,6 +204,15 @@ func loadSpec(c *cli.Context) (spec.Spec, string, error) {
 	return s, lockPath, nil
 }
 
+// concatFlags joins flag groups, in order.
+func concatFlags(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
 // lockedFlag and frozenFlag are the CI lock policy, with the meanings uv
 // and cargo give these words.
 func lockedFlag() cli.Flag {
@@ -161,59 +224,8 @@ func frozenFlag() cli.Flag {
 }
 
 // lockPolicy reads --locked and --frozen.
-func lockPolicy(c *cli.Context) (build.LockPolicy, error) {
-	switch {
-	case c.Bool("locked") && c.Bool("frozen"):
-		return 0, failure.Usage(fmt.Errorf("--locked and --frozen exclude each other: --locked checks the lock against the spec, --frozen does not"))
-	case c.Bool("locked"):
-		return build.LockLocked, nil
-	case c.Bool("frozen"):
-		return build.LockFrozen, nil
-	}
-	return build.LockUpdate, nil
-}
-
-// staleReason says why the lock f (read from path; nil when there is
-// none) does not serve s, or "" when it does. frozen leaves out the
-// comparison with the spec (--frozen): only a missing lock, environment
-// or platform is a reason.
-func staleReason(f *lockfile.File, path string, s spec.Spec, frozen bool) string {
-	if f == nil {
-		return path + " does not exist"
-	}
-	e := f.Env(s.Name)
-	if e == nil {
-		return fmt.Sprintf("%s has no environment %q", path, s.Name)
-	}
-	if !frozen && e.SpecDigest != s.Digest() {
-		return fmt.Sprintf("%s is out of date: the spec of environment %q changed since it was written", path, s.Name)
-	}
-	for _, p := range s.PlatformsOrDefault() {
-		if e.Target(p) == nil {
-			return fmt.Sprintf("%s is out of date: environment %q has no target for %s", path, s.Name, p)
-		}
-	}
-	return ""
-}
-
-// checkLockPolicy fails a build under --locked or --frozen whose lock
-// cannot serve it, before anything is asked of a registry.
-func checkLockPolicy(policy build.LockPolicy, path string, s spec.Spec) error {
-	if policy == build.LockUpdate {
-		return nil
-	}
-	f, err := lockfile.Read(path)
-	if err != nil {
-		return err
-	}
-	flag := "--locked"
-	if policy == build.LockFrozen {
-		flag = "--frozen"
-	}
-	if why := staleReason(f, path, s, policy == build.LockFrozen); why != "" {
-		return failure.Stale(fmt.Errorf("%s: %s; lock again (the same command without %s) and commit %s", flag, why, flag, path))
-	}
-	return nil
+func lockPolicy(c *cli.Context) (lock.Policy, error) {
+	return lock.PolicyOf(c.Bool("locked"), c.Bool("frozen"))
 }
 
 // platformFlag is --platform, each value also split on commas

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/envbuild/envbuild/builder/build"
+	"github.com/envbuild/envbuild/flows"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/frontends/metaflow"
 	"github.com/envbuild/envbuild/lock/failure"
@@ -22,28 +23,17 @@ func flowCommand() *cli.Command {
 			Name:      "build",
 			Usage:     "build every distinct step environment of FLOW.py once, on its step's base image",
 			ArgsUsage: "FLOW.py",
-			Flags: append([]cli.Flag{
+			Flags: concatFlags([]cli.Flag{
 				&cli.StringSliceFlag{Name: "with", Usage: "a decorator for every step, as Metaflow's --with: kubernetes, batch, kubernetes:cpu=4,image=IMAGE (the variant and image of steps without @kubernetes/@batch; other decorators change no image)"},
-				&cli.StringFlag{Name: "registry-prefix", Usage: "registry prefixed to a base image name without one"},
-				&cli.StringFlag{Name: "registry", Usage: "repository to push to"},
-				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "a registry HOST[:PORT] spoken to over plain HTTP"},
 				&cli.StringSliceFlag{Name: "platform", Usage: "linux/amd64 or linux/arm64 (repeatable, or comma-separated)"},
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "environments built at once"},
 				&cli.StringFlag{Name: "metaflow-deps", Usage: "add what Metaflow's task bootstrap needs for this datastore (local, s3, azure, gs: requests, boto3, …) to every environment, as Metaflow does; changes the env ids"},
 				&cli.BoolFlag{Name: "allow-mixed", Usage: "accept @pypi and @conda on one step (metaflow-netflixext's mixed mode)"},
 				&cli.StringFlag{Name: "python", Usage: "the Python that loads the flow with Metaflow (default python3; without metaflow, the flow is read statically)"},
 				&cli.StringFlag{Name: "lock", Usage: "the lock file (default FLOW.envbuild.lock beside the flow)"},
-				&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, plain, tty or quiet"},
-				&cli.StringFlag{Name: "config", Usage: "envbuild's config file"},
-				&cli.StringFlag{Name: "cache-dir", Usage: "envbuild's cache"},
-				&cli.StringFlag{Name: "exclude-newer", Usage: "ignore files uploaded after this date"},
-				&cli.BoolFlag{Name: "offline", Usage: "use only the HTTP cache"},
-				&cli.BoolFlag{Name: "upgrade", Usage: "ignore the versions of the existing lock"},
-				&cli.StringSliceFlag{Name: "upgrade-package", Usage: "ignore the existing lock's version of NAME"},
-				lockedFlag(),
-				frozenFlag(),
-				&cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"},
-			}, append(append(buildkitFlags(), layerCacheFlags()...), dockerFlags()...)...),
+			}, registryFlags(), layerFlags(), indexFlags(), settingsFlags(), lockFlags(),
+				[]cli.Flag{frozenFlag(), &cli.BoolFlag{Name: "json", Usage: "print {\"steps\": {...}} as JSON"}},
+				buildkitFlags(), layerCacheFlags(), dockerFlags()),
 			Action: func(c *cli.Context) error {
 				args, help, err := flagsAfterArgs(c)
 				if err != nil || help {
@@ -52,11 +42,11 @@ func flowCommand() *cli.Command {
 				if len(args) != 1 {
 					return failure.Usage(fmt.Errorf("envbuild flow build takes one flow file, got %d arguments", len(args)))
 				}
-				if _, err := build.ComputeWith(c.StringSlice("with")); err != nil {
+				if _, err := flows.ComputeWith(c.StringSlice("with")); err != nil {
 					return failure.Usage(err)
 				}
 				env := config.EnvMap(os.Environ())
-				if err := validateBuildFlags(c, env, false); err != nil {
+				if err := validateBuildFlags(c, env); err != nil {
 					return err
 				}
 				push, _ := pushTimeout(env)
@@ -81,7 +71,7 @@ func flowCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				fo := build.FlowOptions{
+				fo := flows.Options{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
 					With:              c.StringSlice("with"),
@@ -98,13 +88,18 @@ func flowCommand() *cli.Command {
 						Registry:    registryClient(c, conf),
 						CacheDir:    cd,
 						Lock:        lreq,
+						Compression: c.String("compression"),
 						LockPolicy:  policy,
 						PushTimeout: push,
 					},
 				}
 				layerCacheOptions(c, env, conf, &fo.Build)
 				fo.Build.Spec.Platforms = platformFlag(c)
-				res, err := build.BuildFlow(c.Context, fo)
+				fo.Build.Spec.Options.NoBytecode = c.Bool("no-bytecode")
+				fo.Build.Spec.Conda.Channels = c.StringSlice("channel")
+				fo.Build.Spec.PyPI.IndexURL = c.String("index-url")
+				fo.Build.Spec.PyPI.ExtraIndexURLs = c.StringSlice("extra-index-url")
+				res, err := flows.Build(c.Context, fo)
 				if err != nil {
 					return err
 				}

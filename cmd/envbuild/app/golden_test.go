@@ -44,6 +44,7 @@ var goldenScripts = []goldenScript{
 	{name: "top", steps: [][]string{
 		{"--help"},
 		{"--version"},
+		{"flow", "build", "--help"},
 	}},
 	{name: "usage-errors", steps: [][]string{
 		{"biuld"},

@@ -83,10 +83,10 @@ func inspectCommand() *cli.Command {
 			fmt.Fprintf(w, "image:       %s@%s\nenvironment: %s\nspec digest: %s\n", repo, digest, e.Name, e.SpecDigest)
 			for _, t := range e.Targets {
 				src := t.PythonSource
-				if src == "" {
-					src = "base"
+				if t.OnBase() {
+					src = lockfile.PythonFromBase
 				}
-				if src == "base" && t.Interpreter != "" {
+				if t.OnBase() && t.Interpreter != "" {
 					src += " (" + t.Interpreter + ")"
 				}
 				fmt.Fprintf(w, "\n%s: Python %s %s, %s, from %s\n", t.Platform, t.Python, t.Implementation, t.Libc, src)

@@ -44,7 +44,7 @@ func lockCommand() *cli.Command {
 			if c.Bool("check") || c.Bool("locked") {
 				// --locked is --check under uv's and cargo's name: the
 				// lock must already be what locking would write.
-				if why := staleReason(existing, lockPath, s, false); why != "" {
+				if why := lock.StaleReason(existing, lockPath, s, false); why != "" {
 					return failure.Stale(fmt.Errorf("%s; run `envbuild lock`", why))
 				}
 				fmt.Fprintf(c.App.ErrWriter, "%s is up to date\n", lockPath)
@@ -82,26 +82,17 @@ func lockCommand() *cli.Command {
 			}
 			req.Spec = s
 			req.Targets = targets
-			if existing != nil {
-				req.Existing = existing.Env(s.Name)
-			}
-			e, err := lock.Env(c.Context, req)
+			ens, err := lock.Ensure(c.Context, lockPath, lock.Relock, req, nil)
 			if err != nil {
 				return err
 			}
-			// Re-read and write under the lock file's lock, so that an
-			// environment another envbuild locked meanwhile is kept.
-			f, err := lockfile.PutEnv(lockPath, *e)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.ErrWriter, "wrote %s (%d environment(s))\n", lockPath, len(f.Envs))
+			fmt.Fprintf(c.App.ErrWriter, "wrote %s (%d environment(s))\n", lockPath, len(ens.File.Envs))
 			if c.String("export") != "" {
-				return printExport(c, e, s)
+				return printExport(c, ens.Env, s)
 			}
 			if c.Bool("json") {
-				f.Sort()
-				return printJSON(c.App.Writer, f)
+				ens.File.Sort()
+				return printJSON(c.App.Writer, ens.File)
 			}
 			return nil
 		},

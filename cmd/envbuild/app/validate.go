@@ -20,14 +20,12 @@ var progressModes = []string{"auto", "plain", "tty", "quiet", "rawjson"}
 // validateBuildFlags checks the values of build's and flow build's flags
 // that no later step can make right, before anything is locked, built or
 // dialed: a bad value is a usage error (exit 2), not a failure after work.
-func validateBuildFlags(c *cli.Context, env map[string]string, hasCompression bool) error {
+func validateBuildFlags(c *cli.Context, env map[string]string) error {
 	if v := c.String("progress"); !oneOf(v, progressModes) {
 		return failure.Usage(fmt.Errorf("--progress %s: want %s", failure.Quote(v), strings.Join(progressModes, ", ")))
 	}
-	if hasCompression {
-		if v := c.String("compression"); !oneOf(v, []string{"gzip", "zstd"}) {
-			return failure.Usage(fmt.Errorf("--compression %s: want gzip or zstd", failure.Quote(v)))
-		}
+	if v := c.String("compression"); !oneOf(v, []string{"gzip", "zstd"}) {
+		return failure.Usage(fmt.Errorf("--compression %s: want gzip or zstd", failure.Quote(v)))
 	}
 	if v := c.String("layer-cache"); v != "" && !oneOf(v, []string{build.LayerCacheWrite, build.LayerCacheRead, build.LayerCacheOff}) {
 		return failure.Usage(fmt.Errorf("--layer-cache %s: want write, read or off", failure.Quote(v)))

@@ -28,28 +28,31 @@ import os
 import sys
 import tempfile
 
-# Metaflow's local datastore root would otherwise be created in the current
-# directory when @pypi/@conda hooks ask for it.
-_TMP = tempfile.mkdtemp(prefix="envbuild-metaflow-")
-os.environ["METAFLOW_DATASTORE_SYSROOT_LOCAL"] = _TMP
-# Metaflow refuses to start without a user name (CI containers often have
-# none); reading decorators does not record one anywhere.
-if not any(os.environ.get(v) for v in ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER")):
-    os.environ["METAFLOW_USER"] = "envbuild"
-
-# The JSON goes to the real stdout; everything else printed while the flow
-# loads (the flow's own prints, Metaflow's banner) goes to stderr.
-_OUT = sys.stdout
-
 ENV_DECORATORS = ("pypi", "conda", "pypi_base", "conda_base")
 REMOTE_DECORATORS = ("kubernetes", "batch")
+
+# The JSON goes to the real stdout; everything else printed while the flow
+# loads (the flow's own prints, Metaflow's banner) goes to stderr. main sets
+# it before sending sys.stdout to stderr.
+_OUT = sys.stdout
+
+
+def _prepare_process(environ):
+    """Set what Metaflow needs before it is imported, in environ."""
+    # Metaflow's local datastore root would otherwise be created in the
+    # current directory when @pypi/@conda hooks ask for it.
+    environ["METAFLOW_DATASTORE_SYSROOT_LOCAL"] = tempfile.mkdtemp(prefix="envbuild-metaflow-")
+    # Metaflow refuses to start without a user name (CI containers often
+    # have none); reading decorators does not record one anywhere.
+    if not any(environ.get(v) for v in ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER")):
+        environ["METAFLOW_USER"] = "envbuild"
 
 
 class Captured(Exception):
     """Raised once every decorator is initialised, to stop the command."""
 
 
-class StandInEnvironment(object):
+class StandInEnvironment:
     """What @pypi/@conda hooks ask of an environment, and nothing more.
 
     Their hooks refuse environments other than conda/pypi; reading the
@@ -137,14 +140,12 @@ def _find_flow_class(module):
     leaves = [c for c in flows if not any(o is not c and issubclass(o, c) for o in flows)]
     if not leaves:
         raise SystemExit(
-            _fail("no flow found: no class derives from FlowSpec in %s" % module.__file__)
+            _fail(f"no flow found: no class derives from FlowSpec in {module.__file__}")
         )
     if len(leaves) > 1:
+        names = ", ".join(sorted(c.__name__ for c in leaves))
         raise SystemExit(
-            _fail(
-                "several flows in one file (%s); envbuild reads one flow per file"
-                % ", ".join(sorted(c.__name__ for c in leaves))
-            )
+            _fail(f"several flows in one file ({names}); envbuild reads one flow per file")
         )
     return leaves[0]
 
@@ -234,73 +235,73 @@ def _fail_exception(e, path):
     headline = getattr(e, "headline", None) or type(e).__name__
     # An import the flow file makes that this Python lacks.
     kind = "import" if isinstance(e, ImportError) else None
-    return _fail("%s: %s" % (headline, " ".join(str(e).split())), line, kind=kind)
+    return _fail(f"{headline}: {' '.join(str(e).split())}", line, kind=kind)
 
 
-def main(argv):
-    if len(argv) < 2:
-        sys.stderr.write(__doc__)
-        return 2
-    path = os.path.abspath(argv[1])
-    extra = argv[2:]
-    sys.stdout = sys.stderr
-
-    import metaflow
-    # metaflow.cli builds its Config options from the flow in context when it
-    # is first imported, so it is imported below, inside that context.
-    from metaflow import decorators, parameters
-    from metaflow.plugins import FLOW_DECORATORS, STEP_DECORATORS
-
+def _load_module(path):
+    """Import the flow file as a module, its directory first on sys.path."""
     sys.path.insert(0, os.path.dirname(path))
     spec = importlib.util.spec_from_file_location("envbuild_flow_module", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        return _fail_exception(e, path)
-    flow_cls = _find_flow_class(module)
+    spec.loader.exec_module(module)
+    return module
 
-    stand_in = StandInEnvironment()
 
-    # Skip every hook but the environment decorators' own, which run against
-    # the stand-in environment; remember their arguments before they merge.
-    def skip(self, *args, **kwargs):
-        pass
+def _skip(self, *args, **kwargs):
+    pass
 
-    def step_hook(original):
-        def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
-            self.external_init()
-            if not hasattr(self, "_envbuild_written"):
-                self._envbuild_written = _written(self)
-            return original(self, flow, graph, step, decos, stand_in, flow_datastore, logger)
 
-        return step_init
+def _step_hook(original, stand_in):
+    """An environment decorator's step_init, run against stand_in, that
+    first remembers the arguments as written (before they merge)."""
 
-    def flow_hook(original):
-        def flow_init(self, flow, graph, environment, *args, **kwargs):
-            if not hasattr(self, "_envbuild_written"):
-                self._envbuild_written = _written(self)
-            return original(self, flow, graph, stand_in, *args, **kwargs)
+    def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
+        self.external_init()
+        if not hasattr(self, "_envbuild_written"):
+            self._envbuild_written = _written(self)
+        return original(self, flow, graph, step, decos, stand_in, flow_datastore, logger)
 
-        return flow_init
+    return step_init
 
-    # Newer decorators may implement step_init_ctx/flow_init_ctx, which take
-    # precedence over step_init/flow_init when set; unset them.
-    for cls in STEP_DECORATORS:
+
+def _flow_hook(original, stand_in):
+    """flow_init of @pypi_base/@conda_base, as _step_hook."""
+
+    def flow_init(self, flow, graph, environment, *args, **kwargs):
+        if not hasattr(self, "_envbuild_written"):
+            self._envbuild_written = _written(self)
+        return original(self, flow, graph, stand_in, *args, **kwargs)
+
+    return flow_init
+
+
+def _patch_hooks(step_decorators, flow_decorators, stand_in):
+    """Skip every decorator hook but the environment decorators' own,
+    which run against stand_in."""
+    for cls in step_decorators:
         if cls.name in ENV_DECORATORS:
-            cls.step_init = step_hook(cls.step_init)
+            cls.step_init = _step_hook(cls.step_init, stand_in)
         else:
-            cls.step_init = skip
+            cls.step_init = _skip
+            # Newer decorators may implement step_init_ctx, which takes
+            # precedence over step_init when set; unset it.
             if getattr(cls, "step_init_ctx", None) is not None:
                 cls.step_init_ctx = None
-    for cls in FLOW_DECORATORS:
+    for cls in flow_decorators:
         if cls.name in ENV_DECORATORS:
-            cls.flow_init = flow_hook(cls.flow_init)
+            cls.flow_init = _flow_hook(cls.flow_init, stand_in)
         else:
-            cls.flow_init = skip
+            cls.flow_init = _skip
             if getattr(cls, "flow_init_ctx", None) is not None:
                 cls.flow_init_ctx = None
+
+
+def _initialised_flow(flow_cls, path, extra):
+    """Run Metaflow's `show` command on the flow until every decorator is
+    initialised, and return the flow object then (None if that never
+    happened)."""
+    from metaflow import decorators, parameters
 
     captured = {}
     original_init_steps = decorators._init_step_decorators
@@ -311,53 +312,56 @@ def main(argv):
         raise Captured()
 
     decorators._init_step_decorators = init_steps
-
     try:
         with parameters.flow_context(flow_cls):
+            # metaflow.cli builds its Config options from the flow in
+            # context when it is first imported, so it is imported here.
             if "metaflow.cli" in sys.modules:
                 raise RuntimeError("metaflow.cli was imported before the flow was known")
             from metaflow import cli
 
             cli.main(
                 flow_cls(use_cli=False),
-                args=list(extra) + ["show"],
+                args=[*extra, "show"],
                 handle_exceptions=False,
                 entrypoint=[sys.executable, path],
             )
     except Captured:
         pass
-    except Exception as e:  # a Metaflow error while loading: report it
-        return _fail_exception(e, path)
-    if "flow" not in captured:
-        return _fail("metaflow did not initialise the flow's decorators")
+    return captured.get("flow")
 
-    flow = captured["flow"]
+
+def _deco_json(deco, pos):
+    """One decorator: its written and, for @pypi/@conda, merged attributes,
+    and its position in the flow file when found."""
+    out = {
+        "name": deco.name,
+        "attributes": getattr(deco, "_envbuild_written", None) or _written(deco),
+        # Added by @pypi_base/@conda_base, not written by the user.
+        "attached": not deco.statically_defined
+        and not deco.inserted_by
+        and not (getattr(deco, "_user_defined_attributes", None)),
+    }
+    if pos:
+        out["line"], out["col"], out["arg_pos"] = pos["line"], pos["col"], pos["args"]
+    if deco.name in ("pypi", "conda"):
+        merged = _jsonable(dict(deco.attributes))
+        users = getattr(deco, "_attributes_with_user_values", None)
+        out["merged"] = merged
+        out["merged_user_keys"] = sorted(users) if users is not None else None
+    return out
+
+
+def _export(flow, path, metaflow_version):
+    """The JSON document of an initialised flow read from path."""
     flow_pos, step_pos = _source_positions(path, flow.name)
 
-    def deco_json(deco, pos):
-        out = {
-            "name": deco.name,
-            "attributes": getattr(deco, "_envbuild_written", None) or _written(deco),
-            # Added by @pypi_base/@conda_base, not written by the user.
-            "attached": not deco.statically_defined
-            and not deco.inserted_by
-            and not (getattr(deco, "_user_defined_attributes", None)),
-        }
-        if pos:
-            out["line"], out["col"], out["arg_pos"] = pos["line"], pos["col"], pos["args"]
-        if deco.name in ("pypi", "conda"):
-            merged = _jsonable(dict(deco.attributes))
-            users = getattr(deco, "_attributes_with_user_values", None)
-            out["merged"] = merged
-            out["merged_user_keys"] = sorted(users) if users is not None else None
-        return out
-
     flow_decos = []
-    for name, decos in flow._flow_decorators.items():
-        infos = [d for d in flow_pos.get("decorators", [])]
+    for decos in flow._flow_decorators.values():
+        infos = list(flow_pos.get("decorators", []))
         for deco, pos in zip(decos, _positions_for(decos, infos)):
             if deco.name in ENV_DECORATORS:
-                flow_decos.append(deco_json(deco, pos))
+                flow_decos.append(_deco_json(deco, pos))
 
     steps = []
     for step in flow:
@@ -369,26 +373,52 @@ def main(argv):
                 "name": step.name,
                 "line": info.get("line", 0),
                 "col": info.get("col", 0),
-                "decorators": [deco_json(d, p) for d, p in zip(decos, positions)],
+                "decorators": [_deco_json(d, p) for d, p in zip(decos, positions)],
             }
         )
     steps.sort(key=lambda s: (s["line"] == 0, s["line"], s["col"]))
 
-    json.dump(
-        {
-            "metaflow_version": getattr(metaflow, "__version__", None),
-            "configs_sha256": _configs_digest(flow),
-            "flow": {
-                "name": flow.name,
-                "line": flow_pos.get("line", 0),
-                "col": flow_pos.get("col", 0),
-                "decorators": flow_decos,
-            },
-            "steps": steps,
+    return {
+        "metaflow_version": metaflow_version,
+        "configs_sha256": _configs_digest(flow),
+        "flow": {
+            "name": flow.name,
+            "line": flow_pos.get("line", 0),
+            "col": flow_pos.get("col", 0),
+            "decorators": flow_decos,
         },
-        _OUT,
-        sort_keys=True,
-    )
+        "steps": steps,
+    }
+
+
+def main(argv):
+    global _OUT
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    path = os.path.abspath(argv[1])
+    extra = argv[2:]
+    _prepare_process(os.environ)
+    _OUT, sys.stdout = sys.stdout, sys.stderr
+
+    import metaflow
+    from metaflow.plugins import FLOW_DECORATORS, STEP_DECORATORS
+
+    try:
+        module = _load_module(path)
+    except Exception as e:
+        return _fail_exception(e, path)
+    flow_cls = _find_flow_class(module)
+    _patch_hooks(STEP_DECORATORS, FLOW_DECORATORS, StandInEnvironment())
+    try:
+        flow = _initialised_flow(flow_cls, path, extra)
+    except Exception as e:  # a Metaflow error while loading: report it
+        return _fail_exception(e, path)
+    if flow is None:
+        return _fail("metaflow did not initialise the flow's decorators")
+
+    doc = _export(flow, path, getattr(metaflow, "__version__", None))
+    json.dump(doc, _OUT, sort_keys=True)
     _OUT.write("\n")
     return 0
 

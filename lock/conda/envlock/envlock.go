@@ -232,9 +232,9 @@ func packages(recs []repodata.Record, requested map[string]string) ([]lockfile.P
 		kind := ""
 		switch {
 		case strings.HasSuffix(r.Fn, ".conda"):
-			kind = "conda"
+			kind = lockfile.KindConda
 		case strings.HasSuffix(r.Fn, ".tar.bz2"):
-			kind = "tar.bz2"
+			kind = lockfile.KindTarBz2
 		default:
 			return nil, failure.Infra(fmt.Errorf("conda record %s %s %s of channel %q has file name %q, neither .conda nor .tar.bz2", r.Name, r.Version, r.Build, r.Channel, r.Fn))
 		}

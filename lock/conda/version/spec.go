@@ -73,15 +73,6 @@ func ParseSpec(s string) (Spec, error) {
 	return sp, nil
 }
 
-// MustParseSpec is ParseSpec for constants; it panics on error.
-func MustParseSpec(s string) Spec {
-	sp, err := ParseSpec(s)
-	if err != nil {
-		panic(err)
-	}
-	return sp
-}
-
 type specParser struct {
 	in    string
 	pos   int
@@ -353,10 +344,6 @@ func (s Spec) Match(v Version) bool {
 
 // IsAny reports whether the spec matches every version.
 func (s Spec) IsAny() bool { return s.group == 0 && s.op == OpAny }
-
-// IsExact reports whether the spec is a single "==" (or bare) version, as
-// conda's is_exact does.
-func (s Spec) IsExact() bool { return s.group == 0 && s.op == OpEq }
 
 // Op returns the operator of a leaf spec; ok is false for a group.
 func (s Spec) Op() (op Op, v Version, ok bool) {

@@ -193,9 +193,6 @@ func (v Version) Normalized() string { return v.norm }
 // IsZero reports whether v is the zero Version (not parsed).
 func (v Version) IsZero() bool { return v.parts == nil }
 
-// HasLocal reports whether the version has a "+local" part.
-func (v Version) HasLocal() bool { return len(v.local) > 0 }
-
 func compareAtom(a, b atom) int {
 	if a.kind == kindString || b.kind == kindString {
 		switch {

@@ -1,4 +1,13 @@
-package build
+// Package flows is `envbuild flow build`: it reads a Metaflow flow
+// (frontends/metaflow), gives each step its base image as Metaflow's
+// @kubernetes/@batch would (frontends/config), builds every distinct step
+// environment once with builder/build, concurrently, into one lock beside
+// the flow, and writes FLOW.envbuild.json for the Metaflow extension.
+//
+// It sits above the builder so that builder/... imports no frontend but
+// the spec model: the builder builds one environment and knows nothing of
+// flows.
+package flows
 
 import (
 	"context"
@@ -13,6 +22,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/envbuild/envbuild/builder/build"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/frontends/metaflow"
 	"github.com/envbuild/envbuild/frontends/spec"
@@ -20,8 +30,8 @@ import (
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
-// FlowOptions configure `envbuild flow build`.
-type FlowOptions struct {
+// Options configure `envbuild flow build`.
+type Options struct {
 	FlowPath string
 	Load     metaflow.Options
 	// With are the run's --with values as Metaflow takes them
@@ -44,30 +54,33 @@ type FlowOptions struct {
 	MetaflowDatastore string
 	// Build are the options shared by every step's build; Spec is filled
 	// per step, LockPath defaults to FLOW.envbuild.lock beside the flow.
-	Build Options
+	// Build.Spec carries what the command line sets for every step: its
+	// Platforms and Options, and, when set, Conda.Channels, PyPI.IndexURL
+	// and PyPI.ExtraIndexURLs, which win over the step's decorators.
+	Build build.Options
 	// Table receives the human summary (stderr).
 	Table io.Writer
 }
 
 // StepResult is one step's entry of the flow JSON.
 type StepResult struct {
-	*Result
+	*build.Result
 	// Image is the step's image: the built one, or the base for a disabled step.
 	Image    string `json:"image,omitempty"`
 	Disabled bool   `json:"disabled,omitempty"`
 	EnvName  string `json:"env,omitempty"`
 }
 
-// FlowResult is `{"steps": {...}, "inputs": {...}}`.
-type FlowResult struct {
+// Result is `{"steps": {...}, "inputs": {...}}`.
+type Result struct {
 	Steps map[string]StepResult `json:"steps"`
 	// Inputs are what the images were built from, so that the Metaflow
 	// extension can refuse FLOW.envbuild.json once the flow changed.
-	Inputs *FlowInputs `json:"inputs,omitempty"`
+	Inputs *Inputs `json:"inputs,omitempty"`
 }
 
-// FlowInputs record what a flow's images were built from.
-type FlowInputs struct {
+// Inputs record what a flow's images were built from.
+type Inputs struct {
 	// FlowSHA256 is the sha256 of the flow file's bytes.
 	FlowSHA256 string `json:"flow_sha256"`
 	// With are the --with values, MetaflowDeps the --metaflow-deps
@@ -127,6 +140,23 @@ func StepBase(st metaflow.Step, with *metaflow.With, src config.Sources, interpr
 	return conf.StepBaseImage(img, interpreter)
 }
 
+// applyFlags sets on a step's spec s what the command line sets for every
+// step (flags): the platforms and options, and the indexes and channels
+// when given, which win over the step's own as they do over envbuild.toml
+// for build.
+func applyFlags(s *spec.Spec, flags spec.Spec) {
+	s.Platforms, s.Options = flags.Platforms, flags.Options
+	if v := flags.Conda.Channels; len(v) > 0 {
+		s.Conda.Channels = v
+	}
+	if v := flags.PyPI.IndexURL; v != "" {
+		s.PyPI.IndexURL = v
+	}
+	if v := flags.PyPI.ExtraIndexURLs; len(v) > 0 {
+		s.PyPI.ExtraIndexURLs = v
+	}
+}
+
 func fileDigest(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -135,9 +165,9 @@ func fileDigest(path string) (string, error) {
 	return fmt.Sprintf("sha256:%x", sha256.Sum256(data)), nil
 }
 
-// BuildFlow builds every distinct step environment of a flow once, on its
+// Build builds every distinct step environment of a flow once, on its
 // step's base image, asking the registry first for each.
-func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
+func Build(ctx context.Context, o Options) (*Result, error) {
 	flow, err := metaflow.Load(ctx, o.FlowPath, o.Load)
 	if err != nil {
 		return nil, failure.User(err)
@@ -163,7 +193,7 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	if err != nil {
 		return nil, failure.User(err)
 	}
-	out := &FlowResult{Steps: map[string]StepResult{}, Inputs: &FlowInputs{
+	out := &Result{Steps: map[string]StepResult{}, Inputs: &Inputs{
 		FlowSHA256: sum, With: o.With, MetaflowDeps: o.MetaflowDatastore, Python: interp,
 		ConfigsSHA256: flow.ConfigsSHA256,
 	}}
@@ -194,7 +224,7 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 			return nil, err
 		}
 		s.Base, s.Repository = base, conf.Repository.Value
-		s.Platforms, s.Options = o.Build.Spec.Platforms, o.Build.Spec.Options
+		applyFlags(&s, o.Build.Spec)
 		// Steps with the same spec and base share one environment.
 		key := s.Digest() + "|" + s.Base + "|" + s.Repository
 		if w, ok := byKey[key]; ok {
@@ -218,7 +248,7 @@ func BuildFlow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 			if bo.OCIDir == "" && w.spec.Repository == "" {
 				bo.OCIDir = filepath.Join(filepath.Dir(o.FlowPath), "envbuild-out", w.spec.Name)
 			}
-			r, err := Build(ectx, bo)
+			r, err := build.Build(ectx, bo)
 			if err != nil {
 				return fmt.Errorf("step %s: %w", strings.Join(w.steps, ", "), err)
 			}
@@ -276,7 +306,7 @@ func pruneLock(path string, keep map[string]bool) error {
 	return err
 }
 
-func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
+func writeTable(w io.Writer, flow *metaflow.Flow, r *Result) {
 	fmt.Fprintf(w, "%-20s %-8s %s\n", "STEP", "STATUS", "IMAGE")
 	names := make([]string, 0, len(flow.Steps))
 	for _, st := range flow.Steps {
@@ -300,13 +330,13 @@ func writeTable(w io.Writer, flow *metaflow.Flow, r *FlowResult) {
 	}
 }
 
-// ImagesFile is where BuildFlow writes the flow's images for the Metaflow
+// ImagesFile is where Build writes the flow's images for the Metaflow
 // extension: FLOW.envbuild.json beside FLOW.py.
 func ImagesFile(flowPath string) string {
 	return strings.TrimSuffix(flowPath, filepath.Ext(flowPath)) + ".envbuild.json"
 }
 
-func writeImagesFile(path string, r *FlowResult) error {
+func writeImagesFile(path string, r *Result) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package build
+package flows
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func requireMetaflow(t *testing.T) {
 
 func moduleRoot(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..")
 }
 
 // Every --with value is read as Metaflow's own parser reads it

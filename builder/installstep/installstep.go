@@ -1,0 +1,226 @@
+// Package installstep is the protocol between the planner and the
+// installer: the typed description of the steps one BuildKit exec runs,
+// their encoding into the command line the planner gives the exec
+// (`envbuild internal-step STEP ARGS [--- STEP ARGS]…`), and its parsing
+// by the installer. Both sides use this package, so the two cannot drift
+// apart; a round-trip test joins them.
+//
+// It must not depend on anything but the standard library and
+// builder/layout: the installer program that runs inside BuildKit
+// imports it.
+package installstep
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/envbuild/envbuild/builder/layout"
+)
+
+// Command is the hidden subcommand of the envbuild binary that runs the
+// steps inside BuildKit.
+const Command = "internal-step"
+
+// Separator separates steps in one invocation.
+const Separator = "---"
+
+// SourceDateEpochVar is the variable every build step gets, for tools
+// that date what they write (building a wheel from an sdist).
+const SourceDateEpochVar = "SOURCE_DATE_EPOCH"
+
+// SourceDateEpoch is its value: the layout's fixed file time.
+var SourceDateEpoch = strconv.FormatInt(layout.Epoch, 10)
+
+// Kind names a step.
+type Kind string
+
+// The steps.
+const (
+	// Wheel installs a wheel (Src) into Root.
+	Wheel Kind = "wheel"
+	// Conda installs a conda package (Src) into Root.
+	Conda Kind = "conda"
+	// WheelInDir installs the one wheel in Dir: a wheel built from an
+	// sdist during the build, whose file name was not known when the
+	// build was planned.
+	WheelInDir Kind = "wheel-in-dir"
+	// Compile compiles the bytecode of the .py files under Root with the
+	// target interpreter PythonExe.
+	Compile Kind = "compile"
+	// Normalize fixes the modes and times of the tree under Root.
+	Normalize Kind = "normalize"
+	// LayerMeta writes the layer's LayerMeta JSON to Out.
+	LayerMeta Kind = "layermeta"
+	// EnvMeta writes the per-environment files described by the EnvMeta
+	// JSON file JSON over the package layers merged at Packages.
+	EnvMeta Kind = "envmeta"
+)
+
+// Step is one step with its flags. Each Kind uses some of the fields
+// (see Parse for which); the others stay empty.
+type Step struct {
+	Kind Kind
+	// Root is the output directory standing for / (every step).
+	Root string
+	// Src is the artifact (Wheel, Conda).
+	Src string
+	// Dir holds the one wheel to install (WheelInDir).
+	Dir string
+	// SHA256 is the artifact's expected sha256 (Wheel, Conda, WheelInDir).
+	SHA256 string
+	// Python is the environment's Python, MAJOR.MINOR (Wheel, Conda,
+	// WheelInDir).
+	Python string
+	// FreeThreaded marks a free-threaded Python (Wheel, Conda, WheelInDir).
+	FreeThreaded bool
+	// Filename is the package's file name for conda-meta (Conda).
+	Filename string
+	// PythonExe is the target interpreter (Compile).
+	PythonExe string
+	// Out is where the layer's LayerMeta JSON goes (LayerMeta).
+	Out string
+	// JSON is the EnvMeta JSON file; Packages the merged package layers,
+	// read only (EnvMeta).
+	JSON, Packages string
+}
+
+// Args encodes the step as its command line: the kind, then its flags
+// in a fixed order, each only when set.
+func (s Step) Args() []string {
+	args := []string{string(s.Kind)}
+	add := func(name, v string) {
+		if v != "" {
+			args = append(args, "--"+name, v)
+		}
+	}
+	add("dir", s.Dir)
+	add("src", s.Src)
+	add("root", s.Root)
+	add("sha256", s.SHA256)
+	add("python", s.Python)
+	if s.FreeThreaded {
+		args = append(args, "--free-threaded")
+	}
+	add("filename", s.Filename)
+	add("python-exe", s.PythonExe)
+	add("out", s.Out)
+	add("json", s.JSON)
+	add("packages", s.Packages)
+	return args
+}
+
+// Encode is the command line of steps run in order: each step's Args,
+// separated by Separator.
+func Encode(steps []Step) []string {
+	var out []string
+	for i, s := range steps {
+		if i > 0 {
+			out = append(out, Separator)
+		}
+		out = append(out, s.Args()...)
+	}
+	return out
+}
+
+// Split cuts a command line at each Separator.
+func Split(args []string) [][]string {
+	steps := [][]string{}
+	cur := []string{}
+	for _, a := range args {
+		if a == Separator {
+			steps = append(steps, cur)
+			cur = []string{}
+			continue
+		}
+		cur = append(cur, a)
+	}
+	return append(steps, cur)
+}
+
+// ErrEmptyStep is the error of a command line with an empty step.
+var ErrEmptyStep = errors.New("empty step")
+
+// ParseAll parses a command line of several steps (Encode's output).
+func ParseAll(args []string) ([]Step, error) {
+	var out []Step
+	for _, a := range Split(args) {
+		if len(a) == 0 {
+			return nil, ErrEmptyStep
+		}
+		s, err := Parse(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// kinds lists every step, for error messages.
+const kinds = "wheel, conda, wheel-in-dir, compile, normalize, layermeta, envmeta"
+
+// Parse parses one step's command line (Args' output). Flags may be
+// written -flag or --flag. Every step requires --root; Wheel and Conda
+// --src, WheelInDir --dir, Compile --python-exe, LayerMeta --out and
+// EnvMeta --json.
+func Parse(args []string) (Step, error) {
+	if len(args) == 0 {
+		return Step{}, fmt.Errorf("no subcommand; want one of %s", kinds)
+	}
+	s := Step{Kind: Kind(args[0])}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&s.Root, "root", "", "output directory standing for /")
+	artifact := func() {
+		fs.StringVar(&s.Python, "python", "", "the environment's Python, MAJOR.MINOR")
+		fs.BoolVar(&s.FreeThreaded, "free-threaded", false, "free-threaded Python")
+		fs.StringVar(&s.SHA256, "sha256", "", "expected sha256 of the artifact")
+	}
+	var required, what string
+	switch s.Kind {
+	case Wheel, Conda:
+		fs.StringVar(&s.Src, "src", "", "the artifact")
+		artifact()
+		if s.Kind == Conda {
+			fs.StringVar(&s.Filename, "filename", "", "the package's file name for conda-meta")
+		}
+		required, what = "src", "FILE"
+	case WheelInDir:
+		fs.StringVar(&s.Dir, "dir", "", "the directory holding the one wheel")
+		artifact()
+		required, what = "dir", "DIR"
+	case Compile:
+		fs.StringVar(&s.PythonExe, "python-exe", "", "the target interpreter")
+		required, what = "python-exe", "PATH"
+	case Normalize:
+	case LayerMeta:
+		fs.StringVar(&s.Out, "out", "", "where the layer's LayerMeta JSON goes")
+		required, what = "out", "FILE"
+	case EnvMeta:
+		fs.StringVar(&s.JSON, "json", "", "the EnvMeta JSON file")
+		fs.StringVar(&s.Packages, "packages", "", "the merged package layers, read only")
+		required, what = "json", "FILE"
+	default:
+		return Step{}, fmt.Errorf("unknown subcommand %q; want one of %s", args[0], kinds)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return Step{}, fmt.Errorf("%s: %w", s.Kind, err)
+	}
+	if fs.NArg() > 0 {
+		return Step{}, fmt.Errorf("%s: unexpected argument %q", s.Kind, fs.Arg(0))
+	}
+	if s.Root == "" {
+		return Step{}, fmt.Errorf("%s: --root DIR is required", s.Kind)
+	}
+	if required != "" && fs.Lookup(required).Value.String() == "" {
+		return Step{}, fmt.Errorf("%s: --%s %s is required", s.Kind, required, what)
+	}
+	return s, nil
+}
+
+// String is the step's command line, for messages.
+func (s Step) String() string { return strings.Join(s.Args(), " ") }
