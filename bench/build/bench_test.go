@@ -486,11 +486,11 @@ time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.met
 time="2026-12-03T08:35:29Z" level=info msg="response completed" http.request.method=GET http.request.uri="/v2/bench/x/manifests/layer-1" http.response.status=200 http.response.written=900
 time="2026-12-03T08:35:29Z" level=info msg="authorized request" go.version=go1.19.8 http.request.method=GET
 `
-	got := blobDownloads(log, blobSet{"sha256:aaaa": 1})
-	if want := (downloads{Base: 74193384, Other: 512, Known: true}); got != want {
+	got := blobDownloads(log, blobSet{"sha256:aaaa": 1}, blobSet{"sha256:cccc": 512})
+	if want := (downloads{Base: 74193384, Other: 512, ImageLayers: 512, Known: true}); got != want {
 		t.Errorf("blobDownloads: got %+v, want %+v", got, want)
 	}
-	if got := blobDownloads("time=x level=info msg=\"listening\"\n", nil); got.Known {
+	if got := blobDownloads("time=x level=info msg=\"listening\"\n", nil, nil); got.Known {
 		t.Errorf("blobDownloads of a log without requests: got %+v, want unknown", got)
 	}
 	f := logFields(`a=1 b="two words" c="q\"uote" d=`)
@@ -586,7 +586,7 @@ func TestWriteReportLayerCache(t *testing.T) {
 		"| 0 install steps, 0 layer bytes uploaded | met (install steps 0) |",
 		"| 1 install step (the changed pin's) | not met (install steps 2) |",
 		"| met (0.10x, install steps 0, 0 re-pushed) |",
-		"| fresh buildkitd, one pin changed from a teammate's image | envbuild | 2.0 | 1 | 15 | 160.0 kB | 1 | 20.0 kB | 74.0 MB |",
+		"| fresh buildkitd, one pin changed from a teammate's image | envbuild | 2.0 | 1 | 15 | 160.0 kB | 1 | 20.0 kB | 0.0 kB | 74.0 MB |",
 		"| fresh buildkitd, one pin changed from a teammate's image | uv Dockerfile | 20.0 | 1 | — | 110.0 MB | — | n/a | n/a |",
 		"`--buildkit-addr unix:///nonexistent.sock` (no BuildKit daemon at all): succeeded.",
 		"`make bench-big`",

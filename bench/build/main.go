@@ -440,11 +440,12 @@ func (b *bench) build(ctx context.Context, s buildSpec) (sample, error) {
 		out.InstallSteps, out.InstallKnown, out.RunCached = pr.RunSteps, true, pr.RunCached
 	}
 	out.Seconds = time.Since(start).Seconds()
-	out.Downloads = b.regLog.Since(logAt, baseImg.all())
+	logEnd := b.regLog.Offset()
 	img, err := b.reg.Image(ctx, ref)
 	if err != nil {
 		return sample{}, err
 	}
+	out.Downloads = b.regLog.Between(logAt, logEnd, baseImg.all(), img.Layers)
 	out.Pushed = newBlobs(img, baseImg.all(), known)
 	return out, nil
 }

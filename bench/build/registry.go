@@ -229,6 +229,10 @@ type downloads struct {
 	// Base are bytes of blobs of the base image (pulled to run an install
 	// step on it); Other every other blob (package layers, configs).
 	Base, Other int64
+	// ImageLayers are the bytes of Other that are layers of the image the
+	// build made (package layers pulled rather than mounted); the rest of
+	// Other is record configs and, for envbuild, the base's compile root.
+	ImageLayers int64
 	// Known is false when the log said nothing about requests (its format
 	// changed, or it is not there): the figures are then unknown.
 	Known bool
@@ -250,8 +254,9 @@ func (l registryLog) Offset() int64 {
 	return fi.Size()
 }
 
-// Since reads the blob downloads logged after offset.
-func (l registryLog) Since(offset int64, base blobSet) downloads {
+// Between reads the blob downloads logged from offset to end (-1: to
+// the end of the log).
+func (l registryLog) Between(offset, end int64, base, layers blobSet) downloads {
 	if offset < 0 {
 		return downloads{}
 	}
@@ -263,16 +268,21 @@ func (l registryLog) Since(offset int64, base blobSet) downloads {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return downloads{}
 	}
-	data, err := io.ReadAll(f)
+	var r io.Reader = f
+	if end >= offset {
+		r = io.LimitReader(f, end-offset)
+	}
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return downloads{}
 	}
-	return blobDownloads(string(data), base)
+	return blobDownloads(string(data), base, layers)
 }
 
 // blobDownloads sums the bytes written by successful GETs of blobs in a
-// Distribution log, split into the base's blobs and the others.
-func blobDownloads(log string, base blobSet) downloads {
+// Distribution log, split into the base's blobs and the others, noting
+// which of the others are layers.
+func blobDownloads(log string, base, layers blobSet) downloads {
 	var d downloads
 	for _, line := range strings.Split(log, "\n") {
 		if !strings.Contains(line, "response completed") {
@@ -297,6 +307,9 @@ func blobDownloads(log string, base blobSet) downloads {
 			d.Base += n
 		} else {
 			d.Other += n
+			if _, ok := layers[dgst]; ok {
+				d.ImageLayers += n
+			}
 		}
 	}
 	return d

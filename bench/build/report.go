@@ -231,10 +231,10 @@ func target(r results, scen string, sdists int) (text, verdict string) {
 		quiet := true
 		for _, s := range ss {
 			// Uploaded: the changed package's layer and the metadata
-			// layer are the only new layers. Downloaded: nothing but the
-			// base (an install step runs on it) and small blobs (record
-			// configs), under 1 MB.
-			quiet = quiet && packageLayers(s.Pushed.NewLayerNames) <= 1 && s.Pushed.NewLayers <= 2 && (!s.Downloads.Known || s.Downloads.Other < 1e6)
+			// layer are the only new layers. Downloaded: no layer of the
+			// image (the base or its compile root, which an install step
+			// runs on, and record configs are not the image's layers).
+			quiet = quiet && packageLayers(s.Pushed.NewLayerNames) <= 1 && s.Pushed.NewLayers <= 2 && (!s.Downloads.Known || s.Downloads.ImageLayers < 1e6)
 		}
 		return text, fmt.Sprintf("%s (%.2fx, install steps %s)", metText(e <= 0.15*u && allInstall(ss, 1, false) && quiet), e/u, installRange(ss))
 	case "fresh-other-repo":
@@ -462,9 +462,9 @@ func writeInstallTable(w io.Writer, r results) {
 		return
 	}
 	p("\n## Install steps run, bytes uploaded and downloaded (medians)\n\n")
-	p("Install steps: envbuild's `layers_built` (one package a step; `layers_reused` beside it); a peer's RUN steps BuildKit executed rather than took from its cache (the uv Dockerfile's install RUN installs every package). Uploaded: envbuild's own `pushed_bytes`; for peers, the new blobs of the table above. Downloaded: blob bytes the registry served during the build (its log), the base image's apart.\n\n")
-	p("| scenario | tool | seconds | install steps | layers reused | uploaded | new package layers | downloaded (not base) | downloaded (base) |\n")
-	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	p("Install steps: envbuild's `layers_built` (one package a step; `layers_reused` beside it); a peer's RUN steps BuildKit executed rather than took from its cache (the uv Dockerfile's install RUN installs every package). Uploaded: envbuild's own `pushed_bytes`; for peers, the new blobs of the table above. Downloaded: blob bytes the registry served during the build (its log), the base image's apart; of them, the layers of the image built (package layers pulled rather than mounted; envbuild's other downloads are record configs and the base's compile root).\n\n")
+	p("| scenario | tool | seconds | install steps | layers reused | uploaded | new package layers | downloaded (not base) | of which image layers | downloaded (base) |\n")
+	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, k := range installScenarios {
 		var sc scenario
 		for _, s := range scenarios {
@@ -490,16 +490,17 @@ func writeInstallTable(w io.Writer, r results) {
 			if t == "envbuild" {
 				pkgLayers = fmt.Sprintf("%.0f", med(func(s sample) float64 { return float64(packageLayers(s.Pushed.NewLayerNames)) }))
 			}
-			down, downBase := "n/a", "n/a"
+			down, downLayers, downBase := "n/a", "n/a", "n/a"
 			known := true
 			for _, s := range ss {
 				known = known && s.Downloads.Known
 			}
 			if known {
 				down = bytesText(med(func(s sample) float64 { return float64(s.Downloads.Other) }))
+				downLayers = bytesText(med(func(s sample) float64 { return float64(s.Downloads.ImageLayers) }))
 				downBase = bytesText(med(func(s sample) float64 { return float64(s.Downloads.Base) }))
 			}
-			p("| %s | %s | %.1f | %s | %s | %s | %s | %s | %s |\n", sc.Title, toolTitle[t], secs, installRange(ss), reused, up, pkgLayers, down, downBase)
+			p("| %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %s |\n", sc.Title, toolTitle[t], secs, installRange(ss), reused, up, pkgLayers, down, downLayers, downBase)
 		}
 	}
 }
