@@ -25,8 +25,15 @@ func validateBuildFlags(c *cli.Context, env map[string]string, hasCompression bo
 		return failure.Usage(fmt.Errorf("--progress %s: want %s", failure.Quote(v), strings.Join(progressModes, ", ")))
 	}
 	if hasCompression {
-		if v := c.String("compression"); !oneOf(v, []string{"gzip", "zstd"}) {
+		v := c.String("compression")
+		if !oneOf(v, []string{"gzip", "zstd"}) {
 			return failure.Usage(fmt.Errorf("--compression %s: want gzip or zstd", failure.Quote(v)))
+		}
+		if c.IsSet("compression-level") {
+			top := map[string]int{"gzip": 9, "zstd": 22}[v]
+			if l := c.Int("compression-level"); l < 1 || l > top {
+				return failure.Usage(fmt.Errorf("--compression-level %d: want 1-%d for %s", l, top, v))
+			}
 		}
 	}
 	if v := c.String("layer-cache"); v != "" && !oneOf(v, []string{build.LayerCacheWrite, build.LayerCacheRead, build.LayerCacheOff}) {
