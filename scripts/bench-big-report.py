@@ -84,21 +84,24 @@ def main():
         pf, npf = med(pick(rows, comp, "pin-fresh", "envbuild"))
         w(f"| `tzdata` pin changed, fresh builder (envbuild: team layer cache; uv: its cold build, see below) "
           f"| {fmt(pf, npf)} | {fmt(uv, nu)} | {ratio(pf, uv)} |")
-        for tool in ("envbuild", "uv"):
-            pass
         ebl = pick(rows, comp, "cold", "envbuild")
         uvl = pick(rows, comp, "cold", "uv")
         bl, _ = med(ebl, "layers")
         ul, _ = med(uvl, "layers")
         bb, _ = med(ebl, "image_bytes")
         ub, _ = med(uvl, "image_bytes")
-        w(f"| image: layers, compressed bytes | {fmt(bl, None, '')} layers, {fmt(bb and bb / 1e9, None, ' GB')} "
-          f"| {fmt(ul, None, '')} layers, {fmt(ub and ub / 1e9, None, ' GB')} | {ratio(bb, ub)} |")
+        w(f"| image: layers, compressed bytes | {bl and int(bl)} layers, {fmt(bb and bb / 1e9, None, ' GB')} "
+          f"| {ul and int(ul)} layers, {fmt(ub and ub / 1e9, None, ' GB')} | {ratio(bb, ub)} |")
+        fr = pick(rows, comp, "pin-fresh", "envbuild")
+        if fr:
+            f0 = fr[0]
+            w(f"| pin changed, fresh builder: layers built / reused, bytes pushed | {f0.get('built')} / {f0.get('reused')}, "
+              f"{int(f0.get('pushed', 0)) / 1e6:.1f} MB | – | |")
         rss, nr = med(ebl, "rss_kb")
         w(f"| envbuild's peak memory (max RSS) | {fmt(rss and rss / 1024, nr, ' MB')} | – | |")
         hb, nhb = med(pick(rows, comp, "buildkitd-hwm", "envbuild"), "hwm_kb")
         hu, nhu = med(pick(rows, comp, "buildkitd-hwm", "uv"), "hwm_kb")
-        w(f"| buildkitd's peak memory (VmHWM, cold + warm pin) | {fmt(hb and hb / 1024, nhb, ' MB')} "
+        w(f"| buildkitd's peak memory (VmHWM of a fresh buildkitd: the cold build, and for envbuild the warm pin change) | {fmt(hb and hb / 1024, nhb, ' MB')} "
           f"| {fmt(hu and hu / 1024, nhu, ' MB')} | {ratio(hb, hu)} |")
         pulls = {}
         for tool in ("envbuild", "uv"):
@@ -119,29 +122,32 @@ def main():
         w(f"| pull + first import | {fmt(pulls['envbuild'][2])} | {fmt(pulls['uv'][2])} "
           f"| {ratio(pulls['envbuild'][2], pulls['uv'][2])} |")
         w("")
-        stages = [("fetch (curl, 4 at a time, from the mirror)", "floor-fetch"),
-                  ("unpack (unzip, 2 at a time)", "floor-unpack"),
-                  ("compile bytecode (compileall -j2)", "floor-compile"),
-                  ("compress (one tar per package; " + ("pigz -6 -p2" if comp == "gzip" else "zstd -3 -T2") + ")", "floor-compress"),
-                  ("push (curl, 4 blobs at a time)", "floor-push")]
-        total = 0.0
-        have = False
+        stages = [("fetch (curl, 4 at a time, from the mirror)", "floor-fetch", False),
+                  ("unpack (unzip, 2 at a time)", "floor-unpack", True),
+                  ("compile bytecode (compileall -j2)", "floor-compile", True),
+                  ("compress (one tar per package; " + ("pigz -6 -p2" if comp == "gzip" else "zstd -3 -T2") + ")", "floor-compress", True),
+                  ("push (curl, 4 blobs at a time)", "floor-push", False)]
+        total, cpu, have = 0.0, 0.0, 0
         w("| the physical floor, each stage alone | seconds |")
         w("| --- | ---: |")
-        for label, scen in stages:
+        for label, scen, on_cpu in stages:
             v, n = med(pick(rows, comp, scen))
             if v is not None:
                 total += v
-                have = True
-            w(f"| {label} | {fmt(v, n if n != 1 else None)} |")
+                have += 1
+                if on_cpu:
+                    cpu += v
+            w(f"| {label} | {fmt(v, n)} |")
         ov, nov = med(pick(rows, comp, "floor-overlapped"))
-        if have:
+        full = have == len(stages)
+        if full:
             w(f"| serial sum | {total:.1f} s |")
-        w(f"| overlapped: two lanes, each package fetched, unpacked, compiled, compressed, pushed | {fmt(ov, nov if nov != 1 else None)} |")
-        w(f"| envbuild cold / overlapped floor | {ratio(eb, ov)} |")
-        w(f"| envbuild cold / serial floor | {ratio(eb, total if have else None)} |")
+            w(f"| best overlap: unpack + compile + compress back to back (each already keeps both cores busy), fetch and push hidden under them | {cpu:.1f} s |")
+        w(f"| measured overlap: two lanes, each package fetched, unpacked, compiled, compressed (one thread), pushed | {fmt(ov, nov)} |")
+        w(f"| envbuild cold / best overlap | {ratio(eb, cpu if full else None)} |")
+        w(f"| envbuild cold / serial sum | {ratio(eb, total if full else None)} |")
         comp_row = pick(rows, comp, "floor-compress")
-        if comp_row and comp_row[0].get("raw"):
+        if comp_row and comp_row[0].get("raw") and comp_row[0].get("compressed"):
             w("")
             w(f"Installed size {int(comp_row[0]['raw']) / 1e9:.2f} GB, compressed by the floor's tool to "
               f"{int(comp_row[0]['compressed']) / 1e9:.2f} GB.")

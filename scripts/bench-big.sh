@@ -34,6 +34,9 @@ deadline=${DEADLINE:-0}
 # The uv peer's warm pin change redoes its whole install step; measured in
 # the first UV_PIN_RUNS rounds of each compression only.
 uv_pin_runs=${UV_PIN_RUNS:-1}
+# The physical floor is measured in the first round of these compressions.
+# (FLOORS=none: no floor).
+floors=${FLOORS:-"gzip zstd"}
 out=${OUT:-docs/BENCH-big.md}
 import_mods=${IMPORT:-"torch, numpy, pandas"}
 cache=$root/.cache/bench-big
@@ -297,11 +300,16 @@ for comp in $rounds; do
   fi
   round=$((round + 1))
   nround[$comp]=$((${nround[$comp]:-0} + 1))
-  r=${nround[$comp]}
-  if ((r == 1)); then floor "$comp"; fi
+  # RUN_BASE numbers the runs of a later invocation after an earlier one's
+  # (RESULTS appended to): the floor and the uv pin change go with run 1.
+  r=$((${nround[$comp]} + ${RUN_BASE:-0}))
+  if ((r == 1)) && [[ " $floors " == *" $comp "* ]]; then floor "$comp"; fi
   freshreg "$work/reg"
-  order="envbuild uv"
-  ((round % 2 == 0)) && order="uv envbuild"
+  # ORDER is the first round's; ALTERNATE=0 keeps it in every round.
+  order=${ORDER:-"envbuild uv"}
+  if ((${ALTERNATE:-1} && round % 2 == 0)); then
+    order=$(echo "$order" | awk '{print $2, $1}')
+  fi
   for tool in $order; do
     if [[ $tool == envbuild ]]; then
       freshbk eb; ebpid=$bkpid; ebaddr=$addr
