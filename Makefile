@@ -84,6 +84,10 @@ bench-build: setup build ## builds: envbuild vs Dockerfiles with pip and with uv
 bench-torch-layercache: setup build ## the team layer cache on torch with its CUDA wheels (about 3 GB, one run each; not in CI)
 	bash scripts/bench-torch-layercache.sh
 
+.PHONY: bench-big
+bench-big: setup build ## torch with its CUDA wheels (about 3 GB) vs a uv Dockerfile and the physical floor, gzip and zstd, pull and import (about an hour; not in CI)
+	bash scripts/bench-big.sh
+
 .PHONY: bench-lock
 bench-lock: ## locking: envbuild lock vs uv pip compile, cold and warm
 	$(GO) run ./bench/lock -runs 5 -out docs/BENCH-lock.md

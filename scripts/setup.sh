@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh prepares a machine to run envbuild's integration tests and demo:
 # the Debian packages the test bed starts (runc, a CNCF Distribution registry,
-# debootstrap, htpasswd, zstd, busybox-static; gcc, libc6-dev and bzip2 for
+# debootstrap, htpasswd, zstd, pigz (make bench-big's floor), busybox-static; gcc, libc6-dev and bzip2 for
 # the conda tests' static test program and .tar.bz2 archives; openssh for the
 # ssh:// builder test; docker.io for the Docker tests' dockerd) and
 # bin/buildkitd and bin/buildctl, built from this
@@ -32,6 +32,7 @@ declare -A needs=(
 	[debootstrap]=debootstrap
 	[htpasswd]=apache2-utils
 	[zstd]=zstd
+	[pigz]=pigz
 	[dpkg-deb]=dpkg
 	[gcc]=gcc
 	[bzip2]=bzip2
@@ -58,7 +59,7 @@ if ((${#missing[@]} > 0)); then
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
-	apt-get install -y runc docker-registry debootstrap apache2-utils zstd busybox-static gcc libc6-dev bzip2 openssh-server openssh-client docker.io
+	apt-get install -y runc docker-registry debootstrap apache2-utils zstd pigz busybox-static gcc libc6-dev bzip2 openssh-server openssh-client docker.io
 else
 	log "Debian packages present"
 fi

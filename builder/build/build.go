@@ -60,6 +60,9 @@ type Options struct {
 	Lock lock.Request
 	// Compression of pushed layers: "gzip" (default) or "zstd".
 	Compression string
+	// CompressionLevel of the package layers (gzip 1-9, zstd 1-22); 0 is
+	// the compressor's default (gzip 6, zstd 3).
+	CompressionLevel int
 	// DockerConfigDir overrides where registry credentials are read.
 	DockerConfigDir string
 	// LockMu, when set, is held while the lock file is read, made and
@@ -139,7 +142,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Env:        env,
 		Platforms:  platforms,
 		Bases:      bases,
-		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CacheSalt: o.CacheSalt},
+		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CompressionLevel: o.CompressionLevel, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
 	candidates, err := planCandidates(input)
@@ -482,6 +485,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		return 0, err
 	}
 	job.Export.Compression = o.Compression
+	job.Export.CompressionLevel = o.CompressionLevel
 	// Built layers go where they will be read from: the layer cache's
 	// repository when recording, else the image's.
 	target := repo

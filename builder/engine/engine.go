@@ -108,6 +108,11 @@ type Export struct {
 	OCIDir   string
 	// Compression is "gzip" (default) or "zstd".
 	Compression string
+	// CompressionLevel, when > 0, is the exporter's compression-level for
+	// the layers it compresses (a blob BuildKit already holds in that
+	// compression is reused as it is, and the base image's layers are
+	// never recompressed).
+	CompressionLevel int
 	// PushByDigest pushes the image without a tag (Image is then a
 	// repository): envbuild writes the tagged manifest itself.
 	PushByDigest bool
@@ -203,6 +208,9 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		if job.Export.Insecure {
 			attrs["registry.insecure"] = "true"
 		}
+		if job.Export.CompressionLevel > 0 {
+			attrs["compression-level"] = strconv.Itoa(job.Export.CompressionLevel)
+		}
 		if job.Export.PushByDigest {
 			attrs["push-by-digest"] = "true"
 		}
@@ -277,7 +285,11 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		if err := os.MkdirAll(job.Export.OCIDir, 0o755); err != nil {
 			return nil, failure.User(fmt.Errorf("creating OCI layout directory %s: %w", job.Export.OCIDir, err))
 		}
-		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{"tar": "false", "compression": compression, "oci-mediatypes": "true"}, OutputDir: job.Export.OCIDir}}
+		attrs := map[string]string{"tar": "false", "compression": compression, "oci-mediatypes": "true"}
+		if job.Export.CompressionLevel > 0 {
+			attrs["compression-level"] = strconv.Itoa(job.Export.CompressionLevel)
+		}
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputDir: job.Export.OCIDir}}
 		d, err := e.solve(ctx, job, opt, r)
 		if err != nil {
 			return nil, err

@@ -21,7 +21,7 @@ import (
 //   - the installer's layer-format version (layout.Version);
 //   - the target: platform, Python implementation, major.minor (and
 //     free-threading), and where Python comes from;
-//   - the layer's compression;
+//   - the layer's compression, and its level when one is set;
 //   - whether bytecode is compiled, and what compiles it: the base
 //     interpreter's digest (its bytes and libpython's) with its path and
 //     version, or, for a conda Python, the keys of the python layers;
@@ -108,13 +108,14 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 		Python         string `json:"python"`
 		PythonSource   string `json:"python_source"`
 		Compression    string `json:"compression"`
+		Level          int    `json:"compression_level,omitempty"`
 		Bytecode       bool   `json:"bytecode"`
 		Compiler       string `json:"compiler,omitempty"`
 		SdistBase      string `json:"sdist_base,omitempty"`
 	}{
 		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
 		Platform: platform.Canonical(pp.Platform), Implementation: pp.Target.Implementation,
-		Python: pp.Target.PythonShort(), PythonSource: source, Compression: compression,
+		Python: pp.Target.PythonShort(), PythonSource: source, Compression: compression, Level: o.CompressionLevel,
 		Bytecode: compile, Compiler: compiler,
 	}
 	if pk.Kind == lockfile.KindSdist {

@@ -66,11 +66,17 @@ func TestLayerKeys(t *testing.T) {
 		"BuildKit on arm64":   {wheelTarget(six, idna), base("9", "sha256:interp"), "linux/arm64", on},
 		"zstd":                {wheelTarget(six, idna), base("9", "sha256:interp"), "linux/amd64", Options{Bytecode: true, Compression: "zstd"}},
 		"a salt":              {wheelTarget(six, idna), base("9", "sha256:interp"), "linux/amd64", Options{Bytecode: true, CacheSalt: "2026-12"}},
+		"gzip level 1":        {wheelTarget(six, idna), base("9", "sha256:interp"), "linux/amd64", Options{Bytecode: true, CompressionLevel: 1}},
 	} {
 		got, _ := keysOf(t, o.lt, o.b, o.host, o.opt)
 		if got["six"] == a["six"] {
 			t.Errorf("%s: six's key did not change", name)
 		}
+	}
+	// gzip named or left to the default is one key: keys made before a
+	// level could be set are unchanged.
+	if gz, _ := keysOf(t, wheelTarget(six, idna), base("9", "sha256:interp"), "linux/amd64", Options{Bytecode: true, Compression: "gzip"}); gz["six"] != a["six"] {
+		t.Errorf("gzip named: six's key %s, default %s", gz["six"], a["six"])
 	}
 	// Without bytecode the interpreter does not matter.
 	d, _ := keysOf(t, wheelTarget(six), base("9", "sha256:interp"), NoHost, on)

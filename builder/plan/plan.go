@@ -58,6 +58,11 @@ type Options struct {
 	// Compression of the package layers ("gzip" or "zstd"): it enters
 	// the layer keys, not the env id.
 	Compression string
+	// CompressionLevel is the compressor's level for the package layers;
+	// 0 is the compressor's default. Like Compression it enters the layer
+	// keys (only when set, so keys made without it are unchanged), not the
+	// env id.
+	CompressionLevel int
 	// CacheSalt, when set, enters every layer key: changing it starts the
 	// team layer cache afresh.
 	CacheSalt string

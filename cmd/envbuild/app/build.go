@@ -65,19 +65,20 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			bo := build.Options{
-				Spec:        s,
-				LockPath:    lockPath,
-				OCIDir:      c.String("output"),
-				Connect:     connect,
-				Progress:    c.String("progress"),
-				ProgressOut: stderr,
-				Log:         func(l string) { fmt.Fprintln(stderr, l) },
-				Registry:    registryClient(c, conf),
-				CacheDir:    cd,
-				Lock:        lreq,
-				Compression: c.String("compression"),
-				LockPolicy:  policy,
-				PushTimeout: push,
+				Spec:             s,
+				LockPath:         lockPath,
+				OCIDir:           c.String("output"),
+				Connect:          connect,
+				Progress:         c.String("progress"),
+				ProgressOut:      stderr,
+				Log:              func(l string) { fmt.Fprintln(stderr, l) },
+				Registry:         registryClient(c, conf),
+				CacheDir:         cd,
+				Lock:             lreq,
+				Compression:      c.String("compression"),
+				CompressionLevel: c.Int("compression-level"),
+				LockPolicy:       policy,
+				PushTimeout:      push,
 			}
 			layerCacheOptions(c, env, conf, &bo)
 			res, err := build.Build(c.Context, bo)

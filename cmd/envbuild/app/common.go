@@ -97,6 +97,7 @@ func layerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "progress output: auto, plain, tty or quiet"},
 		&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
+		&cli.IntFlag{Name: "compression-level", Usage: "the package layers' compression level, gzip 1-9 or zstd 1-22 (default: the compressor's, gzip 6, zstd 3); lower is faster and larger"},
 	}
 }
 

@@ -88,7 +88,7 @@ func flowCommand() *cli.Command {
 						Registry:    registryClient(c, conf),
 						CacheDir:    cd,
 						Lock:        lreq,
-						Compression: c.String("compression"),
+						Compression: c.String("compression"), CompressionLevel: c.Int("compression-level"),
 						LockPolicy:  policy,
 						PushTimeout: push,
 					},

@@ -24,8 +24,15 @@ func validateBuildFlags(c *cli.Context, env map[string]string) error {
 	if v := c.String("progress"); !oneOf(v, progressModes) {
 		return failure.Usage(fmt.Errorf("--progress %s: want %s", failure.Quote(v), strings.Join(progressModes, ", ")))
 	}
-	if v := c.String("compression"); !oneOf(v, []string{"gzip", "zstd"}) {
+	v := c.String("compression")
+	if !oneOf(v, []string{"gzip", "zstd"}) {
 		return failure.Usage(fmt.Errorf("--compression %s: want gzip or zstd", failure.Quote(v)))
+	}
+	if c.IsSet("compression-level") {
+		top := map[string]int{"gzip": 9, "zstd": 22}[v]
+		if l := c.Int("compression-level"); l < 1 || l > top {
+			return failure.Usage(fmt.Errorf("--compression-level %d: want 1-%d for %s", l, top, v))
+		}
 	}
 	if v := c.String("layer-cache"); v != "" && !oneOf(v, []string{build.LayerCacheWrite, build.LayerCacheRead, build.LayerCacheOff}) {
 		return failure.Usage(fmt.Errorf("--layer-cache %s: want write, read or off", failure.Quote(v)))
