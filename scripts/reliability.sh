@@ -57,7 +57,7 @@ dirty=$(git diff --quiet -- . ":(exclude)$out" || echo ' (with uncommitted chang
   echo
   echo "## Bad input and failures, unit level"
   echo
-  echo "Hostile wheels and conda archives (path traversal, absolute paths, symlink and hard-link escapes, devices, setuid bits; conda's own hostile tars where ../shared/data is present), nesting a million levels deep (markers, conda version specs, TOML, flow decorators), 100 KB requirements, bad flag values, stalled pushes and index requests, installer failures."
+  echo "Hostile wheels and conda archives (path traversal, absolute paths, symlink and hard-link escapes, devices, setuid bits; conda's own hostile tars where the conformance data beside the checkout is present), nesting a million levels deep (markers, conda version specs, TOML, flow decorators), 100 KB requirements, bad flag values, stalled pushes and index requests, installer failures."
   echo
   tests "$tmp/input.log"
   echo
