@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -309,10 +310,41 @@ func (b *Bed) writeDockerConfig() error {
 	return nil
 }
 
-// writeState records the bed in STATE/bed.json.
+// extraName names the n-th extra buildkitd this process starts (and its
+// directory): the process id keeps apart those of test processes sharing
+// one bed (go test runs packages in parallel).
+func extraName(n int) string { return fmt.Sprintf("buildkitd-extra-%d-%d", os.Getpid(), n) }
+
+// writeState records the bed in STATE/bed.json. Several test processes may
+// share one bed and start daemons of their own: under a lock, the
+// processes recorded by the others are kept, so `testbed down` stops all.
 func (b *Bed) writeState() error {
+	lock, err := os.OpenFile(filepath.Join(b.StateDir, "bed.json.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	b.mu.Lock()
-	st := stateFile{Bed: b, Processes: b.procs, RemoveStateDir: b.removeStateDir, Detach: b.detach}
+	procs := append([]*process(nil), b.procs...)
+	if data, err := os.ReadFile(filepath.Join(b.StateDir, "bed.json")); err == nil {
+		var old stateFile
+		if json.Unmarshal(data, &old) == nil {
+			have := map[string]bool{}
+			for _, p := range procs {
+				have[p.Name] = true
+			}
+			for _, p := range old.Processes {
+				if !have[p.Name] {
+					procs = append(procs, p)
+				}
+			}
+		}
+	}
+	st := stateFile{Bed: b, Processes: procs, RemoveStateDir: b.removeStateDir, Detach: b.detach}
 	data, err := json.MarshalIndent(st, "", "  ")
 	b.mu.Unlock()
 	if err != nil {
@@ -373,12 +405,12 @@ func (b *Bed) StartExtraBuildkitdBinary(ctx context.Context, bin string) (string
 	b.extraBuildkitd++
 	n := b.extraBuildkitd
 	b.mu.Unlock()
-	dir := filepath.Join(b.StateDir, fmt.Sprintf("buildkitd-extra-%d", n))
+	dir := filepath.Join(b.StateDir, extraName(n))
 	addr, p, err := startBuildkitd(ctx, bin, dir, b.buildkitdConfigPath(), b.detach)
 	if err != nil {
 		return "", fmt.Errorf("starting extra buildkitd %d: %w", n, err)
 	}
-	p.Name = fmt.Sprintf("buildkitd-extra-%d", n)
+	p.Name = extraName(n)
 	b.addProcess(p)
 	return addr, b.writeState()
 }
@@ -396,7 +428,7 @@ func (b *Bed) StartTLSBuildkitd(ctx context.Context, ca, cert, key string) (stri
 	b.extraBuildkitd++
 	n := b.extraBuildkitd
 	b.mu.Unlock()
-	dir := filepath.Join(b.StateDir, fmt.Sprintf("buildkitd-extra-%d", n))
+	dir := filepath.Join(b.StateDir, extraName(n))
 	addr := "tcp://" + tcp
 	// The bed waits on the unix socket; the tcp listener needs TLS.
 	_, p, err := startBuildkitd(ctx, b.Buildkitd, dir, b.buildkitdConfigPath(), b.detach,
@@ -404,7 +436,7 @@ func (b *Bed) StartTLSBuildkitd(ctx context.Context, ca, cert, key string) (stri
 	if err != nil {
 		return "", fmt.Errorf("starting extra buildkitd %d with TLS on %s: %w", n, addr, err)
 	}
-	p.Name = fmt.Sprintf("buildkitd-extra-%d", n)
+	p.Name = extraName(n)
 	b.addProcess(p)
 	return addr, b.writeState()
 }
