@@ -28,7 +28,6 @@ func buildCommand() *cli.Command {
 			if err := validateBuildFlags(c, env); err != nil {
 				return err
 			}
-			push, _ := pushTimeout(env)
 			s, lockPath, err := loadSpec(c)
 			if err != nil {
 				return err
@@ -54,33 +53,12 @@ func buildCommand() *cli.Command {
 				return err
 			}
 			s.Repository = conf.Repository.Value
-			connect, err := connectOptions(c, env, conf)
+			bo, err := buildOptions(c, env, conf, policy)
 			if err != nil {
 				return err
 			}
-			cd := cacheDir(c)
+			bo.Spec, bo.LockPath, bo.OCIDir = s, lockPath, c.String("output")
 			stderr := c.App.ErrWriter
-			lreq, err := lockRequest(c, cd, stderr)
-			if err != nil {
-				return err
-			}
-			bo := build.Options{
-				Spec:             s,
-				LockPath:         lockPath,
-				OCIDir:           c.String("output"),
-				Connect:          connect,
-				Progress:         c.String("progress"),
-				ProgressOut:      stderr,
-				Log:              func(l string) { fmt.Fprintln(stderr, l) },
-				Registry:         registryClient(c, conf),
-				CacheDir:         cd,
-				Lock:             lreq,
-				Compression:      c.String("compression"),
-				CompressionLevel: c.Int("compression-level"),
-				LockPolicy:       policy,
-				PushTimeout:      push,
-			}
-			layerCacheOptions(c, env, conf, &bo)
 			res, err := build.Build(c.Context, bo)
 			if err != nil {
 				return err

@@ -363,6 +363,39 @@ func layerCacheOptions(c *cli.Context, env map[string]string, conf config.Resolv
 	o.CacheSalt = first(env["ENVBUILD_LAYER_CACHE_SALT"], conf.File.LayerCacheSalt)
 }
 
+// buildOptions are the build.Options that build and flow build set alike
+// from their shared flags, the environment and the config file: where
+// BuildKit and the registry are, how to lock, how layers are compressed
+// and cached. The caller adds the spec, the lock file and the output.
+func buildOptions(c *cli.Context, env map[string]string, conf config.Resolved, policy lock.Policy) (build.Options, error) {
+	connect, err := connectOptions(c, env, conf)
+	if err != nil {
+		return build.Options{}, err
+	}
+	cd := cacheDir(c)
+	stderr := c.App.ErrWriter
+	lreq, err := lockRequest(c, cd, stderr)
+	if err != nil {
+		return build.Options{}, err
+	}
+	push, _ := pushTimeout(env)
+	o := build.Options{
+		Connect:          connect,
+		Progress:         c.String("progress"),
+		ProgressOut:      stderr,
+		Log:              func(l string) { fmt.Fprintln(stderr, l) },
+		Registry:         registryClient(c, conf),
+		CacheDir:         cd,
+		Lock:             lreq,
+		Compression:      c.String("compression"),
+		CompressionLevel: c.Int("compression-level"),
+		LockPolicy:       policy,
+		PushTimeout:      push,
+	}
+	layerCacheOptions(c, env, conf, &o)
+	return o, nil
+}
+
 // connectOptions says which BuildKit a command uses: the
 // --buildkit-addr or --builder flag, else BUILDKIT_HOST, else
 // BUILDX_BUILDER, else the config file's buildkit_addr, else envbuild's

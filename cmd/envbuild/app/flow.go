@@ -49,13 +49,7 @@ func flowCommand() *cli.Command {
 				if err := validateBuildFlags(c, env); err != nil {
 					return err
 				}
-				push, _ := pushTimeout(env)
-				cd := cacheDir(c)
 				stderr := c.App.ErrWriter
-				lreq, err := lockRequest(c, cd, stderr)
-				if err != nil {
-					return err
-				}
 				policy, err := lockPolicy(c)
 				if err != nil {
 					return err
@@ -67,10 +61,11 @@ func flowCommand() *cli.Command {
 				if err := validateConfigValues(conf); err != nil {
 					return err
 				}
-				connect, err := connectOptions(c, env, conf)
+				bo, err := buildOptions(c, env, conf, policy)
 				if err != nil {
 					return err
 				}
+				bo.LockPath = c.String("lock")
 				fo := flows.Options{
 					FlowPath:          args[0],
 					Load:              metaflow.Options{Python: c.String("python"), AllowMixed: c.Bool("allow-mixed")},
@@ -79,21 +74,8 @@ func flowCommand() *cli.Command {
 					Jobs:              c.Int("jobs"),
 					MetaflowDatastore: c.String("metaflow-deps"),
 					Table:             stderr,
-					Build: build.Options{
-						LockPath:    c.String("lock"),
-						Connect:     connect,
-						Progress:    c.String("progress"),
-						ProgressOut: stderr,
-						Log:         func(l string) { fmt.Fprintln(stderr, l) },
-						Registry:    registryClient(c, conf),
-						CacheDir:    cd,
-						Lock:        lreq,
-						Compression: c.String("compression"), CompressionLevel: c.Int("compression-level"),
-						LockPolicy:  policy,
-						PushTimeout: push,
-					},
+					Build:             bo,
 				}
-				layerCacheOptions(c, env, conf, &fo.Build)
 				fo.Build.Spec.Platforms = platformFlag(c)
 				fo.Build.Spec.Options.NoBytecode = c.Bool("no-bytecode")
 				fo.Build.Spec.Conda.Channels = c.StringSlice("channel")
