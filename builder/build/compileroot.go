@@ -3,9 +3,6 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path"
@@ -14,6 +11,7 @@ import (
 
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/moby/buildkit/client/llb"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
@@ -120,14 +118,14 @@ func (c *compileRoots) make(ctx context.Context, pp plan.PlatformPlan) ([]byte, 
 	stdlib := path.Join(path.Dir(path.Dir(pp.Base.Interpreter)), "lib", "python"+pp.Target.PythonShort())
 	var blob bytes.Buffer
 	zw := kgzip.NewWriter(&blob)
-	h := sha256.New()
-	if err := baseimage.CompileRoot(ctx, img, pp.Base.Interpreter, stdlib, spool, io.MultiWriter(zw, h)); err != nil {
+	diff := digest.SHA256.Digester()
+	if err := baseimage.CompileRoot(ctx, img, pp.Base.Interpreter, stdlib, spool, io.MultiWriter(zw, diff.Hash())); err != nil {
 		return nil, "", err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, "", err
 	}
-	return blob.Bytes(), "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return blob.Bytes(), diff.Digest().String(), nil
 }
 
 // failed reports whether the build that just failed ran on a compile
@@ -162,7 +160,7 @@ func (c *compileRoots) record(ctx context.Context, logf func(string, ...any)) {
 			continue
 		}
 		rec := &registry.LayerRecord{
-			Key: key, Platform: pr.platform, Digest: digestOf(pr.blob), Size: int64(len(pr.blob)),
+			Key: key, Platform: pr.platform, Digest: digest.FromBytes(pr.blob).String(), Size: int64(len(pr.blob)),
 			MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", DiffID: pr.diffID, Meta: []byte("{}"),
 		}
 		if err := c.reg.WriteBlobRecord(ctx, c.repo, rec, pr.blob); err != nil {
@@ -198,9 +196,4 @@ func newCompileRoots(ctx context.Context, o Options, dest destinations) *compile
 	c := &compileRoots{reg: o.Registry, repo: dest.cacheRepo, write: dest.recordTo != "", salt: o.CacheSalt, cacheDir: o.CacheDir}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	return c
-}
-
-func digestOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return fmt.Sprintf("sha256:%x", sum)
 }
