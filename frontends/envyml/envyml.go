@@ -6,9 +6,7 @@
 package envyml
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -33,12 +31,9 @@ const maxSize = 4 << 20
 
 // Load reads path; env expands ${VAR} in the pip: list, as pip would.
 func Load(path string, env map[string]string) (*Result, error) {
-	data, err := os.ReadFile(path)
+	data, err := failure.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, failure.User(fmt.Errorf("reading %s: no such file", path))
-		}
-		return nil, failure.User(fmt.Errorf("reading %s: %w", path, err))
+		return nil, err
 	}
 	return Parse(data, path, env)
 }

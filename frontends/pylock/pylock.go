@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -83,12 +82,9 @@ var NameRE = regexp.MustCompile(`^pylock\.([^.]+\.)?toml$`)
 
 // Load reads path as a resolved input.
 func Load(p string) (*spec.Resolved, error) {
-	data, err := os.ReadFile(p)
+	data, err := failure.ReadFile(p)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, failure.User(fmt.Errorf("reading %s: no such file", p))
-		}
-		return nil, failure.User(fmt.Errorf("reading %s: %w", p, err))
+		return nil, err
 	}
 	return Parse(data, p)
 }

@@ -7,7 +7,6 @@ package pyproject
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -40,12 +39,9 @@ type document struct {
 // Load reads path and returns the project's dependencies, those of the
 // extras named, and those of the dependency groups named.
 func Load(path string, extras, groups []string) (*Result, error) {
-	data, err := os.ReadFile(path)
+	data, err := failure.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, failure.User(fmt.Errorf("reading %s: no such file", path))
-		}
-		return nil, failure.User(fmt.Errorf("reading %s: %w", path, err))
+		return nil, err
 	}
 	return Parse(data, path, extras, groups)
 }

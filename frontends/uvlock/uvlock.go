@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -59,12 +58,9 @@ type file struct {
 // Load reads path; extras and groups choose the project's optional
 // dependencies and dependency groups to install.
 func Load(p string, extras, groups []string) (*spec.Resolved, error) {
-	data, err := os.ReadFile(p)
+	data, err := failure.ReadFile(p)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, failure.User(fmt.Errorf("reading %s: no such file", p))
-		}
-		return nil, failure.User(fmt.Errorf("reading %s: %w", p, err))
+		return nil, err
 	}
 	return Parse(data, p, extras, groups)
 }
