@@ -151,6 +151,12 @@ func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index,
 	if err != nil {
 		return lockfile.Target{}, err
 	}
+	return pypiTarget(t, pkgs), nil
+}
+
+// pypiTarget is the lock target of PyPI packages pkgs for t: on the base's
+// interpreter when t has one.
+func pypiTarget(t Target, pkgs []lockfile.Package) lockfile.Target {
 	lt := lockfile.Target{
 		Platform:       t.Platform,
 		Python:         t.Python,
@@ -164,7 +170,7 @@ func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index,
 		lt.PythonSource = lockfile.PythonFromBase
 		lt.Interpreter = t.Interpreter
 	}
-	return lt, nil
+	return lt
 }
 
 func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.Index, existing []lockfile.Package) pypi.Request {

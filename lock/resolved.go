@@ -114,23 +114,10 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 	if req.Log != nil {
 		fmt.Fprintf(req.Log, "took %d pinned packages of %s for %s, without resolving\n", len(out), r.Source, t.Platform)
 	}
-	lt := lockfile.Target{
-		Platform:       t.Platform,
-		Python:         t.Python,
-		Implementation: t.Implementation,
-		FreeThreaded:   t.FreeThreaded,
-		Libc:           t.LibcString(),
-		Base:           t.BaseRef,
-		Packages:       out,
+	if out == nil {
+		out = []lockfile.Package{}
 	}
-	if lt.Packages == nil {
-		lt.Packages = []lockfile.Package{}
-	}
-	if t.Interpreter != "" {
-		lt.PythonSource = lockfile.PythonFromBase
-		lt.Interpreter = t.Interpreter
-	}
-	return lt, nil
+	return pypiTarget(t, out), nil
 }
 
 type chosenPackage struct {
