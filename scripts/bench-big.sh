@@ -52,22 +52,12 @@ fi
 for cmd in pigz zstd unzip curl docker dockerd docker-registry; do
   command -v "$cmd" >/dev/null || { echo "bench-big: $cmd is missing; run make setup" >&2; exit 1; }
 done
-uvdir=.cache/bench-uv
-if [[ ! -x $uvdir/bin/uv ]]; then
-  echo "bench-big: installing uv into $uvdir with pip" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --target "$uvdir" uv
-fi
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
+bench_uv
 
 mkdir -p "$cache"
-work=$(mktemp -d /tmp/envbuild-bench-big.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  go run ./integration/testbed/cmd/testbed down -state "$work/bed" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir envbuild-bench-big
 trap 'exit 143' INT TERM
 log() { printf 'bench-big: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -138,15 +128,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \\
 EOF
 
 bkpid=
-freshbk() { # freshbk NAME: a buildkitd with its own empty state; sets addr, bkpid
-  local d=$work/bk-$1
-  mkdir -p "$d"
-  bin/buildkitd --addr "unix://$d/sock" --root "$d/root" --oci-worker=true --containerd-worker=false >"$d/log" 2>&1 &
-  bkpid=$!
-  pids+=("$bkpid")
-  for _ in $(seq 100); do [[ -S $d/sock ]] && break; sleep 0.2; done
-  addr="unix://$d/sock"
-}
+freshbk() { bench_buildkitd "$1"; } # sets addr, bkpid
 stopbk() { # stopbk NAME PID: prints its peak memory (VmHWM, kB), removes its state
   local hwm
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$2/status" 2>/dev/null || echo 0)

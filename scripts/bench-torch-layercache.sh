@@ -23,15 +23,9 @@ if ((avail < 30)); then
 fi
 [[ -x bin/envbuild && -x bin/buildkitd ]] || { echo "bench: run make build and make setup first" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/envbuild-torch-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  go run ./integration/testbed/cmd/testbed down -state "$work/bed" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
+bench_workdir envbuild-torch-bench
 
 go run ./integration/testbed/cmd/testbed up -state "$work/bed" -docker=false >"$work/bed.log" 2>&1
 # shellcheck disable=SC1091
@@ -40,15 +34,7 @@ reg=$ENVBUILD_TEST_REGISTRY
 base=$ENVBUILD_TEST_BASE
 unset BUILDKIT_HOST
 
-fresh() { # fresh NAME: a buildkitd with its own state, at $addr (not in a
-  # subshell, so that cleanup knows its pid)
-  local d=$work/bk-$1
-  mkdir -p "$d"
-  bin/buildkitd --addr "unix://$d/sock" --root "$d/root" --oci-worker=true --containerd-worker=false >"$d/log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do [[ -S $d/sock ]] && break; sleep 0.2; done
-  addr="unix://$d/sock"
-}
+fresh() { bench_buildkitd "$1"; }
 
 build() { # build NAME ADDR VERSION ARGS...: prints seconds and the JSON
   local name=$1 addr=$2 version=$3; shift 3

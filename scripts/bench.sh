@@ -11,11 +11,9 @@ cd "$(dirname "$0")/.."
 
 # uv for the uv peer: the uv wheel carries the uv binary, which is copied
 # into that peer's build context. Installed once into .cache (gitignored).
-uvdir=.cache/bench-uv
-if [ ! -x "$uvdir/bin/uv" ]; then
-  echo "bench: installing uv into $uvdir with pip" >&2
-  python3 -m pip install --quiet --disable-pip-version-check --target "$uvdir" uv
-fi
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
+bench_uv
 
 if [ ! -x bin/envbuild ]; then
   echo "bench: bin/envbuild is missing; run make build (make bench-build does)" >&2
