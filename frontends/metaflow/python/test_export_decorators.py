@@ -191,3 +191,37 @@ def test_main_reports_errors_at_their_line(tmp_path):
     code, doc = run_on(tmp_path, "from metaflow import FlowSpec\n")
     assert code == 1
     assert doc["error"].startswith("no flow found")
+
+
+def _function_body(path, name):
+    """The statements of function name in the file at path, as AST dumps,
+    without its docstring."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            stmts = node.body
+            if (
+                stmts
+                and isinstance(stmts[0], ast.Expr)
+                and isinstance(stmts[0].value, ast.Constant)
+            ):
+                stmts = stmts[1:]
+            return [ast.dump(s) for s in stmts]
+    raise AssertionError(f"{name} not found in {path}")
+
+
+def test_configs_digest_agrees_with_the_extension():
+    """metaflow-envbuild computes the same Config digest as this helper
+    (each ships on its own, so the code is in both): their bodies must stay
+    the same, docstrings apart."""
+    ext = os.path.join(
+        HERE,
+        "..",
+        "extension",
+        "metaflow_extensions",
+        "envbuild",
+        "plugins",
+        "envbuild_environment.py",
+    )
+    assert _function_body(SCRIPT, "_configs_digest") == _function_body(ext, "configs_digest")
