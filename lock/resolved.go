@@ -22,11 +22,7 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 	if err != nil {
 		return lockfile.Target{}, failure.User(fmt.Errorf("%s: %w", r.Source, err))
 	}
-	python := t.Python
-	if t.FreeThreaded {
-		python = t.PythonShort()
-	}
-	tt, err := tags.NewTarget(python, t.Implementation, t.Platform, t.LibcString())
+	tt, err := tags.ForTarget(t.Target)
 	if err != nil {
 		return lockfile.Target{}, failure.User(fmt.Errorf("%s: %w", r.Source, err))
 	}

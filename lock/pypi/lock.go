@@ -115,11 +115,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 		return nil, failure.User(fmt.Errorf("pre-release policy %q: want %q, %q or %q", req.Prerelease, PrereleaseIfNecessaryOrExplicit, PrereleaseAllow, PrereleaseDisallow))
 	}
 	t := req.Target
-	python := t.Python
-	if t.FreeThreaded {
-		python = t.PythonShort()
-	}
-	tt, err := tags.NewTarget(python, t.Implementation, t.Platform, t.LibcString())
+	tt, err := tags.ForTarget(t)
 	if err != nil {
 		return nil, failure.User(fmt.Errorf("locking for %s: %w", t, err))
 	}

@@ -64,15 +64,9 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 	if err != nil {
 		return nil, failure.User(err)
 	}
-	glibc := ""
-	if req.Target.Libc == "glibc" {
-		glibc = req.Target.LibcVersion
-	} else if req.Target.Libc != "" {
-		return nil, failure.User(fmt.Errorf("locking conda packages for %s: conda packages need glibc, and the target has %s", req.Target.Platform, req.Target.LibcString()))
-	}
-	virt, err := virtual.Packages(virtual.Target{Platform: req.Target.Platform, Glibc: glibc, Cuda: req.Cuda}, getenv)
+	virt, err := virtual.Packages(req.Target, req.Cuda, getenv)
 	if err != nil {
-		return nil, failure.User(err)
+		return nil, failure.User(fmt.Errorf("locking conda packages for %s: %w", req.Target.Platform, err))
 	}
 
 	cfg, err := repodata.LoadConfig(req.Channels, getenv, req.Env["HOME"])

@@ -9,6 +9,7 @@ import (
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 	"github.com/envbuild/envbuild/lock/conda/solve"
 	"github.com/envbuild/envbuild/lock/conda/virtual"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // Solving two specs against a channel read lazily, for a linux/amd64 image
@@ -18,7 +19,7 @@ func ExampleSolve() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	virt, err := virtual.Packages(virtual.Target{Platform: "linux/amd64", Glibc: "2.36"}, nil)
+	virt, err := virtual.Packages(target.Target{Platform: "linux/amd64", Libc: "glibc", LibcVersion: "2.36"}, "", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/envbuild/envbuild/lock/conda/matchspec"
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 	"github.com/envbuild/envbuild/lock/conda/virtual"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // lazy makes loadChannel hand the solver a *repodata.Index instead of
@@ -50,7 +51,7 @@ func runCase(t *testing.T, c solveCase) {
 	if c.extra {
 		chans = []ChannelRepodata{loadChannel(t, "extra", "extra.json"), main}
 	}
-	virt, err := virtual.Packages(virtual.Target{Platform: "linux/amd64", Glibc: c.glibc, Cuda: c.cuda}, nil)
+	virt, err := virtual.Packages(target.Target{Platform: "linux/amd64", Libc: "glibc", LibcVersion: c.glibc}, c.cuda, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func (f failingSource) Records(string) ([]repodata.Record, error) { return nil, 
 // The solver must give the same answer every time.
 func TestSolveDeterministic(t *testing.T) {
 	main := loadChannel(t, "main", "main.json")
-	virt, err := virtual.Packages(virtual.Target{Platform: "linux/amd64"}, nil)
+	virt, err := virtual.Packages(target.Target{Platform: "linux/amd64"}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/envbuild/envbuild/lock/conda/repodata"
 	"github.com/envbuild/envbuild/lock/conda/version"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // DefaultGlibc is the glibc version assumed when neither the target nor
@@ -17,22 +18,6 @@ const DefaultLinux = "0"
 
 // Channel is the channel name virtual records carry.
 const Channel = "@virtual"
-
-// Target describes the image the environment is for.
-type Target struct {
-	// Platform is "linux/amd64" or "linux/arm64" (or the conda subdir
-	// "linux-64" / "linux-aarch64").
-	Platform string
-	// Glibc is the target C library's version ("2.36"); empty means
-	// CONDA_OVERRIDE_GLIBC or DefaultGlibc.
-	Glibc string
-	// Linux is the kernel version; empty means CONDA_OVERRIDE_LINUX or
-	// DefaultLinux.
-	Linux string
-	// Cuda is the CUDA driver version ("12.4"); empty means
-	// CONDA_OVERRIDE_CUDA, and no __cuda when that is empty too.
-	Cuda string
-}
 
 // Subdir returns the conda subdir of a platform: linux/amd64 → linux-64,
 // linux/arm64 → linux-aarch64.
@@ -53,11 +38,24 @@ func archOf(subdir string) string {
 	return "x86_64"
 }
 
-// Packages returns the virtual records for t, sorted by name. getenv reads
-// the CONDA_OVERRIDE_* variables (os.Getenv in production, nil for none).
-func Packages(t Target, getenv func(string) string) ([]repodata.Record, error) {
+// Packages returns the virtual records for the image of t, sorted by name:
+// __glibc is t's glibc (CONDA_OVERRIDE_GLIBC or DefaultGlibc when t names
+// no C library; a musl target is an error, conda packages need glibc),
+// __linux is CONDA_OVERRIDE_LINUX or DefaultLinux, and __cuda is cuda (the
+// driver version, "12.4"), else CONDA_OVERRIDE_CUDA, else absent. getenv
+// reads the CONDA_OVERRIDE_* variables (os.Getenv in production, nil for
+// none).
+func Packages(t target.Target, cuda string, getenv func(string) string) ([]repodata.Record, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
+	}
+	var glibc string
+	switch t.Libc {
+	case "glibc":
+		glibc = t.LibcVersion
+	case "":
+	default:
+		return nil, fmt.Errorf("conda packages need glibc, and the target has %s", t.LibcString())
 	}
 	subdir, err := Subdir(t.Platform)
 	if err != nil {
@@ -72,9 +70,9 @@ func Packages(t Target, getenv func(string) string) ([]repodata.Record, error) {
 		}
 		return def
 	}
-	glibc := pick(t.Glibc, "CONDA_OVERRIDE_GLIBC", DefaultGlibc)
-	linux := pick(t.Linux, "CONDA_OVERRIDE_LINUX", DefaultLinux)
-	cuda := pick(t.Cuda, "CONDA_OVERRIDE_CUDA", "")
+	glibc = pick(glibc, "CONDA_OVERRIDE_GLIBC", DefaultGlibc)
+	linux := pick("", "CONDA_OVERRIDE_LINUX", DefaultLinux)
+	cuda = pick(cuda, "CONDA_OVERRIDE_CUDA", "")
 
 	var out []repodata.Record
 	add := func(name, ver, build string) error {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 func TestParseTag(t *testing.T) {
@@ -367,28 +369,31 @@ func TestBestWheel(t *testing.T) {
 	}
 }
 
-func TestNewTarget(t *testing.T) {
+func TestForTarget(t *testing.T) {
 	tests := []struct {
-		python, impl, platform, libc string
-		want                         Target
+		in   target.Target
+		want Target
 	}{
-		{"3.11.2", "cpython", "linux/amd64", "glibc 2.36", Target{3, 11, "cpython", "x86_64", "glibc", 2, 36, false}},
-		{"3.13t", "", "linux/arm64", "2.28", Target{3, 13, "cpython", "aarch64", "glibc", 2, 28, true}},
-		{"3.12", "CPython", "aarch64", "musl 1.2", Target{3, 12, "cpython", "aarch64", "musl", 1, 2, false}},
+		{target.Target{Python: "3.11.2", Implementation: "cpython", Platform: "linux/amd64", Libc: "glibc", LibcVersion: "2.36"}, Target{3, 11, "cpython", "x86_64", "glibc", 2, 36, false}},
+		{target.Target{Python: "3.13.0", FreeThreaded: true, Platform: "linux/arm64/v8", Libc: "glibc", LibcVersion: "2.28"}, Target{3, 13, "cpython", "aarch64", "glibc", 2, 28, true}},
+		{target.Target{Python: "3.12", Implementation: "CPython", Platform: "linux/arm64", Libc: "musl", LibcVersion: "1.2"}, Target{3, 12, "cpython", "aarch64", "musl", 1, 2, false}},
 	}
 	for _, tc := range tests {
-		got, err := NewTarget(tc.python, tc.impl, tc.platform, tc.libc)
+		got, err := ForTarget(tc.in)
 		if err != nil || got != tc.want {
-			t.Errorf("NewTarget(%q, %q, %q, %q) = %+v, %v; want %+v", tc.python, tc.impl, tc.platform, tc.libc, got, err, tc.want)
+			t.Errorf("ForTarget(%+v) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range [][4]string{
-		{"3", "cpython", "linux/amd64", "glibc 2.28"}, {"3.x", "cpython", "linux/amd64", "glibc 2.28"},
-		{"3.11", "cpython", "linux/riscv64", "glibc 2.28"}, {"3.11", "cpython", "linux/amd64", "uclibc 1.0"},
-		{"3.11", "cpython", "linux/amd64", "glibc 2"}, {"3.11", "cpython", "linux/amd64", ""},
+	ok := target.Target{Python: "3.11", Implementation: "cpython", Platform: "linux/amd64", Libc: "glibc", LibcVersion: "2.28"}
+	for _, change := range []func(*target.Target){
+		func(t *target.Target) { t.Python = "3" }, func(t *target.Target) { t.Python = "3.x" },
+		func(t *target.Target) { t.Platform = "linux/riscv64" }, func(t *target.Target) { t.Libc = "uclibc" },
+		func(t *target.Target) { t.LibcVersion = "2" }, func(t *target.Target) { t.Libc, t.LibcVersion = "", "" },
 	} {
-		if got, err := NewTarget(bad[0], bad[1], bad[2], bad[3]); err == nil {
-			t.Errorf("NewTarget(%q) = %+v, want an error", bad, got)
+		bad := ok
+		change(&bad)
+		if got, err := ForTarget(bad); err == nil {
+			t.Errorf("ForTarget(%+v) = %+v, want an error", bad, got)
 		}
 	}
 }

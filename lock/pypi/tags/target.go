@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // Target is the interpreter and platform wheels are chosen for.
@@ -222,52 +224,40 @@ func (t Target) Best(ws []WheelName) (best int, ok bool) {
 	return best, best >= 0
 }
 
-// NewTarget builds a Target from the spellings of a lock target:
-// python "3.11.2", "3.11" or "3.13t" (the "t" selects the
-// free-threaded build); implementation "cpython" (or "" for it) or another
-// name; platform "linux/amd64", "linux/arm64", "x86_64" or "aarch64"; libc
-// "glibc 2.36", "musl 1.2" (a bare "2.36" means glibc).
-func NewTarget(python, implementation, platform, libc string) (Target, error) {
-	var t Target
-	py := strings.TrimSpace(python)
-	if rest, ok := strings.CutSuffix(py, "t"); ok {
-		t.FreeThreaded, py = true, rest
-	}
-	parts := strings.Split(py, ".")
+// ForTarget is the tag view of a lock target: its Python major and
+// minor (the "t" of a free-threaded build kept apart), implementation
+// ("" means cpython), the machine of its platform and its C library's
+// kind and major.minor. It is the one way a Target is made.
+func ForTarget(tg target.Target) (Target, error) {
+	t := Target{FreeThreaded: tg.FreeThreaded}
+	parts := strings.Split(strings.TrimSpace(tg.Python), ".")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", python)
+		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", tg.Python)
 	}
 	var err1, err2 error
 	t.PythonMajor, err1 = strconv.Atoi(parts[0])
 	t.PythonMinor, err2 = strconv.Atoi(parts[1])
 	if err1 != nil || err2 != nil || t.PythonMajor < 0 || t.PythonMinor < 0 {
-		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", python)
+		return Target{}, fmt.Errorf("reading target Python version %q: want X.Y or X.Y.Z, like 3.11", tg.Python)
 	}
-	t.Implementation = strings.ToLower(strings.TrimSpace(implementation))
+	t.Implementation = strings.ToLower(strings.TrimSpace(tg.Implementation))
 	if t.Implementation == "" {
 		t.Implementation = "cpython"
 	}
-	switch strings.TrimPrefix(platform, "linux/") {
-	case "amd64", "x86_64":
-		t.Arch = "x86_64"
-	case "arm64", "aarch64", "arm64/v8":
-		t.Arch = "aarch64"
-	default:
-		return Target{}, fmt.Errorf("reading target platform %q: want linux/amd64 or linux/arm64", platform)
+	arch, err := target.Arch(tg.Platform)
+	if err != nil {
+		return Target{}, fmt.Errorf("reading target platform %q: want linux/amd64 or linux/arm64", tg.Platform)
 	}
-	kind, ver, found := strings.Cut(strings.TrimSpace(libc), " ")
-	if !found {
-		kind, ver = "glibc", kind
+	t.Arch = arch
+	if tg.Libc != "glibc" && tg.Libc != "musl" {
+		return Target{}, fmt.Errorf("reading target C library %q: want glibc or musl", tg.Libc)
 	}
-	if kind != "glibc" && kind != "musl" {
-		return Target{}, fmt.Errorf("reading target C library %q: want \"glibc X.Y\" or \"musl X.Y\"", libc)
-	}
-	t.Libc = kind
-	major, minor, ok := strings.Cut(strings.TrimSpace(ver), ".")
+	t.Libc = tg.Libc
+	major, minor, ok := strings.Cut(strings.TrimSpace(tg.LibcVersion), ".")
 	t.LibcMajor, err1 = strconv.Atoi(major)
 	t.LibcMinor, err2 = strconv.Atoi(minor)
 	if !ok || err1 != nil || err2 != nil || t.LibcMajor < 0 || t.LibcMinor < 0 {
-		return Target{}, fmt.Errorf("reading target C library %q: want \"glibc X.Y\" or \"musl X.Y\", like \"glibc 2.28\"", libc)
+		return Target{}, fmt.Errorf("reading target %s version %q: want MAJOR.MINOR, like 2.28", tg.Libc, tg.LibcVersion)
 	}
 	return t, nil
 }
