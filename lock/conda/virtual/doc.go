@@ -5,10 +5,11 @@
 //
 // Defaults, when the caller does not know better:
 //   - __linux: the kernel of the machine that will run the image is unknown
-//     when locking, so its version is "0" unless Target.Linux or
+//     when locking, so its version is "0" unless
 //     CONDA_OVERRIDE_LINUX says otherwise; a package that needs
 //     "__linux >=X" then fails to solve with a message naming __linux.
-//   - __glibc: Target.Glibc (read from the base image by the caller), else
+//   - __glibc: the target's glibc (target.Target, read from the base
+//     image by the caller), else
 //     CONDA_OVERRIDE_GLIBC, else 2.28 (docs/reference.md's default target).
 //   - __archspec: version 1, build "x86_64" or "aarch64" (the generic
 //     micro-architecture of the platform; no CPU of the target is probed).
