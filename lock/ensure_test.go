@@ -10,6 +10,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 func TestEnsurePolicy(t *testing.T) {
@@ -23,14 +24,14 @@ func TestEnsurePolicy(t *testing.T) {
 	good := filepath.Join(dir, "good.lock")
 	if err := lockfile.Write(good, &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{{
 		Name: "default", SpecDigest: s.Digest(),
-		Targets: []lockfile.Target{{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36"}},
+		Targets: []lockfile.Target{{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}}},
 	}}}); err != nil {
 		t.Fatal(err)
 	}
 	partial := filepath.Join(dir, "partial.lock")
 	if err := lockfile.Write(partial, &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{{
 		Name: "default", SpecDigest: both.Digest(),
-		Targets: []lockfile.Target{{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36"}},
+		Targets: []lockfile.Target{{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}}},
 	}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,18 +30,12 @@ import (
 	"github.com/envbuild/envbuild/lock/target"
 )
 
-// Target is one platform to lock for, with what is known of its base.
-type Target struct {
-	target.Target
-	// BaseRef is the base's per-platform reference ("repo@sha256:…"), or
-	// "" when locking from flags.
-	BaseRef string
-}
-
 // Request is one environment to lock.
 type Request struct {
-	Spec    spec.Spec
-	Targets []Target
+	Spec spec.Spec
+	// Targets are the platforms to lock for, with what is known of the
+	// base (its reference and interpreter), when there is one.
+	Targets []target.Target
 	// Existing is the environment's previous lock entry, whose versions
 	// are preferred.
 	Existing        *lockfile.Env
@@ -116,7 +110,7 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 // interpreter (another major.minor, or free-threaded or not); "base" when
 // the base's interpreter serves; "" when there is no base interpreter to
 // compare with (a lock from flags, whose target Python is the spec's).
-func PythonSource(s spec.Spec, t Target) (string, error) {
+func PythonSource(s spec.Spec, t target.Target) (string, error) {
 	if s.IsConda() {
 		return lockfile.PythonFromConda, nil
 	}
@@ -146,8 +140,8 @@ var (
 
 // lockPyPI locks a PyPI-only environment on the base's interpreter (or on
 // the target given by flags).
-func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
-	pkgs, err := pypiLocker(ctx, pypiRequest(req, t.Target, req.Spec.PyPI.Requirements, indexes, existing))
+func lockPyPI(ctx context.Context, req Request, t target.Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
+	pkgs, err := pypiLocker(ctx, pypiRequest(req, t, req.Spec.PyPI.Requirements, indexes, existing))
 	if err != nil {
 		return lockfile.Target{}, err
 	}
@@ -156,19 +150,10 @@ func lockPyPI(ctx context.Context, req Request, t Target, indexes []index.Index,
 
 // pypiTarget is the lock target of PyPI packages pkgs for t: on the base's
 // interpreter when t has one.
-func pypiTarget(t Target, pkgs []lockfile.Package) lockfile.Target {
-	lt := lockfile.Target{
-		Platform:       t.Platform,
-		Python:         t.Python,
-		Implementation: t.Implementation,
-		FreeThreaded:   t.FreeThreaded,
-		Libc:           t.LibcString(),
-		Base:           t.BaseRef,
-		Packages:       pkgs,
-	}
+func pypiTarget(t target.Target, pkgs []lockfile.Package) lockfile.Target {
+	lt := lockfile.Target{Target: t, Packages: pkgs}
 	if t.Interpreter != "" {
 		lt.PythonSource = lockfile.PythonFromBase
-		lt.Interpreter = t.Interpreter
 	}
 	return lt
 }
@@ -202,7 +187,7 @@ func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.In
 // conda specs (with python added when no spec names it: the spec's
 // python, else the target's major.minor), then the PyPI requirements
 // against the conda Python, leaving out what a conda package provides.
-func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
+func lockConda(ctx context.Context, req Request, t target.Target, indexes []index.Index, existing []lockfile.Package) (lockfile.Target, error) {
 	s := req.Spec
 	specs := append([]string(nil), s.Conda.Specs...)
 	if namesPython(specs) && s.Python != "" {
@@ -217,9 +202,9 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 				return lockfile.Target{}, failure.User(fmt.Errorf("environment %q: %w", s.Name, err))
 			}
 		case t.Python != "":
-			ps = "python " + t.Target.PythonShort() + ".*"
+			ps = "python " + t.PythonShort() + ".*"
 			if t.FreeThreaded {
-				ps, _ = envlock.PythonSpec(t.Target.PythonShort())
+				ps, _ = envlock.PythonSpec(t.PythonShort())
 			}
 		}
 		specs = append(specs, ps)
@@ -233,7 +218,7 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 	condaPkgs, err := condaLocker(ctx, envlock.Request{
 		Specs:    specs,
 		Channels: s.Conda.Channels,
-		Target:   t.Target,
+		Target:   t,
 		CacheDir: condaCache(req.CacheDir),
 		Offline:  req.Offline,
 		Existing: prev,
@@ -261,22 +246,14 @@ func lockConda(ctx context.Context, req Request, t Target, indexes []index.Index
 	if req.Log != nil {
 		fmt.Fprintf(req.Log, "locked %d conda packages for %s: Python %s %s from conda\n", len(condaPkgs), t.Platform, py.Version, py.Build)
 	}
-	lt := lockfile.Target{
-		Platform:       t.Platform,
-		Python:         py.Version,
-		Implementation: target.DefaultImplementer,
-		FreeThreaded:   envlock.IsFreeThreaded(py.Build),
-		Libc:           t.LibcString(),
-		Base:           t.BaseRef,
-		PythonSource:   lockfile.PythonFromConda,
-		Packages:       condaPkgs,
-	}
+	// The conda Python replaces the base's: the target's Python is the
+	// one conda chose, and there is no base interpreter.
+	lt := lockfile.Target{Target: t, PythonSource: lockfile.PythonFromConda, Packages: condaPkgs}
+	lt.Python, lt.Implementation, lt.FreeThreaded, lt.Interpreter = py.Version, target.DefaultImplementer, envlock.IsFreeThreaded(py.Build), ""
 	if len(s.PyPI.Requirements) == 0 {
 		return lt, nil
 	}
-	pt := t.Target
-	pt.Python, pt.FreeThreaded, pt.Implementation, pt.Interpreter = lt.Python, lt.FreeThreaded, lt.Implementation, ""
-	pypiPkgs, err := lockPyPIOnConda(ctx, req, pt, indexes, existing, condaPkgs)
+	pypiPkgs, err := lockPyPIOnConda(ctx, req, lt.Target, indexes, existing, condaPkgs)
 	if err != nil {
 		return lockfile.Target{}, err
 	}
@@ -538,15 +515,6 @@ func splitVersion(v string) (int, int) {
 	var a, b int
 	fmt.Sscanf(v, "%d.%d", &a, &b)
 	return a, b
-}
-
-// TargetOf reads a lock target back into a target.Target.
-func TargetOf(t lockfile.Target) (target.Target, error) {
-	kind, ver, err := target.ParseLibc(t.Libc)
-	if err != nil {
-		return target.Target{}, err
-	}
-	return target.Target{Platform: t.Platform, Python: t.Python, Implementation: t.Implementation, FreeThreaded: t.FreeThreaded, Libc: kind, LibcVersion: ver, Interpreter: t.Interpreter}, nil
 }
 
 // condaFetchOptions applies the download inactivity timeout to repodata.

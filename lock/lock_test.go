@@ -14,7 +14,7 @@ import (
 	"github.com/envbuild/envbuild/lock/target"
 )
 
-var debianBase = Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/usr/bin/python3.11"}, BaseRef: "reg/base@sha256:aa"}
+var debianBase = target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/usr/bin/python3.11", Base: "reg/base@sha256:aa"}
 
 func TestPythonSource(t *testing.T) {
 	fromFlags := debianBase
@@ -22,7 +22,7 @@ func TestPythonSource(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		spec   spec.Spec
-		target Target
+		target target.Target
 		want   string
 	}{
 		{"pypi only, no python", spec.Spec{PyPI: spec.PyPI{Requirements: []string{"six"}}}, debianBase, "base"},
@@ -86,7 +86,7 @@ func TestLockCondaPython(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		spec      spec.Spec
-		target    Target
+		target    target.Target
 		wantSpecs string
 	}{
 		{"python from the spec", spec.Spec{Python: "3.12", PyPI: spec.PyPI{Requirements: []string{}}}, debianBase, "python 3.12.*"},
@@ -97,13 +97,13 @@ func TestLockCondaPython(t *testing.T) {
 		{"python and a bare pin", spec.Spec{Python: "3.11.4", Conda: spec.Conda{Specs: []string{"python", "numpy"}}}, debianBase, "python 3.11.4|numpy"},
 		{"a pin with a build is left as written", spec.Spec{Python: "3.11", Conda: spec.Conda{Specs: []string{"python 3.11.* *_cpython"}}}, debianBase, "python 3.11.* *_cpython"},
 		{"a python pin with a comma", spec.Spec{Conda: spec.Conda{Specs: []string{"python>=3.10,<3.13", "numpy"}}}, debianBase, "python>=3.10,<3.13|numpy"},
-		{"a python pin without a target Python", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.12"}}}, Target{Target: target.Target{Platform: "linux/amd64", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, BaseRef: "reg/base@sha256:aa"}, "python=3.12"},
+		{"a python pin without a target Python", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.12"}}}, target.Target{Platform: "linux/amd64", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Base: "reg/base@sha256:aa"}, "python=3.12"},
 		{"Metaflow's free-threaded spec names python", spec.Spec{Conda: spec.Conda{Specs: []string{"python=3.13t"}}}, debianBase, "python=3.13t"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var f fakes
 			f.install(t, condaEnv, func([]string) []lockfile.Package { return nil })
-			env, err := Env(context.Background(), Request{Spec: c.spec, Targets: []Target{c.target}})
+			env, err := Env(context.Background(), Request{Spec: c.spec, Targets: []target.Target{c.target}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestLockCondaPython(t *testing.T) {
 				t.Errorf("conda specs %q, want %q", got, c.wantSpecs)
 			}
 			lt := env.Targets[0]
-			if lt.PythonSource != "conda" || lt.Python != "3.12.4" || lt.Interpreter != "" || lt.Libc != "glibc 2.36" || lt.Base != "reg/base@sha256:aa" {
+			if lt.PythonSource != "conda" || lt.Python != "3.12.4" || lt.Interpreter != "" || lt.LibcString() != "glibc 2.36" || lt.Base != "reg/base@sha256:aa" {
 				t.Errorf("target %+v: want python-source conda, python 3.12.4 (the conda package's), no interpreter, the base's libc", lt)
 			}
 			if len(f.pypiReqs) != 0 {
@@ -178,7 +178,7 @@ func TestLockPyPIOnConda(t *testing.T) {
 			var f fakes
 			f.install(t, condaEnv, resolve)
 			s := spec.Spec{Python: "3.12", PyPI: spec.PyPI{Requirements: c.reqs}}
-			env, err := Env(context.Background(), Request{Spec: s, Targets: []Target{debianBase}})
+			env, err := Env(context.Background(), Request{Spec: s, Targets: []target.Target{debianBase}})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) || failure.KindOf(err) != failure.KindUser {
 					t.Fatalf("got error %v, want a user error saying %q", err, c.wantErr)
@@ -217,7 +217,7 @@ func TestLockPyPIOnConda(t *testing.T) {
 func TestLockPyPIOnBase(t *testing.T) {
 	var f fakes
 	f.install(t, nil, func(reqs []string) []lockfile.Package { return []lockfile.Package{pypiPkg("six", "1.16.0")} })
-	env, err := Env(context.Background(), Request{Spec: spec.Spec{Python: "3.11", PyPI: spec.PyPI{Requirements: []string{"six"}}}, Targets: []Target{debianBase}})
+	env, err := Env(context.Background(), Request{Spec: spec.Spec{Python: "3.11", PyPI: spec.PyPI{Requirements: []string{"six"}}}, Targets: []target.Target{debianBase}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestCondaPythonFailureSaysWhy(t *testing.T) {
 	condaLocker = func(context.Context, envlock.Request) ([]lockfile.Package, error) {
 		return nil, failure.Infra(fmt.Errorf("fetching repodata of conda channel %q: connection refused", "conda-forge"))
 	}
-	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", PyPI: spec.PyPI{Requirements: []string{"six"}}}, Targets: []Target{debianBase}})
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", PyPI: spec.PyPI{Requirements: []string{"six"}}}, Targets: []target.Target{debianBase}})
 	want := `environment "default" asks for Python 3.12, and the base's interpreter /usr/bin/python3.11 is Python 3.11.2 (linux/amd64), so its Python comes from conda: fetching repodata of conda channel "conda-forge": connection refused`
 	if err == nil || err.Error() != want || failure.KindOf(err) != failure.KindInfra {
 		t.Errorf("got %v (kind %d)\nwant %s (infrastructure)", err, failure.KindOf(err), want)
@@ -250,7 +250,7 @@ func TestCondaRequestCarriesTargetAndCuda(t *testing.T) {
 	}
 	env := map[string]string{"CONDA_CHANNELS": "local"}
 	_, err := Env(context.Background(), Request{Spec: spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}, Channels: []string{"bioconda", "conda-forge"}}},
-		Targets: []Target{debianBase}, Cuda: "12.4", CacheDir: "/cache", Env: env, Offline: true})
+		Targets: []target.Target{debianBase}, Cuda: "12.4", CacheDir: "/cache", Env: env, Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestCheckPythonPin(t *testing.T) {
 	// Env refuses the conflict before asking conda anything.
 	var f fakes
 	f.install(t, condaEnv, func([]string) []lockfile.Package { return nil })
-	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", Conda: spec.Conda{Specs: []string{"python=3.10"}}}, Targets: []Target{debianBase}})
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Python: "3.12", Conda: spec.Conda{Specs: []string{"python=3.10"}}}, Targets: []target.Target{debianBase}})
 	if err == nil || len(f.condaSpecs) != 0 {
 		t.Errorf("conflicting python and pin: err %v, conda asked %v", err, f.condaSpecs)
 	}

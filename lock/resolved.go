@@ -10,19 +10,20 @@ import (
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi/pep508"
 	"github.com/envbuild/envbuild/lock/pypi/tags"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // lockResolved turns a resolved input (uv.lock, pylock.toml) into the lock
 // of one target without resolving: the packages that apply to the target
 // (markers), each with the file that fits it best. What cannot be
 // honoured for the target is refused, naming the package.
-func lockResolved(req Request, t Target) (lockfile.Target, error) {
+func lockResolved(req Request, t target.Target) (lockfile.Target, error) {
 	r := req.Spec.Resolved
 	env, err := pep508.EnvironmentFor(t.Python, t.Implementation, t.Machine())
 	if err != nil {
 		return lockfile.Target{}, failure.User(fmt.Errorf("%s: %w", r.Source, err))
 	}
-	tt, err := tags.ForTarget(t.Target)
+	tt, err := tags.ForTarget(t)
 	if err != nil {
 		return lockfile.Target{}, failure.User(fmt.Errorf("%s: %w", r.Source, err))
 	}
@@ -46,7 +47,7 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 			ok = ok || h
 		}
 		if !ok {
-			return lockfile.Target{}, failure.User(fmt.Errorf("%s was locked for the environments %q, and %s is none of them; lock it for this target", r.Source, r.Environments, t.Target))
+			return lockfile.Target{}, failure.User(fmt.Errorf("%s was locked for the environments %q, and %s is none of them; lock it for this target", r.Source, r.Environments, t))
 		}
 	}
 	chosen, err := resolvedPackages(r, holds)
@@ -91,7 +92,7 @@ func lockResolved(req Request, t Target) (lockfile.Target, error) {
 			f = p.Sdist
 			lp.Kind = lockfile.KindSdist
 		} else {
-			why := fmt.Sprintf("none of its %d wheel(s) fits %s", len(p.Wheels), t.Target)
+			why := fmt.Sprintf("none of its %d wheel(s) fits %s", len(p.Wheels), t)
 			if p.Sdist != nil {
 				why += "; it has a source distribution, which --allow-sdist lets envbuild build"
 			}

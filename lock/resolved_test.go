@@ -12,13 +12,13 @@ import (
 	"github.com/envbuild/envbuild/lock/target"
 )
 
-func flagTarget(t *testing.T, python, platform string) Target {
+func flagTarget(t *testing.T, python, platform string) target.Target {
 	t.Helper()
 	tt, err := target.FromFlags(python, platform, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Target{Target: tt}
+	return tt
 }
 
 func names(pkgs []lockfile.Package) []string {
@@ -35,7 +35,7 @@ func TestUVLockForTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := spec.Spec{Name: "default", Resolved: r}
-	e, err := Env(context.Background(), Request{Spec: s, Targets: []Target{flagTarget(t, "3.10", "linux/arm64"), flagTarget(t, "3.12", "linux/amd64")}})
+	e, err := Env(context.Background(), Request{Spec: s, Targets: []target.Target{flagTarget(t, "3.10", "linux/arm64"), flagTarget(t, "3.12", "linux/amd64")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestUVLockForTargets(t *testing.T) {
 			t.Errorf("requests: requested %v depends %v", p.Requested, p.Depends)
 		}
 	}
-	if _, err := Env(context.Background(), Request{Spec: s, Targets: []Target{flagTarget(t, "3.9", "linux/amd64")}}); err == nil || !strings.Contains(err.Error(), "requires-python") {
+	if _, err := Env(context.Background(), Request{Spec: s, Targets: []target.Target{flagTarget(t, "3.9", "linux/amd64")}}); err == nil || !strings.Contains(err.Error(), "requires-python") {
 		t.Errorf("3.9: got %v", err)
 	}
 }
@@ -70,23 +70,23 @@ func TestResolvedRefusesWhatTheTargetCannotUse(t *testing.T) {
 		Wheels: []spec.ResolvedFile{{Filename: "winonly-1.0-cp311-cp311-win_amd64.whl", URL: "https://x/winonly-1.0-cp311-cp311-win_amd64.whl", Sha256: strings.Repeat("a", 64)}},
 		Sdist:  &spec.ResolvedFile{Filename: "winonly-1.0.tar.gz", URL: "https://x/winonly-1.0.tar.gz", Sha256: strings.Repeat("b", 64)},
 	}}}
-	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: []Target{flagTarget(t, "3.11", "linux/amd64")}})
+	_, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: []target.Target{flagTarget(t, "3.11", "linux/amd64")}})
 	if err == nil || !strings.Contains(err.Error(), "pylock.toml:7: winonly 1.0 cannot be installed as pinned: none of its 1 wheel(s) fits") || !strings.Contains(err.Error(), "--allow-sdist") {
 		t.Fatalf("got %v", err)
 	}
-	e, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r, Options: spec.Options{AllowSdist: true}}, Targets: []Target{flagTarget(t, "3.11", "linux/amd64")}})
+	e, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r, Options: spec.Options{AllowSdist: true}}, Targets: []target.Target{flagTarget(t, "3.11", "linux/amd64")}})
 	if err != nil || e.Targets[0].Packages[0].Kind != "sdist" {
 		t.Fatalf("with --allow-sdist: %v", err)
 	}
 	r.Environments = []string{"sys_platform == 'win32'"}
-	if _, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: []Target{flagTarget(t, "3.11", "linux/amd64")}}); err == nil || !strings.Contains(err.Error(), "locked for the environments") {
+	if _, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: []target.Target{flagTarget(t, "3.11", "linux/amd64")}}); err == nil || !strings.Contains(err.Error(), "locked for the environments") {
 		t.Fatalf("environments: %v", err)
 	}
 }
 
 func TestCheckHashes(t *testing.T) {
 	s := spec.Spec{PyPI: spec.PyPI{Hashes: map[string][]string{"six": {strings.Repeat("a", 64)}}}}
-	lt := lockfile.Target{Platform: "linux/amd64", Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Filename: "six.whl", Sha256: strings.Repeat("b", 64)}}}
+	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64"}, Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Filename: "six.whl", Sha256: strings.Repeat("b", 64)}}}
 	if err := CheckHashes(s, lt); err == nil || !strings.Contains(err.Error(), "not one of the 1 hash(es)") {
 		t.Fatalf("got %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/frontends/uvlock"
 	"github.com/envbuild/envbuild/lock/export"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 // An exported pylock.toml, read back, gives the same lock.
@@ -17,7 +18,7 @@ func TestPylockRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := []Target{flagTarget(t, "3.10", "linux/amd64"), flagTarget(t, "3.10", "linux/arm64")}
+	targets := []target.Target{flagTarget(t, "3.10", "linux/amd64"), flagTarget(t, "3.10", "linux/arm64")}
 	first, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: targets})
 	if err != nil {
 		t.Fatal(err)

@@ -209,7 +209,7 @@ func destinationsOf(o Options) (destinations, error) {
 // resolveBases is stage 1: the base, per platform, and the target read
 // from its files; under --locked or --frozen, the per-platform digests the
 // lock recorded, whatever the tag points at now.
-func resolveBases(ctx context.Context, o Options, platforms []string) (map[string]plan.Base, []lock.Target, error) {
+func resolveBases(ctx context.Context, o Options, platforms []string) (map[string]plan.Base, []target.Target, error) {
 	pinned, err := lockedBases(o, o.Spec, platforms)
 	if err != nil {
 		return nil, nil, err
@@ -226,7 +226,7 @@ func resolveBases(ctx context.Context, o Options, platforms []string) (map[strin
 // o.LockPolicy allows), whose targets must fit the bases'. A target
 // locked without a base gets the base's interpreter in the copy of the
 // lock entry returned.
-func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfile.Env, bool, error) {
+func ensureLock(ctx context.Context, o Options, targets []target.Target) (*lockfile.Env, bool, error) {
 	if o.LockMu != nil {
 		o.LockMu.Lock()
 	}
@@ -246,12 +246,8 @@ func ensureLock(ctx context.Context, o Options, targets []lock.Target) (*lockfil
 	env.Targets = append([]lockfile.Target(nil), ens.Env.Targets...)
 	for _, t := range targets {
 		lt := env.Target(t.Platform)
-		got, err := lock.TargetOf(*lt)
-		if err != nil {
-			return nil, false, failure.User(fmt.Errorf("reading %s: %w", o.LockPath, err))
-		}
-		if !targetFits(*lt, got, t.Target) {
-			return nil, false, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, got, o.Spec.Base, t.Target))
+		if !targetFits(*lt, t) {
+			return nil, false, failure.User(fmt.Errorf("the lock %s is for %s, but base image %q is %s; run `envbuild lock` against this base or use the base the lock was made for", o.LockPath, lt.Target, o.Spec.Base, t))
 		}
 		if lt.Interpreter == "" && lt.PythonSource == "" {
 			lt.Interpreter = t.Interpreter
@@ -677,9 +673,9 @@ func lockedBases(o Options, s spec.Spec, platforms []string) (map[string]string,
 
 // pinnedTargets resolves each platform's recorded base digest and reads
 // its target.
-func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, platforms []string, br BaseRecords) (map[string]plan.Base, []lock.Target, error) {
+func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, platforms []string, br BaseRecords) (map[string]plan.Base, []target.Target, error) {
 	bases := map[string]plan.Base{}
-	var targets []lock.Target
+	var targets []target.Target
 	for _, p := range platforms {
 		b, t, err := Targets(ctx, o.Registry, pinned[p], []string{p}, o.CacheDir, br)
 		if err != nil {
@@ -700,13 +696,13 @@ func pinnedTargets(ctx context.Context, o Options, pinned map[string]string, pla
 // a record there (written by any machine that read that base) spares
 // reading its files again, and a base read here is recorded when
 // records.Write is set.
-func Targets(ctx context.Context, reg *registry.Client, base string, platforms []string, cacheDir string, records ...BaseRecords) (map[string]plan.Base, []lock.Target, error) {
+func Targets(ctx context.Context, reg *registry.Client, base string, platforms []string, cacheDir string, records ...BaseRecords) (map[string]plan.Base, []target.Target, error) {
 	resolved, err := reg.Resolve(ctx, base, platforms)
 	if err != nil {
 		return nil, nil, err
 	}
 	bases := map[string]plan.Base{}
-	var targets []lock.Target
+	var targets []target.Target
 	for _, p := range platforms {
 		pi, ok := resolved.Platforms[platform.Canonical(p)]
 		if !ok {
@@ -726,7 +722,9 @@ func Targets(ctx context.Context, reg *registry.Client, base string, platforms [
 			layers = append(layers, plan.BlobRef{Digest: l.Digest.String(), Size: l.Size, MediaType: string(l.MediaType)})
 		}
 		bases[p] = plan.Base{Ref: ref, ManifestDigest: pi.ManifestDigest, Config: pi.Config, Interpreter: info.Target.Interpreter, PythonVersion: info.Target.Python, InterpreterDigest: info.InterpreterDigest, Layers: layers}
-		targets = append(targets, lock.Target{Target: info.Target, BaseRef: ref})
+		t := info.Target
+		t.Base = ref
+		targets = append(targets, t)
 	}
 	return bases, targets, nil
 }
@@ -837,11 +835,11 @@ func countLayers(pl *plan.Plan) int {
 // target for an environment on the base's interpreter; the same platform
 // and C library for one whose Python is a conda package (its Python is the
 // conda package's, not the base's).
-func targetFits(lt lockfile.Target, locked, base target.Target) bool {
+func targetFits(lt lockfile.Target, base target.Target) bool {
 	if lt.PythonSource == lockfile.PythonFromConda {
-		return platform.Canonical(locked.Platform) == platform.Canonical(base.Platform) && locked.Libc == base.Libc && locked.LibcVersion == base.LibcVersion
+		return platform.Same(lt.Platform, base.Platform) && lt.Libc == base.Libc && lt.LibcVersion == base.LibcVersion
 	}
-	return locked.Equal(base)
+	return lt.Target.Equal(base)
 }
 
 // layersConfig is the image config of the image BuildKit exports holding

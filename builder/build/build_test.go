@@ -21,7 +21,7 @@ func TestTargetFits(t *testing.T) {
 		{"conda Python, another glibc", "conda", target.Target{Platform: "linux/amd64", Python: "3.12.1", Libc: "glibc", LibcVersion: "2.28"}, false},
 		{"conda Python, another platform", "conda", target.Target{Platform: "linux/arm64", Python: "3.12.1", Libc: "glibc", LibcVersion: "2.36"}, false},
 	} {
-		if got := targetFits(lockfile.Target{PythonSource: c.source}, c.locked, base); got != c.want {
+		if got := targetFits(lockfile.Target{Target: c.locked, PythonSource: c.source}, base); got != c.want {
 			t.Errorf("%s: targetFits = %v, want %v", c.name, got, c.want)
 		}
 	}

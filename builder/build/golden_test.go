@@ -77,10 +77,10 @@ func goldenCases() []goldenCase {
 		pypi("idna", "3.7", strings.Repeat("2", 64), 66836, true),
 	}
 	venvTarget := func(platform string) lockfile.Target {
-		return lockfile.Target{Platform: platform, Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base", Interpreter: "/usr/bin/python3.11", Packages: venvPkgs}
+		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/usr/bin/python3.11"}, PythonSource: "base", Packages: venvPkgs}
 	}
 	condaTarget := func(platform string) lockfile.Target {
-		return lockfile.Target{Platform: platform, Python: "3.12.4", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "conda", Packages: condaPkgs}
+		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.12.4", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "conda", Packages: condaPkgs}
 	}
 	return []goldenCase{
 		{

@@ -6,10 +6,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 func wheelTarget(pkgs ...lockfile.Package) lockfile.Target {
-	return lockfile.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base", Packages: pkgs}
+	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base", Packages: pkgs}
 }
 
 func wheel(name, version, s string) lockfile.Package {

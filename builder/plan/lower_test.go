@@ -15,6 +15,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 func sha(c string) string { return strings.Repeat(c, 64) }
@@ -22,8 +23,7 @@ func sha(c string) string { return strings.Repeat(c, 64) }
 // condaTarget is a conda environment: python (with a dependency), a
 // compiled conda package, a noarch: python package and a PyPI wheel.
 func condaTarget() lockfile.Target {
-	return lockfile.Target{
-		Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "conda",
+	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "conda",
 		Packages: []lockfile.Package{
 			{Name: "python", Version: "3.11.2", Source: "conda", Kind: "conda", Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
 			{Name: "libz", Version: "1.3", Source: "conda", Kind: "tar.bz2", Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
@@ -232,7 +232,7 @@ func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
 // With a compile root, the steps that compile bytecode with the base's
 // interpreter run on it, and nothing of the build reads the base.
 func TestLowerOnCompileRoot(t *testing.T) {
-	lt := lockfile.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base",
+	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base",
 		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
 	p := makePlan(t, lt, "linux/amd64")
 	pp := p.Platforms[0]
@@ -286,8 +286,7 @@ func TestLowerOnCompileRoot(t *testing.T) {
 // Every install step the planner writes parses as the installer parses
 // it: the two sides of the protocol agree.
 func TestLoweredStepsParse(t *testing.T) {
-	for _, lt := range []lockfile.Target{condaTarget(), {
-		Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc 2.36", PythonSource: "base",
+	for _, lt := range []lockfile.Target{condaTarget(), {Target: target.Target{Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base",
 		Packages: []lockfile.Package{
 			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
 			{Name: "foo", Version: "1.0", Source: "pypi", Kind: "sdist", URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},

@@ -26,13 +26,13 @@ func locked(t *testing.T, python string, platforms ...string) *lockfile.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targets []lock.Target
+	var targets []target.Target
 	for _, p := range platforms {
 		tt, err := target.FromFlags(python, p, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		targets = append(targets, lock.Target{Target: tt})
+		targets = append(targets, tt)
 	}
 	e, err := lock.Env(context.Background(), lock.Request{Spec: spec.Spec{Name: "default", Resolved: r}, Targets: targets})
 	if err != nil {
@@ -60,7 +60,7 @@ func TestRequirements(t *testing.T) {
 }
 
 func TestCondaExplicit(t *testing.T) {
-	e := &lockfile.Env{Name: "geo", Targets: []lockfile.Target{{Platform: "linux/amd64", Packages: []lockfile.Package{
+	e := &lockfile.Env{Name: "geo", Targets: []lockfile.Target{{Target: target.Target{Platform: "linux/amd64"}, Packages: []lockfile.Package{
 		{Name: "python", Version: "3.11.9", Source: "conda", Subdir: "linux-64", URL: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda", Sha256: strings.Repeat("a", 64)},
 		{Name: "tzdata", Version: "2024a", Source: "conda", Subdir: "noarch", URL: "https://conda.anaconda.org/conda-forge/noarch/tzdata-2024a-h0c530f3_0.conda", Sha256: strings.Repeat("b", 64)},
 		{Name: "rich", Version: "13.7.1", Source: "pypi"},
@@ -77,7 +77,7 @@ func TestCondaExplicit(t *testing.T) {
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
-	two := &lockfile.Env{Name: "geo", Targets: append(e.Targets, lockfile.Target{Platform: "linux/arm64"})}
+	two := &lockfile.Env{Name: "geo", Targets: append(e.Targets, lockfile.Target{Target: target.Target{Platform: "linux/arm64"}})}
 	if _, err := export.CondaExplicit(two, two.Targets); err == nil || !strings.Contains(err.Error(), "--export-platform") {
 		t.Errorf("two platforms: %v", err)
 	}

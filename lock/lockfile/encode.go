@@ -54,7 +54,8 @@ func (f *File) Marshal() []byte {
 		b.WriteString("\n[[env]]\n")
 		kv(&b, "name", e.Name)
 		kv(&b, "spec-digest", e.SpecDigest)
-		for _, t := range e.Targets {
+		for _, lt := range e.Targets {
+			t := encodeTarget(lt)
 			b.WriteString("\n[[env.target]]\n")
 			kv(&b, "platform", t.Platform)
 			kv(&b, "python", t.Python)
@@ -146,25 +147,33 @@ func Parse(name string, data []byte) (*File, error) {
 	if err := tomlcheck.Check(name, data, tomlcheck.MaxLockFile); err != nil {
 		return nil, err
 	}
-	var f File
-	md, err := toml.Decode(string(data), &f)
+	var d diskFile
+	md, err := toml.Decode(string(data), &d)
 	if err != nil {
 		return nil, failure.User(fmt.Errorf("reading lock %s: %w", name, err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, failure.User(fmt.Errorf("reading lock %s: unknown key %q; was it written by a newer envbuild?", name, und[0].String()))
 	}
-	if f.LockVersion != Version {
-		return nil, failure.User(fmt.Errorf("reading lock %s: lock-version %d is not supported (this envbuild reads version %d); run `envbuild lock` again", name, f.LockVersion, Version))
+	if d.LockVersion != Version {
+		return nil, failure.User(fmt.Errorf("reading lock %s: lock-version %d is not supported (this envbuild reads version %d); run `envbuild lock` again", name, d.LockVersion, Version))
 	}
-	for _, e := range f.Envs {
-		for _, t := range e.Targets {
-			for _, p := range t.Packages {
+	f := File{LockVersion: d.LockVersion}
+	for _, de := range d.Envs {
+		e := Env{Name: de.Name, SpecDigest: de.SpecDigest}
+		for _, dt := range de.Targets {
+			for _, p := range dt.Packages {
 				if len(p.Sha256) != 64 {
 					return nil, failure.User(fmt.Errorf("reading lock %s: package %s %s has no valid sha256; run `envbuild lock` again", name, p.Name, p.Version))
 				}
 			}
+			t, err := decodeTarget(dt)
+			if err != nil {
+				return nil, failure.User(fmt.Errorf("reading lock %s: environment %q, target %s: %w", name, de.Name, dt.Platform, err))
+			}
+			e.Targets = append(e.Targets, t)
 		}
+		f.Envs = append(f.Envs, e)
 	}
 	return &f, nil
 }

@@ -17,37 +17,32 @@ const Version = 1
 
 // File is a whole envbuild.lock.
 type File struct {
-	LockVersion int   `toml:"lock-version" json:"lock-version"`
-	Envs        []Env `toml:"env" json:"env"`
+	LockVersion int   `json:"lock-version"`
+	Envs        []Env `json:"env"`
 }
 
 // Env is one named environment.
 type Env struct {
-	Name string `toml:"name" json:"name"`
+	Name string `json:"name"`
 	// SpecDigest is "sha256:…" of the canonicalised spec; `lock --check`
 	// compares it with the spec's current digest.
-	SpecDigest string   `toml:"spec-digest" json:"spec-digest"`
-	Targets    []Target `toml:"target" json:"target"`
+	SpecDigest string   `json:"spec-digest"`
+	Targets    []Target `json:"target"`
 }
 
-// Target is the environment locked for one platform.
+// Target is the environment locked for one platform: the target (its
+// platform, Python, C library and, when the lock was made against a base,
+// the base's per-platform manifest "repo@sha256:…" and interpreter path),
+// where its Python comes from and its packages. On disk it is a
+// [[env.target]] table whose libc is one string ("glibc 2.36"); Parse and
+// Marshal, and its JSON form, convert between the two (decodeTarget,
+// encodeTarget).
 type Target struct {
-	Platform       string `toml:"platform" json:"platform"`
-	Python         string `toml:"python" json:"python"`
-	Implementation string `toml:"implementation" json:"implementation"`
-	// FreeThreaded is set for a free-threaded (3.13t) interpreter.
-	FreeThreaded bool `toml:"free-threaded,omitempty" json:"free-threaded,omitempty"`
-	// Libc is "glibc 2.36" or "musl 1.2".
-	Libc string `toml:"libc" json:"libc"`
-	// Base is the base image's per-platform manifest, "repo@sha256:…",
-	// when the lock was made against a base.
-	Base string `toml:"base,omitempty" json:"base,omitempty"`
+	target.Target
 	// PythonSource says where the environment's interpreter comes from:
 	// "base" (a venv-style prefix on the base's interpreter) or "conda".
-	PythonSource string `toml:"python-source,omitempty" json:"python-source,omitempty"`
-	// Interpreter is the base's interpreter path, when PythonSource is "base".
-	Interpreter string    `toml:"interpreter,omitempty" json:"interpreter,omitempty"`
-	Packages    []Package `toml:"package" json:"package"`
+	PythonSource string
+	Packages     []Package
 }
 
 // Where a target's interpreter comes from (Target.PythonSource). The
@@ -63,12 +58,6 @@ const (
 // PythonSource "base", or unset (a lock made before the field existed).
 func (t Target) OnBase() bool {
 	return t.PythonSource == PythonFromBase || t.PythonSource == ""
-}
-
-// PythonShort is the target's Python as MAJOR.MINOR, with "t" for a
-// free-threaded interpreter ("3.11", "3.13t").
-func (t Target) PythonShort() string {
-	return target.ShortVersion(t.Python, t.FreeThreaded)
 }
 
 // A locked artifact's kind (Package.Kind).

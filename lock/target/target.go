@@ -32,6 +32,9 @@ type Target struct {
 	// Interpreter is the path of the base image's interpreter, when the
 	// target was read from a base ("/usr/bin/python3.11"); empty otherwise.
 	Interpreter string
+	// Base is the base image's per-platform reference ("repo@sha256:…"),
+	// when the target was read from a base; empty otherwise.
+	Base string
 }
 
 // Default values used when no base image says otherwise.
@@ -141,17 +144,9 @@ func ShortVersion(version string, freeThreaded bool) string {
 	return s
 }
 
-// LibcString is the lock's spelling: "glibc 2.36".
+// LibcString is the C library as people (and the lock file) spell it:
+// "glibc 2.36".
 func (t Target) LibcString() string { return t.Libc + " " + t.LibcVersion }
-
-// ParseLibc reads the lock's spelling back.
-func ParseLibc(s string) (kind, version string, err error) {
-	k, v, ok := strings.Cut(strings.TrimSpace(s), " ")
-	if !ok || (k != "glibc" && k != "musl") {
-		return "", "", fmt.Errorf("reading libc %q: want \"glibc X.Y\" or \"musl X.Y\"", s)
-	}
-	return k, v, nil
-}
 
 // String is a human description: "CPython 3.11.2 on linux/amd64 (glibc 2.36)".
 func (t Target) String() string {

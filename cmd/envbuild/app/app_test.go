@@ -9,6 +9,7 @@ import (
 
 	"github.com/envbuild/envbuild/frontends/spec"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/target"
 )
 
 func runMain(t *testing.T, dir string, args ...string) (int, string, string) {
@@ -92,7 +93,7 @@ func writeLockFor(t *testing.T, dir string, s spec.Spec) {
 	t.Helper()
 	e := lockfile.Env{Name: s.Name, SpecDigest: s.Digest()}
 	for _, p := range s.PlatformsOrDefault() {
-		e.Targets = append(e.Targets, lockfile.Target{Platform: p, Python: "3.11.0", Implementation: "cpython", Libc: "glibc 2.28"})
+		e.Targets = append(e.Targets, lockfile.Target{Target: target.Target{Platform: p, Python: "3.11.0", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.28"}})
 	}
 	f := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{e}}
 	if err := lockfile.Write(filepath.Join(dir, "envbuild.lock"), f); err != nil {

@@ -89,7 +89,7 @@ func inspectCommand() *cli.Command {
 				if t.OnBase() && t.Interpreter != "" {
 					src += " (" + t.Interpreter + ")"
 				}
-				fmt.Fprintf(w, "\n%s: Python %s %s, %s, from %s\n", t.Platform, t.Python, t.Implementation, t.Libc, src)
+				fmt.Fprintf(w, "\n%s: Python %s %s, %s, from %s\n", t.Platform, t.Python, t.Implementation, t.LibcString(), src)
 				if t.Base != "" {
 					fmt.Fprintf(w, "base: %s\n", t.Base)
 				}

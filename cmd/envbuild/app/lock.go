@@ -56,7 +56,7 @@ func lockCommand() *cli.Command {
 				return err
 			}
 			cd := cacheDir(c)
-			var targets []lock.Target
+			var targets []target.Target
 			if conf.Image.Value != "" {
 				img := config.WithRegistry(conf.Image.Value, conf.Registry.Value)
 				if _, targets, err = build.Targets(c.Context, registryClient(c, conf), img, s.PlatformsOrDefault(), cd); err != nil {
@@ -73,7 +73,7 @@ func lockCommand() *cli.Command {
 					if err != nil {
 						return failure.Usage(err)
 					}
-					targets = append(targets, lock.Target{Target: t})
+					targets = append(targets, t)
 				}
 			}
 			req, err := lockRequest(c, cd, c.App.ErrWriter)
