@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -145,12 +146,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CompressionLevel: o.CompressionLevel, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
-	candidates, err := planCandidates(input)
+	cands, err := planCandidates(input)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{EnvID: candidates[0].EnvID, Platforms: platforms, Locked: locked}
-	found, err := findImage(ctx, o, dest, candidates, res)
+	plans := cands.plans()
+	res := &Result{EnvID: plans[0].EnvID, Platforms: platforms, Locked: locked}
+	found, err := findImage(ctx, o, dest, plans, res)
 	if err != nil {
 		return nil, err
 	}
@@ -159,14 +161,14 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	roots := newCompileRoots(ctx, o, dest)
 	defer roots.stop()
-	records := lookupLayers(ctx, o, dest, candidates, roots)
-	for _, pl := range candidates {
+	records := lookupLayers(ctx, o, dest, plans, roots)
+	for _, pl := range plans {
 		if missing(pl, records) == 0 {
 			o.logf("every layer of %s is in the layer cache %s: assembling the image without BuildKit", pl.Tag(), dest.cacheRepo)
 			return finish(ctx, o, res, pl, records, dest.imageRef(pl), 0, dest.recordTo)
 		}
 	}
-	return buildWithBuildKit(ctx, o, dest, input, candidates, records, res, roots)
+	return buildWithBuildKit(ctx, o, dest, input, cands, records, res, roots)
 }
 
 // destinations are where a build's image and layers go.
@@ -257,30 +259,75 @@ func ensureLock(ctx context.Context, o Options, targets []target.Target) (*lockf
 	return env, ens.Locked, nil
 }
 
-// planCandidates is stage 3: the plans and their env ids. Whether
-// bytecode is compiled depends on BuildKit's platform, which is not known
-// before a daemon is asked, and the cache checks must not need one: each
-// possible BuildKit platform gives a plan, in the order their images are
-// preferred.
-func planCandidates(input plan.Input) ([]*plan.Plan, error) {
-	var candidates []*plan.Plan
+// planCandidates is stage 3: the plans and their env ids, made once,
+// before any daemon is asked. Whether bytecode is compiled (and which
+// platform's sdists are built) depends on BuildKit's platform, and the
+// cache checks must not need a daemon: each possible BuildKit platform
+// gives a plan, in the order their images are preferred, and once
+// connected the build takes the one for BuildKit's platform
+// (candidates.forHost). With bytecode off the candidates name one image,
+// but each platform still gets its own, for a BuildKit of that platform to
+// build its sdists.
+func planCandidates(input plan.Input) (candidates, error) {
+	hosts := plan.HostCandidates(input.Platforms, input.Options.Bytecode)
+	for _, p := range input.Platforms {
+		if !slices.Contains(hosts, p) {
+			hosts = append(hosts, p)
+		}
+	}
+	var cs candidates
 	var firstErr error
-	for _, host := range plan.HostCandidates(input.Platforms, input.Options.Bytecode) {
+	for _, host := range hosts {
 		in := input
 		in.HostPlatform = host
 		pl, err := plan.Make(in)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+		if err != nil && firstErr == nil {
+			firstErr = err
 		}
-		candidates = append(candidates, pl)
+		cs = append(cs, candidate{host: host, plan: pl, err: err})
 	}
-	if len(candidates) == 0 {
+	if len(cs.plans()) == 0 {
 		return nil, firstErr
 	}
-	return candidates, nil
+	return cs, nil
+}
+
+// candidate is the plan for one possible BuildKit platform (a target
+// platform or plan.NoHost), or why there is none.
+type candidate struct {
+	host string
+	plan *plan.Plan
+	err  error
+}
+
+// candidates are in the order their images are preferred.
+type candidates []candidate
+
+// plans are the candidates' plans, failed ones left out.
+func (cs candidates) plans() []*plan.Plan {
+	var out []*plan.Plan
+	for _, c := range cs {
+		if c.plan != nil {
+			out = append(out, c.plan)
+		}
+	}
+	return out
+}
+
+// forHost is the plan for a BuildKit running on host (plan.HostCandidate),
+// or why it cannot build there.
+func (cs candidates) forHost(platforms []string, host string) (*plan.Plan, error) {
+	want := plan.HostCandidate(platforms, host)
+	for _, c := range cs {
+		if c.host != want {
+			continue
+		}
+		if c.err != nil && want == plan.NoHost {
+			return nil, fmt.Errorf("BuildKit runs on %s: %w", host, c.err)
+		}
+		return c.plan, c.err
+	}
+	return nil, fmt.Errorf("no plan was made for BuildKit's platform %s", host)
 }
 
 // findImage is stage 4: the registry is asked for each candidate's image
@@ -340,8 +387,10 @@ func lookupLayers(ctx context.Context, o Options, dest destinations, candidates 
 }
 
 // buildWithBuildKit is stage 6: BuildKit, now asked for its platform,
-// builds the layers no record names, and the image is written.
-func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input plan.Input, candidates []*plan.Plan, records map[string]*registry.LayerRecord, res *Result, roots *compileRoots) (*Result, error) {
+// builds the layers no record names with the candidate plan for that
+// platform (its image was looked for in stage 4), lowered for it, and the
+// image is written.
+func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input plan.Input, cands candidates, records map[string]*registry.LayerRecord, res *Result, roots *compileRoots) (*Result, error) {
 	co := o.Connect
 	co.Log = func(l string) { o.logf("%s", l) }
 	eng, err := engine.Connect(ctx, co)
@@ -353,31 +402,9 @@ func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input 
 	if err != nil {
 		return nil, err
 	}
-	input.HostPlatform = host
-	pl, err := plan.Make(input)
+	pl, err := cands.forHost(input.Platforms, host)
 	if err != nil {
 		return nil, err
-	}
-	if dest.repo != "" && pl.EnvID != candidates[0].EnvID {
-		// Another BuildKit platform than the preferred one: its image may
-		// be there already (the candidates' checks asked for every id,
-		// so only a plan none of them made is asked for here).
-		known := false
-		for _, c := range candidates {
-			known = known || c.EnvID == pl.EnvID
-		}
-		if !known {
-			chk, err := o.Registry.Check(ctx, dest.imageRef(pl), res.Platforms)
-			if err != nil {
-				return nil, err
-			}
-			if chk.Cached {
-				res.Cached, res.EnvID, res.Digest = true, pl.EnvID, chk.Digest
-				res.Image = dest.imageRef(pl) + "@" + chk.Digest
-				res.Layers = countLayers(pl)
-				return res, nil
-			}
-		}
 	}
 	res.EnvID = pl.EnvID
 	layoutTmp := ""

@@ -141,3 +141,48 @@ func TestGroupedLayerKey(t *testing.T) {
 		t.Fatal("no grouped layer")
 	}
 }
+
+// The candidate HostCandidate picks for a BuildKit platform makes the
+// plan Make makes for that platform: the same env id and layer keys, on
+// one platform or two, with bytecode on or off, so a build plans before
+// asking BuildKit and only lowers with its platform.
+func TestHostCandidateIsTheHostsPlan(t *testing.T) {
+	amd := wheelTarget(wheel("six", "1.16.0", "1"), wheel("idna", "3.7", "2"))
+	arm := amd
+	arm.Target.Platform = "linux/arm64"
+	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{amd, arm}}
+	bases := map[string]Base{"linux/amd64": base("9", "x"), "linux/arm64": base("8", "y")}
+	for _, platforms := range [][]string{{"linux/amd64"}, {"linux/amd64", "linux/arm64"}, {"linux/arm64"}} {
+		for _, bytecode := range []bool{true, false} {
+			in := Input{EnvName: "default", Env: env, Platforms: platforms, Bases: bases, Options: Options{Bytecode: bytecode}}
+			for _, host := range []string{"linux/amd64", "linux/arm64/v8", "linux/arm64", "linux/s390x"} {
+				in.HostPlatform = host
+				want, err := Make(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in.HostPlatform = HostCandidate(platforms, host)
+				got, err := Make(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.EnvID != want.EnvID {
+					t.Errorf("%v, bytecode %v, host %s: candidate %s has env id %s, want %s", platforms, bytecode, host, in.HostPlatform, got.EnvID, want.EnvID)
+				}
+				for i := range want.Platforms {
+					for j, l := range want.Platforms[i].Layers {
+						if g := got.Platforms[i].Layers[j]; g.Key != l.Key || g.Compile != l.Compile {
+							t.Errorf("%v, host %s: layer %s differs", platforms, host, l.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	if got := HostCandidate([]string{"linux/amd64", "linux/arm64"}, "linux/arm64/v8"); got != "linux/arm64" {
+		t.Errorf("HostCandidate(arm64/v8) = %q", got)
+	}
+	if got := HostCandidate([]string{"linux/amd64"}, "linux/arm64"); got != NoHost {
+		t.Errorf("HostCandidate(another platform) = %q", got)
+	}
+}

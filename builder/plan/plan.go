@@ -78,10 +78,13 @@ type Input struct {
 	Options   Options
 	// HostPlatform is the BuildKit worker's platform ("linux/amd64"): the
 	// installer runs there, so bytecode is compiled and sdists are built
-	// only for that platform. Before a daemon is asked it is a candidate
-	// (HostCandidates): whether bytecode is compiled enters the env id and
-	// the layer keys, so each candidate names its own image. "" means
-	// every platform compiles bytecode (tests).
+	// only for that platform. A build makes its plans before a daemon is
+	// asked, one per candidate (HostCandidates, or a target platform), and
+	// once connected takes the candidate of BuildKit's platform
+	// (HostCandidate): BuildKit's own platform enters only at lowering
+	// (LowerOptions.HostPlatform). Whether bytecode is compiled enters the
+	// env id and the layer keys, so each candidate names its own image. ""
+	// means every platform compiles bytecode (tests).
 	HostPlatform string
 	// LockDigest is the lock file's digest, recorded in a label.
 	LockDigest string
@@ -202,6 +205,22 @@ func HostCandidates(platforms []string, bytecode bool) []string {
 		return []string{NoHost}
 	}
 	return append(append([]string(nil), platforms...), NoHost)
+}
+
+// HostCandidate is the candidate whose plan is the one for a BuildKit
+// running on host: the target platform host is, else NoHost. The two
+// plans name the same image (env id, layers and their keys): the plan's
+// only use of the host is whether bytecode is compiled and sdists built
+// for each platform, and a host that is none of the platforms compiles and
+// builds for none, as NoHost does. Only their notes and errors word the
+// host differently.
+func HostCandidate(platforms []string, host string) string {
+	for _, p := range platforms {
+		if pf.Same(p, host) {
+			return p
+		}
+	}
+	return NoHost
 }
 
 // groupLayers gives each package its own layer while the count fits the
