@@ -834,21 +834,6 @@ func caBundle(env map[string]string) []byte {
 	return data
 }
 
-// baseRepository is the repository of the bases ("host/path"), taken from
-// the first platform's pinned reference.
-func baseRepository(bases map[string]plan.Base) string {
-	for _, b := range bases {
-		repo, _, _ := strings.Cut(b.Ref, "@")
-		return repo
-	}
-	return ""
-}
-
-func registryHost(repo string) string {
-	host, _, _ := strings.Cut(repo, "/")
-	return host
-}
-
 func countLayers(pl *plan.Plan) int {
 	// Package layers plus the metadata layer of the first platform (every
 	// platform has the same number of envbuild layers).
