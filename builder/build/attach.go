@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/sbom"
 )
@@ -38,10 +39,7 @@ func attach(ctx context.Context, o Options, imageRef, digest string) error {
 		return fmt.Errorf("%s has no environment %q", o.LockPath, o.Spec.Name)
 	}
 	one := &lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{*env}}
-	repo := imageRef
-	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
-	}
+	repo := registry.RepositoryOf(imageRef)
 	subject, _, err := o.Registry.SubjectOf(ctx, repo+"@"+digest)
 	if err != nil {
 		return err
@@ -74,10 +72,7 @@ func AttachIfAbsent(ctx context.Context, o Options, res *Result) {
 	if !ok {
 		return
 	}
-	repo := imageRef
-	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
-	}
+	repo := registry.RepositoryOf(imageRef)
 	arts, err := o.Registry.Referrers(ctx, repo, digest, LockArtifactType)
 	if err != nil {
 		warn(err)

@@ -517,9 +517,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	}
 	if target != "" {
 		job.Export.Image, job.Export.PushByDigest = target, true
-		if r, err := o.Registry.Parse(target); err == nil {
-			job.Export.Insecure = o.Registry.IsInsecure(r.Context().RegistryStr())
-		}
+		job.Export.Insecure = o.Registry.IsInsecureRepository(target)
 		job.BlobsExist = func(ctx context.Context, digests []string) (map[string]bool, error) {
 			return o.Registry.BlobsExist(ctx, target, digests)
 		}
@@ -569,7 +567,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 		var metas []installer.LayerMeta
 		var layers []registry.Blob
 		var diffIDs []string
-		baseRepo, _, _ := strings.Cut(pp.Base.Ref, "@")
+		baseRepo := registry.RepositoryOf(pp.Base.Ref)
 		for _, b := range pp.Base.Layers {
 			layers = append(layers, registry.Blob{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType, From: baseRepo})
 		}
@@ -583,11 +581,7 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 				return nil, failure.Infra(fmt.Errorf("reading the recorded metadata of layer %s: %w", l.Name, err))
 			}
 			metas = append(metas, m)
-			if rec.Path != "" {
-				layers = append(layers, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, Path: rec.Path})
-			} else {
-				layers = append(layers, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, From: rec.Repository})
-			}
+			layers = append(layers, rec.Blob())
 			diffIDs = append(diffIDs, rec.DiffID)
 			if !rec.Built {
 				res.LayersReused++

@@ -98,6 +98,32 @@ type Blob struct {
 	Path string
 }
 
+// RepositoryOf is the repository ("host/path") of an image reference
+// written with a tag, a digest or both ("host:5000/team/envs:env-…",
+// "host/base@sha256:…"), spelled as written (no default registry is
+// added): the repository a blob of that image is mounted from, or
+// referrers are attached in.
+func RepositoryOf(ref string) string {
+	repo, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	return repo
+}
+
+// Blob is the recorded layer as a layer of a new image: read from the
+// file BuildKit wrote it to, when it was just built into an OCI layout,
+// else mounted from the repository the record was found or written in.
+func (r *LayerRecord) Blob() Blob {
+	b := Blob{Digest: r.Digest, Size: r.Size, MediaType: r.MediaType}
+	if r.Path != "" {
+		b.Path = r.Path
+	} else {
+		b.From = r.Repository
+	}
+	return b
+}
+
 // NewImage is one platform's image: its config and its layers,
 // bottom first.
 type NewImage struct {

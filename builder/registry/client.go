@@ -301,6 +301,17 @@ func (c *Client) IsInsecure(host string) bool {
 	return false
 }
 
+// IsInsecureRepository is IsInsecure for the registry of repo
+// ("host/path"), as BuildKit's push to it needs to know; false for a
+// repository that does not parse.
+func (c *Client) IsInsecureRepository(repo string) bool {
+	r, err := c.Parse(repo)
+	if err != nil {
+		return false
+	}
+	return c.IsInsecure(r.Context().RegistryStr())
+}
+
 // Parse reads an image reference with Docker's grammar (a first component
 // containing "." or ":", or "localhost", is the registry; otherwise Docker
 // Hub). A loopback or --insecure-registry host is marked insecure so that
