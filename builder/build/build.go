@@ -576,8 +576,8 @@ func finish(ctx context.Context, o Options, res *Result, pl *plan.Plan, records 
 			if rec == nil {
 				return nil, fmt.Errorf("layer %s of %s was neither built nor found in the layer cache", l.Name, pp.Platform)
 			}
-			var m installer.LayerMeta
-			if err := json.Unmarshal(rec.Meta, &m); err != nil {
+			m, err := installer.ParseLayerMeta(rec.Meta)
+			if err != nil {
 				return nil, failure.Infra(fmt.Errorf("reading the recorded metadata of layer %s: %w", l.Name, err))
 			}
 			metas = append(metas, m)

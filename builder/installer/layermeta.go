@@ -81,6 +81,14 @@ func WriteLayerMetaFile(root, out string) error {
 	return os.WriteFile(out, data, 0o644)
 }
 
+// ParseLayerMeta reads what WriteLayerMetaFile wrote (and the team layer
+// cache keeps in each layer's record).
+func ParseLayerMeta(data []byte) (LayerMeta, error) {
+	var m LayerMeta
+	err := json.Unmarshal(data, &m)
+	return m, err
+}
+
 // PackagesTree lays out, under dir, the parts of the package layers that
 // WriteEnvMeta reads (empty .dist-info directories and the conda-meta
 // records), from the layers' LayerMeta: what --packages would show of the
