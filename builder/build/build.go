@@ -12,7 +12,6 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -490,7 +489,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if err != nil {
 			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
 		}
-		cfg, err := layersConfig(pp.Platform, len(lw.Built))
+		cfg, err := engine.LayersConfig(pp.Platform, len(lw.Built), plan.Created)
 		if err != nil {
 			return 0, err
 		}
@@ -846,32 +845,4 @@ func targetFits(lt lockfile.Target, base target.Target) bool {
 		return platform.Same(lt.Platform, base.Platform) && lt.Libc == base.Libc && lt.LibcVersion == base.LibcVersion
 	}
 	return lt.Target.Equal(base)
-}
-
-// layersConfig is the image config of the image BuildKit exports holding
-// only the built layers (pushed by digest; envbuild writes the real one).
-// It carries a history entry per layer at the fixed time: without them
-// the exporter adds entries dated now, and the two exports of one build
-// (see engine.Build) could differ.
-func layersConfig(p string, layers int) ([]byte, error) {
-	osName, arch, variant := platform.Split(p)
-	type history struct {
-		Created   string `json:"created"`
-		CreatedBy string `json:"created_by"`
-	}
-	created := plan.Created.Format(time.RFC3339)
-	hist := make([]history, layers)
-	for i := range hist {
-		hist[i] = history{Created: created, CreatedBy: "envbuild: install"}
-	}
-	return json.Marshal(struct {
-		Architecture string `json:"architecture"`
-		OS           string `json:"os"`
-		Variant      string `json:"variant,omitempty"`
-		RootFS       struct {
-			Type string `json:"type"`
-		} `json:"rootfs"`
-		Created string    `json:"created"`
-		History []history `json:"history"`
-	}{Architecture: arch, OS: osName, Variant: variant, Created: created, History: hist})
 }
