@@ -21,9 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/buildkit/client/llb"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/engine"
 	"github.com/envbuild/envbuild/builder/installer"
@@ -466,17 +463,16 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
-		hits := map[int]llb.State{}
+		hits := map[int]string{}
 		for i, l := range pp.Layers {
 			if rec := records[l.Key]; rec != nil {
-				osName, arch, variant := platform.Split(pp.Platform)
-				hits[i] = llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomNamef("cached layer %s (%s)", l.Name, pp.Platform))
+				hits[i] = rec.Image()
 			}
 		}
 		if len(hits) == len(pp.Layers) {
 			continue
 		}
-		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.state(pp, records)})
+		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records)})
 		if err != nil {
 			return 0, err
 		}

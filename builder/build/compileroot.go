@@ -10,9 +10,7 @@ import (
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
-	"github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/plan"
@@ -66,24 +64,22 @@ func (c *compileRoots) key(pp plan.PlatformPlan) string {
 	return plan.CompileRootKey(pp, c.salt)
 }
 
-// state returns the root the compile steps of pp run on: its recorded
-// compile root, or nil (the base). Without a record, and when recording,
-// it starts making one.
-func (c *compileRoots) state(pp plan.PlatformPlan, records map[string]*registry.LayerRecord) *llb.State {
+// root returns the record image ("repo@sha256:…") of the root the
+// compile steps of pp run on: its recorded compile root, or "" (the
+// base). Without a record, and when recording, it starts making one.
+func (c *compileRoots) root(pp plan.PlatformPlan, records map[string]*registry.LayerRecord) string {
 	key := c.key(pp)
 	if key == "" || !plan.CompilesOnBase(pp, func(k string) bool { return records[k] != nil }) {
-		return nil
+		return ""
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.off {
-		return nil
+		return ""
 	}
 	if rec := records[key]; rec != nil {
-		osName, arch, variant := platform.Split(pp.Platform)
-		st := llb.Image(rec.Repository+"@"+rec.Manifest, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomNamef("the base's interpreter and standard library (%s)", pp.Platform))
 		c.used = true
-		return &st
+		return rec.Image()
 	}
 	if c.write && c.pending[key] == nil {
 		pr := &pendingRoot{platform: platform.Canonical(pp.Platform), done: make(chan struct{})}
@@ -98,7 +94,7 @@ func (c *compileRoots) state(pp plan.PlatformPlan, records map[string]*registry.
 			pr.took = time.Since(start)
 		}()
 	}
-	return nil
+	return ""
 }
 
 // make reads the base of pp and returns its compile root as a gzip blob

@@ -9,10 +9,12 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
+	pf "github.com/envbuild/envbuild/lock/platform"
 )
 
 // InstallerDir is where the installer binary is mounted in every step.
@@ -36,19 +38,26 @@ type LowerOptions struct {
 	// HostPlatform is BuildKit's worker platform.
 	HostPlatform string
 	// Hits are the layers the team layer cache already holds, by index in
-	// the platform plan's Layers: they are not built. A hit is only read
-	// when a built layer compiles its bytecode on it (a conda python
-	// layer), as the state of its record image.
-	Hits map[int]llb.State
+	// the platform plan's Layers, each as its record's one-layer image
+	// ("repo@sha256:…"): they are not built. A hit is only read when a
+	// built layer compiles its bytecode on it (a conda python layer).
+	Hits map[int]string
 	// CABundle, when set, is the PEM bundle the client's pip trusts
 	// (PIP_CERT or pip.conf's cert): steps that reach an index from inside
 	// the build (building an sdist) trust it too.
 	CABundle []byte
-	// CompileRoot, when set, is the base's compile root (CompileRootKey):
-	// the steps that compile bytecode with the base's interpreter run on
-	// it instead of the whole base, which BuildKit then never pulls
-	// unless an sdist is built.
-	CompileRoot *llb.State
+	// CompileRoot, when set, is the record image ("repo@sha256:…") of the
+	// base's compile root (CompileRootKey): the steps that compile
+	// bytecode with the base's interpreter run on it instead of the whole
+	// base, which BuildKit then never pulls unless an sdist is built.
+	CompileRoot string
+}
+
+// recordImage is the one-layer image ref of a team layer cache record,
+// for platform p.
+func recordImage(ref, p, name string) llb.State {
+	osName, arch, variant := pf.Split(p)
+	return llb.Image(ref, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomName(name))
 }
 
 // metaDir is where each install step writes its layer's LayerMeta, an
@@ -94,15 +103,15 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	compileRoot := base
 	if pp.Target.PythonSource == lockfile.PythonFromConda {
 		pyexe = layout.Python
-	} else if opt.CompileRoot != nil {
-		compileRoot = *opt.CompileRoot
+	} else if opt.CompileRoot != "" {
+		compileRoot = recordImage(opt.CompileRoot, pp.Platform, fmt.Sprintf("the base's interpreter and standard library (%s)", pp.Platform))
 	}
 	outs := make([]llb.State, len(pp.Layers))
 	metas := make([]llb.State, len(pp.Layers))
 	lowerLayer := func(i int) error {
 		l := pp.Layers[i]
 		if hit, ok := opt.Hits[i]; ok {
-			outs[i] = hit
+			outs[i] = recordImage(hit, pp.Platform, fmt.Sprintf("cached layer %s (%s)", l.Name, pp.Platform))
 			return nil
 		}
 		root := llb.Scratch().Platform(host)

@@ -236,8 +236,7 @@ func TestLowerOnCompileRoot(t *testing.T) {
 		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
 	p := makePlan(t, lt, "linux/amd64")
 	pp := p.Platforms[0]
-	root := llb.Image("reg/cache@sha256:" + sha("7"))
-	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: &root})
+	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: "reg/cache@sha256:" + sha("7")})
 	if err != nil {
 		t.Fatal(err)
 	}

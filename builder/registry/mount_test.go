@@ -24,6 +24,10 @@ func TestRecordBlob(t *testing.T) {
 	if b := rec.Blob(); b.From != "host/cache" || b.Path != "" || b.Digest != "sha256:aa" || b.Size != 3 || b.MediaType != "m" {
 		t.Errorf("pushed record: %+v", b)
 	}
+	rec.Manifest = "sha256:bb"
+	if got := rec.Image(); got != "host/cache@sha256:bb" {
+		t.Errorf("record image %q", got)
+	}
 	rec.Path = "/tmp/layout/blobs/sha256/aa"
 	if b := rec.Blob(); b.From != "" || b.Path != rec.Path {
 		t.Errorf("record in a layout: %+v", b)

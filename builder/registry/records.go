@@ -67,6 +67,10 @@ type LayerRecord struct {
 	Name  string `json:"-"`
 }
 
+// Image is the record's one-layer image, "repo@sha256:…", as found by
+// LookupRecords or written by WriteRecord: BuildKit reads a hit from it.
+func (r *LayerRecord) Image() string { return r.Repository + "@" + r.Manifest }
+
 // recordImage returns the record's config and manifest bytes.
 func recordImage(r LayerRecord) (config, manifest []byte, err error) {
 	rec, err := json.Marshal(r)
