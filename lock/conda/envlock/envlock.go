@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+
 	"regexp"
 	"sort"
 	"strings"
@@ -43,8 +43,6 @@ type Request struct {
 	// Env is the process environment: CONDA_CHANNELS, CONDARC,
 	// CONDA_CHANNEL_ALIAS, CONDA_OVERRIDE_*, HOME. Default: none.
 	Env map[string]string
-	// HTTPClient fetches repodata. Default: the repodata fetcher's.
-	HTTPClient *http.Client
 	// Fetch tunes the repodata fetcher (timeouts, retries). Default: none.
 	Fetch []repodata.Option
 }
@@ -92,9 +90,7 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 		return nil, failure.User(fmt.Errorf("reading the conda channels (from %s): %w", cfg.From, err))
 	}
 	opts := append([]repodata.Option(nil), req.Fetch...)
-	if req.HTTPClient != nil {
-		opts = append(opts, repodata.WithHTTPClient(req.HTTPClient))
-	}
+	opts = append(opts, repodata.WithNetrc(req.Env["NETRC"]))
 	fetcher := repodata.NewFetcher(req.CacheDir, opts...)
 	var chans []solve.ChannelRepodata
 	for _, ch := range channels {
