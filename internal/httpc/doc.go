@@ -32,6 +32,9 @@
 // per try instead of a total one, a cache whose entries store a parsed
 // body, netrc and per-host credentials with redaction in every message,
 // and errors that say which limit was hit and which setting changes it.
-// The BuildKit side does not use it: BuildKit downloads artifacts itself,
-// with the credentials AuthHeaders gives it as session secrets.
+// On the build side BuildKit downloads artifacts itself, with the
+// credentials AuthHeaders gives it as session secrets; the one exception,
+// a package of a conda channel whose token is in its path, is downloaded
+// inside the build by the installer's fetch step (builder/step), with this
+// client.
 package httpc
