@@ -13,6 +13,7 @@ package spec
 
 import (
 	"github.com/envbuild/envbuild/internal/httpc"
+	"net/url"
 
 	"crypto/sha256"
 	"encoding/hex"
@@ -198,11 +199,17 @@ func (s *Spec) Digest() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// StripCredentials removes user:password@ and a conda channel token
-// ("/t/TOKEN") from a URL, so that a digest, a lock or a log never
-// carries a secret (httpc.StripURL).
+// StripCredentials removes user:password@ from a URL, so that a digest, a
+// lock or a log never carries a secret. (A conda channel's token is taken
+// out by httpc.StripURL, for channels only: "/t/…" can be an ordinary
+// path of an index.)
 func StripCredentials(raw string) string {
-	return httpc.StripURL(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	clean, _, _, _ := httpc.StripCredentials(u)
+	return clean.String()
 }
 
 // PypiRequirement turns one entry of a @pypi packages dictionary into a PEP
@@ -308,7 +315,7 @@ func KeyList[V any](m map[string]V) string {
 func stripAll(urls []string) []string {
 	var out []string
 	for _, u := range urls {
-		out = append(out, StripCredentials(u))
+		out = append(out, httpc.StripURL(u))
 	}
 	return out
 }

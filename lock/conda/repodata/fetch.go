@@ -91,8 +91,8 @@ func NewFetcher(cacheDir string, opts ...Option) *Fetcher {
 	return f
 }
 
-// http is the fetcher's client, made on first use.
-func (f *Fetcher) http() (*httpc.Client, error) {
+// httpClient is the fetcher's client, made on first use.
+func (f *Fetcher) httpClient() (*httpc.Client, error) {
 	f.once.Do(func() {
 		retries := f.retries
 		if retries == 0 {
@@ -176,7 +176,7 @@ func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) (*
 		}
 		return nil, nil
 	}
-	client, err := f.http()
+	client, err := f.httpClient()
 	if err != nil {
 		return nil, &ChannelError{Channel: ch.Name, URL: base, Err: err}
 	}

@@ -176,6 +176,10 @@ func New(opts Options) (*Client, error) {
 		}
 		c.indexes = append(c.indexes, indexRef{name: name, root: clean})
 	}
+	retries := opts.Retries
+	if retries == 0 {
+		retries = -1 // normalised above: 0 here means none, httpc's -1
+	}
 	f, err := httpc.New(httpc.Options{
 		CacheDir:    opts.CacheDir,
 		Offline:     opts.Offline,
@@ -183,7 +187,7 @@ func New(opts Options) (*Client, error) {
 		Heuristic:   heuristicFreshness,
 		Timeout:     opts.Timeout,
 		Deadline:    opts.Deadline,
-		Retries:     max(opts.Retries, 0) - boolInt(opts.Retries == 0), // 0 here means none
+		Retries:     retries,
 		Backoff:     opts.backoff,
 		Concurrency: opts.Concurrency,
 		CertFile:    opts.CertFile,
@@ -436,11 +440,4 @@ func (c *Client) setHostFlag(m map[string]bool, host string) bool {
 	was := m[host]
 	m[host] = true
 	return !was
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
