@@ -2,6 +2,9 @@ package build
 
 import (
 	"os"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
 
 	"github.com/envbuild/envbuild/builder/engine"
 	"github.com/envbuild/envbuild/builder/plan"
@@ -25,8 +28,10 @@ type credentials struct {
 	// (/t/<token>/): their artifacts are fetched by the installer with
 	// the token as a secret (plan.LowerOptions.TokenChannels).
 	tokenChannels []plan.TokenChannel
-	// fetchCA is the CA bundle those fetch steps trust.
-	fetchCA []byte
+	// fetchCA is the CA bundle those fetch steps trust, fetchProxy the
+	// client's proxies for them.
+	fetchCA    []byte
+	fetchProxy *llb.ProxyEnv
 }
 
 // buildCredentials reads the credentials of the spec's indexes (the
@@ -76,6 +81,7 @@ func buildCredentials(s spec.Spec, env map[string]string, conda bool) (credentia
 	}
 	if len(c.tokenChannels) > 0 {
 		c.fetchCA = systemCABundle(env)
+		c.fetchProxy = proxyEnv(env)
 	}
 	return c, nil
 }
@@ -109,4 +115,20 @@ func hasConda(pl *plan.Plan) bool {
 		}
 	}
 	return false
+}
+
+// proxyEnv is the client's proxy configuration (HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY, ALL_PROXY, upper or lower case), nil when it has none.
+func proxyEnv(env map[string]string) *llb.ProxyEnv {
+	get := func(k string) string {
+		if v := env[k]; v != "" {
+			return v
+		}
+		return env[strings.ToLower(k)]
+	}
+	p := llb.ProxyEnv{HTTPProxy: get("HTTP_PROXY"), HTTPSProxy: get("HTTPS_PROXY"), NoProxy: get("NO_PROXY"), AllProxy: get("ALL_PROXY")}
+	if p == (llb.ProxyEnv{}) {
+		return nil
+	}
+	return &p
 }

@@ -60,6 +60,9 @@ type LowerOptions struct {
 	// FetchCABundle is the PEM bundle those fetch steps trust (they run on
 	// an empty root); nil: none, for plain-HTTP channels.
 	FetchCABundle []byte
+	// FetchProxy, when set, is the client's proxy configuration for those
+	// fetch steps (BuildKit keeps it out of their cache keys).
+	FetchProxy *llb.ProxyEnv
 }
 
 // TokenChannel is a conda channel whose URL carries an anaconda-style
@@ -114,6 +117,9 @@ func fetchWithToken(pk lockfile.Package, tc TokenChannel, opt LowerOptions, host
 	if len(opt.FetchCABundle) > 0 {
 		ca := llb.Scratch().File(llb.Mkfile("/ca.pem", 0o644, opt.FetchCABundle), llb.WithCustomName("the CA bundle for conda channels"))
 		opts = append(opts, llb.AddMount("/.envbuild-ca", ca, llb.Readonly), llb.AddEnv("SSL_CERT_FILE", "/.envbuild-ca/ca.pem"))
+	}
+	if opt.FetchProxy != nil {
+		opts = append(opts, llb.WithProxy(*opt.FetchProxy))
 	}
 	return llb.Scratch().Platform(host).Run(opts...).AddMount("/fetched", llb.Scratch())
 }
