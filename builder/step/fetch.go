@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,6 +71,10 @@ func fetch(s installstep.Step, stdout io.Writer) error {
 	})
 	if err != nil {
 		os.Remove(out)
+		var ae *httpc.AuthError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("fetching %s: the channel refused the token of its URL (/t/…/): %d %s; check the token in the build's channel configuration", s.URL, ae.Status, http.StatusText(ae.Status))
+		}
 		return fmt.Errorf("fetching %s: %s", s.URL, strings.ReplaceAll(httpc.Redact(err.Error()), token, "****"))
 	}
 	if !strings.EqualFold(sum, s.SHA256) {
