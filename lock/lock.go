@@ -517,10 +517,15 @@ func splitVersion(v string) (int, int) {
 	return a, b
 }
 
-// condaFetchOptions applies the download inactivity timeout to repodata.
+// condaFetchOptions applies the download inactivity timeout to repodata,
+// and logs the fetcher's retries where the index client logs its own.
 func condaFetchOptions(req Request) []repodata.Option {
-	if req.DownloadTimeout <= 0 {
-		return nil
+	var opts []repodata.Option
+	if req.DownloadTimeout > 0 {
+		opts = append(opts, repodata.WithTimeout(req.DownloadTimeout))
 	}
-	return []repodata.Option{repodata.WithTimeout(req.DownloadTimeout)}
+	if req.Log != nil {
+		opts = append(opts, repodata.WithLog(func(format string, args ...any) { fmt.Fprintf(req.Log, format+"\n", args...) }))
+	}
+	return opts
 }

@@ -460,6 +460,10 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		return 0, err
 	}
 	installerState := plan.InstallerSource()
+	creds, err := buildCredentials(o.Spec, o.Lock.Env, hasConda(pl))
+	if err != nil {
+		return 0, err
+	}
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
 	for _, pp := range pl.Platforms {
@@ -472,7 +476,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if len(hits) == len(pp.Layers) {
 			continue
 		}
-		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records)})
+		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records), TokenChannels: creds.tokenChannels, FetchCABundle: creds.fetchCA, FetchProxy: creds.fetchProxy})
 		if err != nil {
 			return 0, err
 		}
@@ -499,9 +503,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		DockerConfigDir: o.DockerConfigDir,
 		PushTimeout:     o.PushTimeout,
 	}
-	if job.Secrets, err = indexSecrets(o.Spec, o.Lock.Env); err != nil {
-		return 0, err
-	}
+	job.Secrets = creds.secrets
 	job.Export.Compression = o.Compression
 	job.Export.CompressionLevel = o.CompressionLevel
 	// Built layers go where they will be read from: the layer cache's
@@ -791,22 +793,6 @@ func inspectBase(ctx context.Context, reg *registry.Client, pi registry.Platform
 func envDigest(env *lockfile.Env) string {
 	f := lockfile.File{LockVersion: lockfile.Version, Envs: []lockfile.Env{*env}}
 	return f.Digest()
-}
-
-// indexSecrets are the session secrets that let BuildKit fetch artifacts
-// from a private index with the lock's own credentials (see
-// engine.HTTPAuthSecrets). Nothing of them enters the LLB, the lock or
-// the image.
-func indexSecrets(s spec.Spec, env map[string]string) (map[string][]byte, error) {
-	indexes, err := index.FromPipConfig(env, s.PyPI.IndexURL, s.PyPI.ExtraIndexURLs)
-	if err != nil {
-		return nil, failure.User(err)
-	}
-	headers, err := index.AuthHeaders(indexes, env["NETRC"])
-	if err != nil {
-		return nil, failure.User(err)
-	}
-	return engine.HTTPAuthSecrets(headers), nil
 }
 
 // caBundle is the CA bundle the user's pip trusts, for steps that reach an

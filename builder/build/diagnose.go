@@ -3,8 +3,6 @@ package build
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/envbuild/envbuild/builder/engine"
+	"github.com/envbuild/envbuild/internal/httpc"
+	"github.com/envbuild/envbuild/lock/conda/envlock"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi/index"
@@ -51,43 +51,65 @@ func diagnoseFetch(ctx context.Context, err error, env *lockfile.Env, o Options)
 	host := u.Host
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, pkg.URL, nil)
-	if rerr != nil {
+	certFile, _ := index.PipCert(o.Lock.Env)
+	client, cerr := httpc.New(httpc.Options{CertFile: certFile, Retries: -1, Netrc: o.Lock.Env["NETRC"]})
+	if cerr != nil {
 		return err
 	}
+	target := pkg.URL
 	if indexes, ierr := index.FromPipConfig(o.Lock.Env, o.Spec.PyPI.IndexURL, o.Spec.PyPI.ExtraIndexURLs); ierr == nil {
-		if headers, herr := index.AuthHeaders(indexes, o.Lock.Env["NETRC"]); herr == nil {
-			for h, v := range headers {
-				if h == host || strings.SplitN(h, ":", 2)[0] == u.Hostname() {
-					req.Header.Set("Authorization", v)
+		for _, ix := range indexes {
+			client.AddCredentials(ix.URL, "the index URL")
+		}
+	}
+	if pkg.Source == "conda" {
+		if chans, cerr := envlock.Channels(o.Spec.Conda.Specs, o.Spec.Conda.Channels, o.Lock.Env); cerr == nil {
+			for _, ch := range chans {
+				if ch.Auth == "" {
+					continue
+				}
+				client.AddCredentials(ch.Auth, "the channel URL")
+				if before, token, _, ok := httpc.SplitToken(ch.Auth); ok && strings.HasPrefix(pkg.URL, ch.URL+"/") {
+					at := len(httpc.StripURL(before))
+					target = pkg.URL[:at] + "/t/" + token + pkg.URL[at:]
 				}
 			}
 		}
 	}
-	client := &http.Client{}
-	if ca := caBundle(o.Lock.Env); ca != nil {
-		pool := x509.NewCertPool()
-		if pool.AppendCertsFromPEM(ca) {
-			client.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool}}
+	var status int
+	var body []byte
+	herr := client.Send(ctx, target, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	}, func(resp *http.Response) error {
+		status = resp.StatusCode
+		if status >= 400 {
+			return nil
 		}
+		limit := pkg.Size + 1
+		if limit <= 1 {
+			limit = 4 << 30
+		}
+		h := sha256.New()
+		if _, cerr := io.Copy(h, io.LimitReader(resp.Body, limit)); cerr != nil {
+			return fmt.Errorf("reading it again from %s failed (%v)", host, cerr)
+		}
+		body = h.Sum(nil)
+		return nil
+	})
+	var hse *httpc.StatusError
+	var ae *httpc.AuthError
+	switch {
+	case errors.As(herr, &hse):
+		status = hse.Status
+	case errors.As(herr, &ae):
+		status = ae.Status
+	case herr != nil:
+		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit did not give the bytes of the lock, and asking %s for it again failed (%v): the index is failing or unreachable; run again when it answers", fn, host, failure.ShortenURLs(httpc.Redact(herr.Error()))))
 	}
-	resp, herr := client.Do(req)
-	if herr != nil {
-		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit did not give the bytes of the lock, and asking %s for it again failed (%v): the index is failing or unreachable; run again when it answers", fn, host, failure.ShortenURLs(herr.Error())))
+	if status >= 400 {
+		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit failed: %s answers %d %s for it (BuildKit reports an error answer as a digest mismatch); run again when the index answers", fn, host, status, http.StatusText(status)))
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit failed: %s answers %d %s for it (BuildKit reports an error answer as a digest mismatch); run again when the index answers", fn, host, resp.StatusCode, http.StatusText(resp.StatusCode)))
-	}
-	h := sha256.New()
-	limit := pkg.Size + 1
-	if limit <= 1 {
-		limit = 4 << 30
-	}
-	if _, cerr := io.Copy(h, io.LimitReader(resp.Body, limit)); cerr != nil {
-		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit did not give the bytes of the lock, and reading it again from %s failed (%v); run again", fn, host, cerr))
-	}
-	got := hex.EncodeToString(h.Sum(nil))
+	got := hex.EncodeToString(body)
 	if got == pkg.Sha256 {
 		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit did not give the bytes of the lock, but %s serves the right file now: a transient failure of the index or a proxy; run again", fn, host))
 	}

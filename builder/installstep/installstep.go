@@ -58,6 +58,11 @@ const (
 	// EnvMeta writes the per-environment files described by the EnvMeta
 	// JSON file JSON over the package layers merged at Packages.
 	EnvMeta Kind = "envmeta"
+	// Fetch downloads an artifact of a conda channel whose URL carries a
+	// token (/t/<token>/): the token is read from a secret file BuildKit
+	// mounts, inserted into the URL, and the file checked against its
+	// sha256, so the token is in no LLB, log or layer.
+	Fetch Kind = "fetch"
 )
 
 // Step is one step with its flags. Each Kind uses some of the fields
@@ -86,6 +91,11 @@ type Step struct {
 	// JSON is the EnvMeta JSON file; Packages the merged package layers,
 	// read only (EnvMeta).
 	JSON, Packages string
+	// URL is the artifact's URL without the token; the token, read from
+	// the file Secret, goes at byte TokenAt of it as "/t/<token>" (Fetch,
+	// which writes Root/Filename checked against SHA256).
+	URL, Secret string
+	TokenAt     int
 }
 
 // Args encodes the step as its command line: the kind, then its flags
@@ -110,6 +120,11 @@ func (s Step) Args() []string {
 	add("out", s.Out)
 	add("json", s.JSON)
 	add("packages", s.Packages)
+	add("url", s.URL)
+	add("secret", s.Secret)
+	if s.TokenAt > 0 {
+		add("token-at", strconv.Itoa(s.TokenAt))
+	}
 	return args
 }
 
@@ -161,7 +176,7 @@ func ParseAll(args []string) ([]Step, error) {
 }
 
 // kinds lists every step, for error messages.
-const kinds = "wheel, conda, wheel-in-dir, compile, normalize, layermeta, envmeta"
+const kinds = "wheel, conda, wheel-in-dir, compile, normalize, layermeta, envmeta, fetch"
 
 // Parse parses one step's command line (Args' output). Flags may be
 // written -flag or --flag. Every step requires --root; Wheel and Conda
@@ -204,6 +219,13 @@ func Parse(args []string) (Step, error) {
 		fs.StringVar(&s.JSON, "json", "", "the EnvMeta JSON file")
 		fs.StringVar(&s.Packages, "packages", "", "the merged package layers, read only")
 		required, what = "json", "FILE"
+	case Fetch:
+		fs.StringVar(&s.URL, "url", "", "the artifact's URL without the token")
+		fs.StringVar(&s.Secret, "secret", "", "the file holding the token")
+		fs.IntVar(&s.TokenAt, "token-at", 0, "where the token goes in the URL")
+		fs.StringVar(&s.SHA256, "sha256", "", "expected sha256 of the artifact")
+		fs.StringVar(&s.Filename, "filename", "", "the file to write under --root")
+		required, what = "url", "URL"
 	default:
 		return Step{}, fmt.Errorf("unknown subcommand %q; want one of %s", args[0], kinds)
 	}
@@ -218,6 +240,9 @@ func Parse(args []string) (Step, error) {
 	}
 	if required != "" && fs.Lookup(required).Value.String() == "" {
 		return Step{}, fmt.Errorf("%s: --%s %s is required", s.Kind, required, what)
+	}
+	if s.Kind == Fetch && (s.Secret == "" || s.SHA256 == "" || s.Filename == "" || s.TokenAt <= 0 || s.TokenAt > len(s.URL)) {
+		return Step{}, fmt.Errorf("%s: --secret FILE, --sha256 HEX, --filename NAME and --token-at N (within the URL) are required", s.Kind)
 	}
 	return s, nil
 }

@@ -19,6 +19,7 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: Compile, Root: "/out", PythonExe: "/usr/bin/python3.11"},
 		{Kind: Normalize, Root: "/out"},
 		{Kind: LayerMeta, Root: "/out", Out: "/.envbuild-meta/k.json"},
+		{Kind: Fetch, Root: "/fetched", URL: "https://conda.example.com/org/chan/noarch/x.conda", Secret: "/run/secrets/t", TokenAt: 29, SHA256: sha, Filename: "x.conda"},
 		{Kind: EnvMeta, Root: "/out", JSON: "/in/env.json", Packages: "/packages"},
 	}
 	for _, s := range steps {

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -51,6 +53,17 @@ type LowerOptions struct {
 	// bytecode with the base's interpreter run on it instead of the whole
 	// base, which BuildKit then never pulls unless an sdist is built.
 	CompileRoot string
+	// TokenChannels are the conda channels whose URLs carry a token
+	// (/t/<token>/): their artifacts are fetched by the installer in a
+	// step of their own, with the token as a session secret, instead of
+	// by BuildKit's HTTP source (which cannot put a secret in a path).
+	TokenChannels []TokenChannel
+	// FetchCABundle is the PEM bundle those fetch steps trust (they run on
+	// an empty root); nil: none, for plain-HTTP channels.
+	FetchCABundle []byte
+	// FetchProxy, when set, is the client's proxy configuration for those
+	// fetch steps (BuildKit keeps it out of their cache keys).
+	FetchProxy *llb.ProxyEnv
 }
 
 // recordImage is the one-layer image ref of a team layer cache record,
@@ -58,6 +71,65 @@ type LowerOptions struct {
 func recordImage(ref, p, name string) llb.State {
 	osName, arch, variant := pf.Split(p)
 	return llb.Image(ref, llb.Platform(ocispecs.Platform{OS: osName, Architecture: arch, Variant: variant}), llb.WithCustomName(name))
+}
+
+// TokenChannel is a conda channel whose URL carries an anaconda-style
+// token. Nothing of it depends on the token: the LLB of its fetch steps,
+// and so a teammate's build with another token, are the same.
+type TokenChannel struct {
+	// URL is the channel's URL without the token ("https://host/org/chan"),
+	// which the lock's package URLs start with.
+	URL string
+	// At is where "/t/<token>" goes in URL, and so in its package URLs
+	// ("https://host/t/TOKEN/org/chan": len("https://host")).
+	At int
+	// SecretID is the session secret holding the token (TokenSecretID).
+	SecretID string
+}
+
+// TokenSecretID names the session secret of the token of the channel at
+// url (without its token): a hash of the URL, never the token.
+func TokenSecretID(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "envbuild-conda-token-" + hex.EncodeToString(sum[:8])
+}
+
+// tokenSecretPath is where a fetch step reads its channel's token.
+const tokenSecretPath = "/run/secrets/envbuild-channel-token"
+
+// tokenChannelOf returns the token channel pk's URL is under, if any.
+func tokenChannelOf(pk lockfile.Package, tcs []TokenChannel) (TokenChannel, bool) {
+	if pk.Source != "conda" {
+		return TokenChannel{}, false
+	}
+	for _, tc := range tcs {
+		if strings.HasPrefix(pk.URL, strings.TrimRight(tc.URL, "/")+"/") && tc.At > 0 && tc.At <= len(tc.URL) {
+			return tc, true
+		}
+	}
+	return TokenChannel{}, false
+}
+
+// fetchWithToken downloads an artifact of a token channel with the
+// installer, on an empty root of BuildKit's platform: the token is a
+// secret mounted for the step alone; the file is checked against the
+// lock's sha256 before it is written to the step's output.
+func fetchWithToken(pk lockfile.Package, tc TokenChannel, opt LowerOptions, host ocispecs.Platform) llb.State {
+	st := installstep.Step{Kind: installstep.Fetch, Root: "/fetched", URL: pk.URL, Secret: tokenSecretPath, TokenAt: tc.At, SHA256: pk.Sha256, Filename: pk.Filename}
+	opts := []llb.RunOption{
+		llb.Args(append([]string{InstallerDir + "/" + opt.InstallerName, installstep.Command}, installstep.Encode([]installstep.Step{st})...)),
+		llb.AddMount(InstallerDir, opt.Installer, llb.Readonly),
+		llb.AddSecret(tokenSecretPath, llb.SecretID(tc.SecretID)),
+		llb.WithCustomNamef("fetch %s", pk.Filename),
+	}
+	if len(opt.FetchCABundle) > 0 {
+		ca := llb.Scratch().File(llb.Mkfile("/ca.pem", 0o644, opt.FetchCABundle), llb.WithCustomName("the CA bundle for conda channels"))
+		opts = append(opts, llb.AddMount("/.envbuild-ca", ca, llb.Readonly), llb.AddEnv("SSL_CERT_FILE", "/.envbuild-ca/ca.pem"))
+	}
+	if opt.FetchProxy != nil {
+		opts = append(opts, llb.WithProxy(*opt.FetchProxy))
+	}
+	return llb.Scratch().Platform(host).Run(opts...).AddMount("/fetched", llb.Scratch())
 }
 
 // metaDir is where each install step writes its layer's LayerMeta, an
@@ -126,6 +198,9 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 			}
 			src := fmt.Sprintf("/in/%d", j)
 			artifact := fetch(pk)
+			if tc, ok := tokenChannelOf(pk, opt.TokenChannels); ok {
+				artifact = fetchWithToken(pk, tc, opt, host)
+			}
 			if pk.Kind == lockfile.KindSdist {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}

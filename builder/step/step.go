@@ -3,7 +3,8 @@
 // STEP ARGS [--- STEP ARGS]…` (package installstep describes and parses
 // the steps), each STEP one of the installer's subcommands (wheel, conda,
 // envmeta, normalize, layermeta), wheel-in-dir (the wheel built from an
-// sdist) or compile (bytecode with the target interpreter). Every step is
+// sdist), compile (bytecode with the target interpreter) or fetch (an
+// artifact of a conda channel whose token is a session secret). Every step is
 // parsed before any runs; steps run in order and the first failure stops
 // them.
 package step
@@ -36,6 +37,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 		case installstep.WheelInDir:
 			rc = wheelInDir(s, stdout, stderr)
+		case installstep.Fetch:
+			if err := fetch(s, stdout); err != nil {
+				fmt.Fprintln(stderr, "fetch:", err)
+				rc = 1
+			}
 		default:
 			rc = installer.Run(s, stdout, stderr)
 		}

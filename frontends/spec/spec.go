@@ -12,10 +12,12 @@
 package spec
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+	"net/url"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -151,7 +153,8 @@ func (s *Spec) PlatformsOrDefault() []string {
 // Digest is "sha256:…" of the canonicalised spec: the parts that decide
 // what the lock contains. The base image is not in it (the lock records the
 // base per target and `build` compares targets), nor the repository, nor
-// credentials in index URLs.
+// credentials or tokens in index and channel URLs (a teammate with other
+// credentials has the same spec).
 func (s *Spec) Digest() string {
 	canon := struct {
 		Python       string   `json:"python"`
@@ -172,7 +175,7 @@ func (s *Spec) Digest() string {
 		Requirements: sortedCopy(trimAll(s.PyPI.Requirements)),
 		IndexURL:     StripCredentials(s.PyPI.IndexURL),
 		CondaSpecs:   sortedCopy(trimAll(s.Conda.Specs)),
-		Channels:     append([]string(nil), s.Conda.Channels...), // order is priority
+		Channels:     stripAll(s.Conda.Channels), // order is priority
 		AllowSdist:   s.Options.AllowSdist,
 		Constraints:  sortedCopy(trimAll(s.PyPI.Constraints)),
 		RequiresPy:   s.PyPI.RequiresPython,
@@ -197,14 +200,16 @@ func (s *Spec) Digest() string {
 }
 
 // StripCredentials removes user:password@ from a URL, so that a digest, a
-// lock or a log never carries a secret.
+// lock or a log never carries a secret. (A conda channel's token is taken
+// out by httpc.StripURL, for channels only: "/t/…" can be an ordinary
+// path of an index.)
 func StripCredentials(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw
 	}
-	u.User = nil
-	return u.String()
+	clean, _, _, _ := httpc.StripCredentials(u)
+	return clean.String()
 }
 
 // PypiRequirement turns one entry of a @pypi packages dictionary into a PEP
@@ -305,4 +310,12 @@ func KeyList[V any](m map[string]V) string {
 	}
 	sort.Strings(k)
 	return strings.Join(k, ", ")
+}
+
+func stripAll(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		out = append(out, httpc.StripURL(u))
+	}
+	return out
 }

@@ -52,3 +52,21 @@ func TestDigest(t *testing.T) {
 		t.Errorf("a changed python kept the digest")
 	}
 }
+
+// Teammates with their own credentials or token for a private conda
+// channel have the same spec.
+func TestDigestChannelSecrets(t *testing.T) {
+	digest := func(ch string) string {
+		s := Spec{Python: "3.11", Conda: Conda{Specs: []string{"numpy"}, Channels: []string{ch, "conda-forge"}}}
+		return s.Digest()
+	}
+	want := digest("https://conda.example.com/team")
+	for _, ch := range []string{"https://u:pw@conda.example.com/team", "https://conda.example.com/t/tk-1/team", "https://conda.example.com/t/tk-2/team"} {
+		if digest(ch) != want {
+			t.Errorf("channel %s changed the digest", ch)
+		}
+	}
+	if digest("https://conda.example.com/other") == want {
+		t.Errorf("another channel kept the digest")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -137,6 +138,64 @@ func Write(dir string, pkgs []Package) error {
 // closed.
 func Serve(dir string) *httptest.Server {
 	return httptest.NewServer(http.FileServer(http.Dir(dir)))
+}
+
+// Private is a channel served only with credentials, as a private
+// channel server does: HTTP basic auth with User and Password, or a path
+// starting with /t/<token>/ (anaconda.org's form) for any of Tokens,
+// which is taken off before serving. Anything else is 401, a wrong token
+// 403.
+type Private struct {
+	*httptest.Server
+	User, Password string
+	Tokens         []string
+
+	mu sync.Mutex
+	// Served counts the artifacts (.conda, .tar.bz2) served, by how the
+	// request was authorised: "basic" or "token".
+	Served map[string]int
+}
+
+// ServePrivate serves dir as a Private channel.
+func ServePrivate(dir, user, password string, tokens ...string) *Private {
+	p := &Private{User: user, Password: password, Tokens: tokens, Served: map[string]int{}}
+	files := http.FileServer(http.Dir(dir))
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		how := ""
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/t/"); ok {
+			tok, tail, _ := strings.Cut(rest, "/")
+			for _, t := range p.Tokens {
+				if tok == t {
+					how = "token"
+				}
+			}
+			if how == "" {
+				http.Error(w, "bad token", http.StatusForbidden)
+				return
+			}
+			r.URL.Path = "/" + tail
+		} else if u, pw, ok := r.BasicAuth(); ok && u == p.User && pw == p.Password {
+			how = "basic"
+		} else {
+			w.Header().Set("WWW-Authenticate", `Basic realm="conda"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".conda") || strings.HasSuffix(r.URL.Path, ".tar.bz2") {
+			p.mu.Lock()
+			p.Served[how]++
+			p.mu.Unlock()
+		}
+		files.ServeHTTP(w, r)
+	}))
+	return p
+}
+
+// Count is Served[how], read safely.
+func (p *Private) Count(how string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Served[how]
 }
 
 // Archive returns the bytes of p's package file.

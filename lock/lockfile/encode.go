@@ -1,6 +1,8 @@
 package lockfile
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,6 +70,11 @@ func (f *File) Marshal() []byte {
 			kvOpt(&b, "python-source", t.PythonSource)
 			kvOpt(&b, "interpreter", t.Interpreter)
 			for _, p := range t.Packages {
+				if p.Source == "conda" {
+					// The lock is shared: never a channel's credentials
+					// or token, even if a caller left them in.
+					p.URL, p.Channel, p.Index = httpc.StripURL(p.URL), httpc.StripURL(p.Channel), httpc.StripURL(p.Index)
+				}
 				b.WriteString("\n[[env.target.package]]\n")
 				kv(&b, "name", p.Name)
 				kv(&b, "version", p.Version)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+
 	"regexp"
 	"sort"
 	"strings"
@@ -43,8 +43,6 @@ type Request struct {
 	// Env is the process environment: CONDA_CHANNELS, CONDARC,
 	// CONDA_CHANNEL_ALIAS, CONDA_OVERRIDE_*, HOME. Default: none.
 	Env map[string]string
-	// HTTPClient fetches repodata. Default: the repodata fetcher's.
-	HTTPClient *http.Client
 	// Fetch tunes the repodata fetcher (timeouts, retries). Default: none.
 	Fetch []repodata.Option
 }
@@ -69,26 +67,12 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 		return nil, failure.User(fmt.Errorf("locking conda packages for %s: %w", req.Target.Platform, err))
 	}
 
-	cfg, err := repodata.LoadConfig(req.Channels, getenv, req.Env["HOME"])
+	channels, err := resolveChannels(specs, req.Channels, req.Env)
 	if err != nil {
-		return nil, failure.User(fmt.Errorf("reading the conda channel configuration: %w", err))
-	}
-	names := append([]string(nil), cfg.Channels...)
-	// A channel named only by a spec ("bioconda::samtools") is read too,
-	// after the configured ones: the solver takes that name from it alone.
-	for _, m := range specs {
-		if m.Channel != "" && !hasChannel(names, m.Channel) {
-			names = append(names, m.Channel)
-		}
-	}
-	channels, err := repodata.ResolveChannels(names, cfg.ChannelAlias)
-	if err != nil {
-		return nil, failure.User(fmt.Errorf("reading the conda channels (from %s): %w", cfg.From, err))
+		return nil, err
 	}
 	opts := append([]repodata.Option(nil), req.Fetch...)
-	if req.HTTPClient != nil {
-		opts = append(opts, repodata.WithHTTPClient(req.HTTPClient))
-	}
+	opts = append(opts, repodata.WithNetrc(req.Env["NETRC"]))
 	fetcher := repodata.NewFetcher(req.CacheDir, opts...)
 	var chans []solve.ChannelRepodata
 	for _, ch := range channels {
@@ -290,4 +274,39 @@ func channelList(chs []repodata.Channel) string {
 		s = append(s, c.Name)
 	}
 	return strings.Join(s, ", ")
+}
+
+// Channels are the conda channels a lock of specs reads, in priority
+// order: channels, else CONDA_CHANNELS, else .condarc, else conda-forge
+// (env holds CONDA_CHANNELS, CONDARC, CONDA_CHANNEL_ALIAS, HOME), then
+// those only a spec names ("bioconda::samtools"). Each Channel's Auth is
+// the user's URL when it carries credentials or a token: what the builder
+// hands BuildKit as session secrets.
+func Channels(specs, channels []string, env map[string]string) ([]repodata.Channel, error) {
+	parsed, _, err := parseSpecs(specs)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	return resolveChannels(parsed, channels, env)
+}
+
+func resolveChannels(specs []matchspec.MatchSpec, channels []string, env map[string]string) ([]repodata.Channel, error) {
+	getenv := func(k string) string { return env[k] }
+	cfg, err := repodata.LoadConfig(channels, getenv, env["HOME"])
+	if err != nil {
+		return nil, failure.User(fmt.Errorf("reading the conda channel configuration: %w", err))
+	}
+	names := append([]string(nil), cfg.Channels...)
+	// A channel named only by a spec ("bioconda::samtools") is read too,
+	// after the configured ones: the solver takes that name from it alone.
+	for _, m := range specs {
+		if m.Channel != "" && !hasChannel(names, m.Channel) {
+			names = append(names, m.Channel)
+		}
+	}
+	resolved, err := repodata.ResolveChannels(names, cfg.ChannelAlias)
+	if err != nil {
+		return nil, failure.User(fmt.Errorf("reading the conda channels (from %s): %w", cfg.From, err))
+	}
+	return resolved, nil
 }

@@ -1,6 +1,8 @@
 package repodata
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"bufio"
 	"errors"
 	"fmt"
@@ -22,10 +24,27 @@ var DefaultChannels = []string{"conda-forge"}
 var defaultsURLs = []string{"https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"}
 
 // Channel is a resolved channel: the name it was given by and the URL its
-// subdirs live under (no trailing slash).
+// subdirs live under (no trailing slash), both without credentials or
+// token, as a lock file records them.
 type Channel struct {
 	Name string
 	URL  string
+	// Auth is the channel's URL as the user gave it, when it carries
+	// credentials ("https://user:pass@host/chan") or an anaconda-style
+	// token ("https://host/t/TOKEN/chan"); "" otherwise. Requests use it;
+	// nothing records or prints it.
+	Auth string
+}
+
+// withAuth makes the Channel of a URL that may carry credentials or a
+// token: Name and URL stripped of them, Auth the URL as given.
+func withAuth(name, rawURL string) Channel {
+	clean := httpc.StripURL(rawURL)
+	ch := Channel{Name: httpc.StripURL(name), URL: clean}
+	if clean != rawURL {
+		ch.Auth = rawURL
+	}
+	return ch
 }
 
 // ResolveChannel turns a channel name ("conda-forge", "pkgs/main") or URL
@@ -38,21 +57,25 @@ func ResolveChannel(name, alias string) (Channel, error) {
 		return Channel{}, fmt.Errorf("resolving conda channel %q: empty name", name)
 	}
 	switch {
-	case strings.HasPrefix(n, "http://"), strings.HasPrefix(n, "https://"), strings.HasPrefix(n, "file://"):
+	case strings.HasPrefix(n, "http://"), strings.HasPrefix(n, "https://"):
+		return withAuth(strings.TrimRight(n, "/"), strings.TrimRight(n, "/")), nil
+	case strings.HasPrefix(n, "file://"):
 		return Channel{Name: strings.TrimRight(n, "/"), URL: strings.TrimRight(n, "/")}, nil
 	case strings.HasPrefix(n, "/"):
 		return Channel{Name: strings.TrimRight(n, "/"), URL: "file://" + strings.TrimRight(filepath.ToSlash(n), "/")}, nil
 	case strings.Contains(n, "://"):
-		return Channel{}, fmt.Errorf("resolving conda channel %q: unsupported URL scheme; use http, https or file", name)
+		return Channel{}, fmt.Errorf("resolving conda channel %q: unsupported URL scheme; use http, https or file", httpc.Redact(name))
 	}
 	if strings.ContainsAny(n, " \t:") {
-		return Channel{}, fmt.Errorf("resolving conda channel %q: a channel name holds no spaces or ':'", name)
+		return Channel{}, fmt.Errorf("resolving conda channel %q: a channel name holds no spaces or ':'", httpc.Redact(name))
 	}
 	if alias == "" {
 		alias = DefaultChannelAlias
 	}
 	n = strings.Trim(n, "/")
-	return Channel{Name: n, URL: strings.TrimRight(alias, "/") + "/" + n}, nil
+	ch := withAuth(n, strings.TrimRight(alias, "/")+"/"+n)
+	ch.Name = n
+	return ch, nil
 }
 
 // ResolveChannels resolves names in order, expanding "defaults" to

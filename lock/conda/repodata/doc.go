@@ -25,10 +25,17 @@
 // (including nested maps), and "defaults" in the list is kept as a channel
 // name.
 //
-// The fetcher caches each repodata file under a cache directory with its
-// ETag and revalidates with If-None-Match; it retries transient failures,
-// bounds every request with a timeout, and wraps network and server
-// failures in *ChannelError so a caller can map them to exit code 4.
+// The fetcher reads channels through envbuild's HTTP client
+// (internal/httpc): each repodata file is cached on disk and revalidated
+// with its ETag / Last-Modified (used without asking while the channel's
+// Cache-Control max-age holds), transient failures are retried, and a
+// transfer ends only when the channel stops sending, never for its
+// length. A channel URL may carry credentials ("https://user:pass@host/c",
+// or netrc for its host) or an anaconda-style token
+// ("https://host/t/TOKEN/c"): requests use them, but Channel.Name and
+// Channel.URL, every record's URL and every error are without them.
+// Network, server and credential failures are *ChannelError, so a caller
+// can map them to exit code 4.
 //
 // The package does not solve, download packages or install anything.
 package repodata

@@ -2,19 +2,18 @@ package repodata
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
+
+	"github.com/envbuild/envbuild/internal/httpc"
 )
 
 // ChannelError is a channel that could not be read: unreachable, timing
@@ -37,22 +36,23 @@ func (e *ChannelError) Unwrap() error { return e.Err }
 // often a misspelt channel name, which is the user's to fix.
 var ErrChannelNotFound = errors.New("conda channel not found")
 
-// Fetcher downloads repodata.json for channels, caching it on disk.
+// Fetcher downloads repodata.json for channels through envbuild's HTTP
+// client (internal/httpc), caching it on disk.
 type Fetcher struct {
-	client   *http.Client
 	cacheDir string
 	timeout  time.Duration
 	retries  int
 	backoff  time.Duration
+	netrc    string
+	log      func(format string, args ...any)
+
+	once   sync.Once
+	client *httpc.Client
+	err    error
 }
 
 // Option configures a Fetcher.
 type Option func(*Fetcher)
-
-// WithHTTPClient sets the HTTP client. The default is a client whose
-// transport comes from http.DefaultTransport (proxy settings from the
-// environment).
-func WithHTTPClient(c *http.Client) Option { return func(f *Fetcher) { f.client = c } }
 
 // WithTimeout bounds how long an HTTP attempt may go without a byte: the
 // wait for the answer, then every silence in its body. A large repodata
@@ -67,11 +67,19 @@ func WithRetries(n int) Option { return func(f *Fetcher) { f.retries = n } }
 // The default is 500ms.
 func WithBackoff(d time.Duration) Option { return func(f *Fetcher) { f.backoff = d } }
 
+// WithNetrc sets the netrc file credentials for a channel's host come
+// from when its URL carries none (default: $NETRC, else ~/.netrc).
+func WithNetrc(path string) Option { return func(f *Fetcher) { f.netrc = path } }
+
+// WithLog receives retries and cache failures, credentials redacted.
+func WithLog(log func(format string, args ...any)) Option {
+	return func(f *Fetcher) { f.log = log }
+}
+
 // NewFetcher returns a Fetcher caching under cacheDir ("" disables the
 // cache).
 func NewFetcher(cacheDir string, opts ...Option) *Fetcher {
 	f := &Fetcher{
-		client:   &http.Client{},
 		cacheDir: cacheDir,
 		timeout:  30 * time.Second,
 		retries:  3,
@@ -81,6 +89,29 @@ func NewFetcher(cacheDir string, opts ...Option) *Fetcher {
 		o(f)
 	}
 	return f
+}
+
+// httpClient is the fetcher's client, made on first use.
+func (f *Fetcher) httpClient() (*httpc.Client, error) {
+	f.once.Do(func() {
+		retries := f.retries
+		if retries == 0 {
+			retries = -1 // httpc: none
+		}
+		f.client, f.err = httpc.New(httpc.Options{
+			CacheDir: f.cacheDir,
+			Timeout:  f.timeout,
+			// A channel's repodata can be hundreds of megabytes: only
+			// silence ends a transfer, never its length.
+			NoDeadlineForCached: true,
+			Retries:             retries,
+			Backoff:             f.backoff,
+			Netrc:               f.netrc,
+			Noun:                "conda channel",
+			Log:                 f.log,
+		})
+	})
+	return f.client, f.err
 }
 
 // Fetch reads the records of ch for each subdir (typically "noarch" and the
@@ -145,8 +176,27 @@ func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) (*
 		}
 		return nil, nil
 	}
+	client, err := f.httpClient()
+	if err != nil {
+		return nil, &ChannelError{Channel: ch.Name, URL: base, Err: err}
+	}
+	// The request goes to the URL the user gave (its /t/<token>, its
+	// credentials as basic auth for its host); errors and records name
+	// the URL without them.
+	reqBase := base
+	if ch.Auth != "" {
+		if !client.AddCredentials(ch.Auth, "the channel URL") {
+			return nil, &ChannelError{Channel: ch.Name, URL: base, Err: fmt.Errorf("two conda channels on %s carry different credentials; give one (or put them in ~/.netrc)", hostOf(ch.URL))}
+		}
+		u, err := url.Parse(ch.Auth)
+		if err != nil {
+			return nil, &ChannelError{Channel: ch.Name, URL: base, Err: fmt.Errorf("the channel URL does not parse")}
+		}
+		u.User = nil
+		reqBase = strings.TrimRight(u.String(), "/") + "/" + subdir + "/"
+	}
 	for _, name := range []string{"repodata.json.zst", "repodata.json"} {
-		body, ok, err := f.get(ctx, ch.Name, base+name)
+		body, ok, err := f.get(ctx, client, ch.Name, reqBase+name, base+name)
 		if err != nil {
 			return nil, err
 		}
@@ -167,162 +217,61 @@ func (f *Fetcher) fetchSubdir(ctx context.Context, ch Channel, subdir string) (*
 	return nil, nil
 }
 
-// get returns the body at u, from the cache when the server answers 304;
-// ok is false on 404.
-func (f *Fetcher) get(ctx context.Context, channel, u string) (body []byte, ok bool, err error) {
-	var bodyPath, etagPath string
-	var etag string
-	if f.cacheDir != "" {
-		sum := sha256.Sum256([]byte(u))
-		key := hex.EncodeToString(sum[:12])
-		bodyPath = filepath.Join(f.cacheDir, key+".body")
-		etagPath = filepath.Join(f.cacheDir, key+".etag")
-		if b, err := os.ReadFile(etagPath); err == nil {
-			if _, err := os.Stat(bodyPath); err == nil {
-				etag = strings.TrimSpace(string(b))
-			}
-		}
+// get returns the body at u (shown as shown), from the cache when it is
+// fresh or the server answers 304; ok is false on 404.
+func (f *Fetcher) get(ctx context.Context, client *httpc.Client, channel, u, shown string) (body []byte, ok bool, err error) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil, false, &ChannelError{Channel: channel, URL: shown, Err: errors.New("the URL does not parse")}
 	}
-	wait := f.backoff
-	var last error
-	for attempt := 0; attempt <= f.retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, false, &ChannelError{Channel: channel, URL: u, Err: ctx.Err()}
-			case <-time.After(wait):
+	e, err := client.GetCached(ctx, pu, "", "repodata", func(b []byte, _ string, _ *url.URL) ([]byte, error) { return b, nil })
+	if err != nil {
+		var ae *httpc.AuthError
+		if errors.As(err, &ae) && ae.Source == "" && u != shown {
+			if _, _, _, tok := httpc.SplitToken(u); tok {
+				err = fmt.Errorf("the channel refused the token in its URL (/t/…/): %d %s; check the token", ae.Status, http.StatusText(ae.Status))
 			}
-			wait *= 2
 		}
-		status, b, respETag, err := f.attempt(ctx, u, etag)
-		switch {
-		case err != nil:
-			last = err
-			if ctx.Err() != nil {
-				return nil, false, &ChannelError{Channel: channel, URL: u, Err: ctx.Err()}
-			}
-			continue
-		case status == http.StatusNotModified && etag != "":
-			cached, err := os.ReadFile(bodyPath)
-			if err != nil {
-				return nil, false, &ChannelError{Channel: channel, URL: u, Err: fmt.Errorf("reading cached copy: %w", err)}
-			}
-			return cached, true, nil
-		case status == http.StatusOK:
-			if bodyPath != "" {
-				if err := writeCache(f.cacheDir, bodyPath, etagPath, b, respETag); err != nil {
-					return nil, false, fmt.Errorf("caching repodata of conda channel %q: %w", channel, err)
-				}
-			}
-			return b, true, nil
-		case status == http.StatusNotFound:
-			return nil, false, nil
-		case status == http.StatusTooManyRequests || status >= 500:
-			last = fmt.Errorf("server answered %d %s", status, http.StatusText(status))
-			continue
-		default:
-			return nil, false, &ChannelError{Channel: channel, URL: u, Err: fmt.Errorf("server answered %d %s", status, http.StatusText(status))}
-		}
+		return nil, false, &ChannelError{Channel: channel, URL: shown, Err: channelCause(err, ctx)}
 	}
-	return nil, false, &ChannelError{Channel: channel, URL: u, Err: fmt.Errorf("after %d attempts: %w", f.retries+1, last)}
+	if e.Status != http.StatusOK {
+		return nil, false, nil
+	}
+	return e.Body, true, nil
 }
 
-func (f *Fetcher) attempt(ctx context.Context, u, etag string) (int, []byte, string, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var silent atomic.Bool
-	timer := time.AfterFunc(f.timeout, func() { silent.Store(true); cancel() })
-	defer timer.Stop()
-	status, body, tag, err := f.attemptWith(ctx, u, etag, timer)
-	if err != nil && silent.Load() {
-		host := u
-		if pu, perr := url.Parse(u); perr == nil {
-			host = pu.Host
-		}
-		return 0, nil, "", silenceError{host, f.timeout}
+// channelCause words an error of the HTTP client for a channel.
+func channelCause(err error, ctx context.Context) error {
+	var se *httpc.StatusError
+	var te *httpc.TransportError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &se):
+		return fmt.Errorf("server answered %d %s after %d %s", se.Status, http.StatusText(se.Status), se.Tries, httpc.Plural(se.Tries, "attempt", "attempts"))
+	case errors.As(err, &te) && te.Timeout > 0 && !te.Total:
+		return silenceError{host: hostOf(te.URL), d: te.Timeout, tries: te.Tries}
 	}
-	return status, body, tag, err
+	return err
 }
 
-// silenceError is an attempt given up on because the host sent nothing
-// for d; it is a context.DeadlineExceeded.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+// silenceError is a fetch given up on because the host sent nothing for
+// d; it is a context.DeadlineExceeded.
 type silenceError struct {
-	host string
-	d    time.Duration
+	host  string
+	d     time.Duration
+	tries int
 }
 
 func (e silenceError) Error() string {
-	return fmt.Sprintf("host %s sent nothing for %s (ENVBUILD_DOWNLOAD_TIMEOUT sets this limit)", e.host, e.d)
+	return fmt.Sprintf("host %s sent nothing for %s (%d %s; ENVBUILD_DOWNLOAD_TIMEOUT sets this limit)", e.host, e.d, e.tries, httpc.Plural(e.tries, "try", "tries"))
 }
 
 func (e silenceError) Is(target error) bool { return target == context.DeadlineExceeded }
-
-// resetReader restarts timer on every read that brings bytes.
-type resetReader struct {
-	r       io.Reader
-	timer   *time.Timer
-	timeout time.Duration
-}
-
-func (r *resetReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if n > 0 {
-		r.timer.Reset(r.timeout)
-	}
-	return n, err
-}
-
-func (f *Fetcher) attemptWith(ctx context.Context, u, etag string, timer *time.Timer) (int, []byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, nil, "", err
-	}
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return 0, nil, "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return resp.StatusCode, nil, "", nil
-	}
-	b, err := io.ReadAll(&resetReader{r: resp.Body, timer: timer, timeout: f.timeout})
-	if err != nil {
-		return 0, nil, "", fmt.Errorf("reading the response: %w", err)
-	}
-	if resp.ContentLength >= 0 && int64(len(b)) != resp.ContentLength {
-		return 0, nil, "", fmt.Errorf("response truncated: %d of %d bytes", len(b), resp.ContentLength)
-	}
-	return resp.StatusCode, b, resp.Header.Get("ETag"), nil
-}
-
-func writeCache(dir, bodyPath, etagPath string, body []byte, etag string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".repodata-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(body); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), bodyPath); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if etag == "" {
-		os.Remove(etagPath)
-		return nil
-	}
-	return os.WriteFile(etagPath, []byte(etag+"\n"), 0o644)
-}

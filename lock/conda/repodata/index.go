@@ -1,6 +1,8 @@
 package repodata
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -146,7 +148,7 @@ func indexBytes(body []byte, src Source) (*Index, error) {
 	}
 	x.base = strings.TrimRight(src.BaseURL, "/")
 	if strings.Contains(info.BaseURL, "://") {
-		x.base = strings.TrimRight(info.BaseURL, "/")
+		x.base = strings.TrimRight(httpc.StripURL(info.BaseURL), "/")
 		x.subdir = ""
 	}
 	return x, nil

@@ -1,6 +1,8 @@
 package index
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"errors"
 	"net/http"
 	"net/url"
@@ -187,14 +189,14 @@ func TestDamagedCacheEntryIsFetchedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(fi.url("/simple/pkg/"))
-	dc := &diskCache{dir: dir}
-	key := cacheKey(u, acceptIndex, pageFormat)
-	e := dc.get(key)
+	dc := httpc.NewCache(dir)
+	key := httpc.CacheKey(u, acceptIndex, pageFormat)
+	e := dc.Get(key)
 	if e == nil {
 		t.Fatal("the page is not in the cache")
 	}
 	e.Body = []byte{0xff, 0xff, 0xff}
-	dc.put(key, e)
+	dc.Put(key, e)
 	fi.requests()
 	c2, log := newTestClient(t, opts)
 	p, err := c2.Project(ctx, "pkg")

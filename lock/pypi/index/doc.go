@@ -39,6 +39,11 @@
 //
 // # Failures
 //
+// The retries, timeouts, credentials and cache below are those of
+// envbuild's one HTTP client, internal/httpc, which conda channels use
+// too; this package adds what is particular to indexes (which index
+// answers for a project, the wording of its errors, parsed pages).
+//
 // Every request is retried (Options.Retries times after the first try,
 // jittered exponential backoff, a server's Retry-After honoured up to 10s)
 // on 5xx, 429, 408, connection errors and timeouts; Options.Timeout bounds

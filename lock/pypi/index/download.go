@@ -1,6 +1,8 @@
 package index
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,16 +37,16 @@ func (c *Client) download(ctx context.Context, rawURL string, w io.Writer) (stri
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", 0, failure.User(fmt.Errorf("downloading %q: not an http(s) URL", Redact(rawURL)))
 	}
-	if c.f.offline {
+	if c.f.Offline() {
 		return "", 0, failure.Infra(fmt.Errorf("downloading %s: --offline forbids downloads", Redact(rawURL)))
 	}
-	clean, user, pass, hasCreds := stripCredentials(u)
+	clean, user, pass, hasCreds := httpc.StripCredentials(u)
 	clean.Fragment, clean.RawFragment = "", ""
 	target := clean.String()
 
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
-	err = c.f.send(ctx, target, func(ctx context.Context) (*http.Request, error) {
+	err = c.f.Send(ctx, target, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
 			return nil, err
@@ -60,9 +62,9 @@ func (c *Client) download(ctx context.Context, rawURL string, w io.Writer) (stri
 		return resumeInto(resp, cw, target)
 	})
 	if err != nil {
-		var ae *authError
+		var ae *httpc.AuthError
 		if errors.As(err, &ae) && hasCreds {
-			ae.source = "the URL"
+			ae.Source = "the URL"
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return "", 0, err
@@ -81,7 +83,7 @@ func resumeInto(resp *http.Response, cw *countWriter, target string) error {
 	case http.StatusOK:
 		if cw.n > 0 {
 			if _, err := io.CopyN(io.Discard, body, cw.n); err != nil {
-				return retryable{fmt.Errorf("reading %s: %w", Redact(target), err)}
+				return httpc.Retryable{Err: fmt.Errorf("reading %s: %w", Redact(target), err)}
 			}
 		}
 	case http.StatusPartialContent:
@@ -92,13 +94,13 @@ func resumeInto(resp *http.Response, cw *countWriter, target string) error {
 	case http.StatusNotFound, http.StatusGone:
 		return fmt.Errorf("%s answered %d %s", Redact(target), resp.StatusCode, http.StatusText(resp.StatusCode))
 	default:
-		return &statusError{url: target, status: resp.StatusCode, tries: 1}
+		return &httpc.StatusError{URL: target, Status: resp.StatusCode, Tries: 1}
 	}
 	if _, err := io.Copy(cw, body); err != nil {
 		if cw.werr != nil {
 			return cw.werr
 		}
-		return retryable{fmt.Errorf("reading %s: %w", Redact(target), err)}
+		return httpc.Retryable{Err: fmt.Errorf("reading %s: %w", Redact(target), err)}
 	}
 	return nil
 }

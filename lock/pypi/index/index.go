@@ -1,16 +1,14 @@
 package index
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -88,7 +86,7 @@ const heuristicFreshness = 10 * time.Minute
 // for concurrent use; results are remembered for the Client's lifetime.
 type Client struct {
 	indexes      []indexRef
-	f            *fetcher
+	f            *httpc.Client
 	excludeNewer time.Time
 	logMu        sync.Mutex
 	logW         io.Writer
@@ -124,7 +122,7 @@ func New(opts Options) (*Client, error) {
 		opts.Indexes = []Index{{Name: "pypi", URL: DefaultIndexURL}}
 	}
 	if opts.Deadline <= 0 {
-		opts.Deadline = DefaultDeadline
+		opts.Deadline = httpc.DefaultDeadline
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -142,13 +140,13 @@ func New(opts Options) (*Client, error) {
 		opts.backoff = 250 * time.Millisecond
 	}
 	if opts.CacheDir == "" {
-		d, err := defaultCacheDir()
+		d, err := httpc.DefaultCacheDir()
 		if err != nil {
 			return nil, failure.Infra(err)
 		}
 		opts.CacheDir = d
 	}
-	if err := ensureDir(opts.CacheDir); err != nil {
+	if err := httpc.EnsureDir(opts.CacheDir); err != nil {
 		return nil, failure.Infra(fmt.Errorf("preparing the HTTP cache %q: %w; pick another with --cache-dir or XDG_CACHE_HOME", opts.CacheDir, err))
 	}
 	c := &Client{
@@ -159,87 +157,51 @@ func New(opts Options) (*Client, error) {
 		noMetaProbe:  map[string]bool{},
 		noRangeHosts: map[string]bool{},
 	}
-	creds := map[string]credential{}
+	var urls []string
 	for i, ix := range opts.Indexes {
 		if err := checkIndexURL(ix.URL); err != nil {
 			return nil, failure.User(fmt.Errorf("index %d (%q): %w", i+1, ix.Name, err))
 		}
 		u, _ := url.Parse(strings.TrimSpace(ix.URL))
-		clean, user, pass, ok := stripCredentials(u)
+		clean, _, _, _ := httpc.StripCredentials(u)
 		clean.Fragment, clean.RawQuery = "", ""
 		if !strings.HasSuffix(clean.Path, "/") {
 			clean.Path += "/"
 			clean.RawPath = ""
 		}
-		if ok {
-			if prev, dup := creds[clean.Host]; dup && (prev.user != user || prev.pass != pass) {
-				c.logf("two indexes on %s carry different credentials; using those of the first", clean.Host)
-			} else if !dup {
-				creds[clean.Host] = credential{user: user, pass: pass, source: "the index URL"}
-			}
-		}
+		urls = append(urls, ix.URL)
 		name := ix.Name
 		if name == "" {
 			name = fmt.Sprintf("index-%d", i+1)
 		}
 		c.indexes = append(c.indexes, indexRef{name: name, root: clean})
 	}
-
-	var tlsConfig *tls.Config
-	if opts.CertFile != "" {
-		pem, err := os.ReadFile(opts.CertFile)
-		if err != nil {
-			return nil, failure.User(fmt.Errorf("reading the CA bundle %q: %w", opts.CertFile, err))
+	retries := opts.Retries
+	if retries == 0 {
+		retries = -1 // normalised above: 0 here means none, httpc's -1
+	}
+	f, err := httpc.New(httpc.Options{
+		CacheDir:    opts.CacheDir,
+		Offline:     opts.Offline,
+		Refresh:     opts.Refresh,
+		Heuristic:   heuristicFreshness,
+		Timeout:     opts.Timeout,
+		Deadline:    opts.Deadline,
+		Retries:     retries,
+		Backoff:     opts.backoff,
+		Concurrency: opts.Concurrency,
+		CertFile:    opts.CertFile,
+		Netrc:       opts.Netrc,
+		Noun:        "index",
+		Log:         func(format string, args ...any) { c.logf(format, args...) },
+	})
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	for _, u := range urls {
+		if !f.AddCredentials(u, "the index URL") {
+			c.logf("two indexes on %s carry different credentials; using those of the first", hostOf(u))
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, failure.User(fmt.Errorf("reading the CA bundle %q: no PEM certificate in it", opts.CertFile))
-		}
-		tlsConfig = &tls.Config{RootCAs: pool}
-	}
-	transport := &http.Transport{
-		TLSClientConfig: tlsConfig,
-		Proxy:           http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   opts.Timeout,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4 * opts.Concurrency,
-		MaxIdleConnsPerHost:   opts.Concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   opts.Timeout,
-		ExpectContinueTimeout: time.Second,
-	}
-	f := &fetcher{
-		cache:     &diskCache{dir: opts.CacheDir},
-		offline:   opts.Offline,
-		refresh:   opts.Refresh,
-		timeout:   opts.Timeout,
-		deadline:  opts.Deadline,
-		retries:   opts.Retries,
-		backoff:   opts.backoff,
-		heuristic: heuristicFreshness,
-		sem:       make(chan struct{}, opts.Concurrency),
-		log:       c.logf,
-		creds:     creds,
-		netrcPath: netrcPath(opts.Netrc),
-	}
-	f.client = &http.Client{
-		Transport: transport,
-		// Credentials follow a redirect only to a host that has its own.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				req.Header.Del("Authorization")
-				if cr, ok := f.credentialsFor(req.URL.Host); ok {
-					req.SetBasicAuth(cr.user, cr.pass)
-				}
-			}
-			return nil
-		},
 	}
 	c.f = f
 	return c, nil
@@ -389,7 +351,7 @@ func (c *Client) fetchProject(ctx context.Context, name string) (*Project, error
 // fetchPage gets one project page through the cache, stored parsed. An
 // entry that does not decode (written by another version, damaged) is
 // dropped and fetched again.
-func (c *Client) fetchPage(ctx context.Context, u *url.URL) (*cacheEntry, []File, error) {
+func (c *Client) fetchPage(ctx context.Context, u *url.URL) (*httpc.Entry, []File, error) {
 	parse := func(body []byte, contentType string, final *url.URL) ([]byte, error) {
 		files, err := parseProjectPage(body, contentType, final)
 		if err != nil {
@@ -398,7 +360,7 @@ func (c *Client) fetchPage(ctx context.Context, u *url.URL) (*cacheEntry, []File
 		return encodeFiles(files), nil
 	}
 	for try := 0; ; try++ {
-		e, err := c.f.getCached(ctx, u, acceptIndex, pageFormat, parse)
+		e, err := c.f.GetCached(ctx, u, acceptIndex, pageFormat, parse)
 		if err != nil || e.Status == http.StatusNotFound {
 			return e, nil, err
 		}
@@ -406,8 +368,8 @@ func (c *Client) fetchPage(ctx context.Context, u *url.URL) (*cacheEntry, []File
 		if err == nil {
 			return e, files, nil
 		}
-		c.f.cache.remove(cacheKey(u, acceptIndex, pageFormat))
-		if try > 0 || c.f.offline {
+		c.f.Cache().Remove(httpc.CacheKey(u, acceptIndex, pageFormat))
+		if try > 0 || c.f.Offline() {
 			return nil, nil, fmt.Errorf("the cached copy of %s is damaged (%v) and was removed", u, err)
 		}
 		c.logf("the cached copy of %s is damaged (%v); fetching it again", u, err)
@@ -444,21 +406,21 @@ func (c *Client) project(name string, ix indexRef, files []File) *Project {
 
 // indexError words a failed page fetch for the user.
 func (c *Client) indexError(ix indexRef, name string, err error) error {
-	var se *statusError
-	var te *transportError
-	var ae *authError
+	var se *httpc.StatusError
+	var te *httpc.TransportError
+	var ae *httpc.AuthError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &se):
-		return failure.Infra(fmt.Errorf("index %s answered %d for %q after %d %s", ix, se.status, name, se.tries, plural(se.tries, "try", "tries")))
-	case errors.As(err, &te) && te.timeout > 0:
+		return failure.Infra(fmt.Errorf("index %s answered %d for %q after %d %s", ix, se.Status, name, se.Tries, httpc.Plural(se.Tries, "try", "tries")))
+	case errors.As(err, &te) && te.Timeout > 0:
 		return failure.Infra(fmt.Errorf("index %s, asked for %q: %w", ix, name, err))
 	case errors.As(err, &te):
 		return failure.Infra(fmt.Errorf("reaching index %s for %q: %w", ix, name, err))
 	case errors.As(err, &ae):
 		return failure.Infra(fmt.Errorf("fetching %q: %w", name, err))
-	case errors.Is(err, errOffline):
+	case errors.Is(err, httpc.ErrOffline):
 		return failure.Infra(fmt.Errorf("project %q from index %s: %w", name, ix, err))
 	}
 	return failure.Infra(fmt.Errorf("fetching project %q from index %s: %w", name, ix, err))

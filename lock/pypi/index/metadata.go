@@ -1,6 +1,8 @@
 package index
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"archive/tar"
 	"archive/zip"
 	"bytes"
@@ -71,13 +73,13 @@ func (c *Client) Metadata(ctx context.Context, f File) (*Metadata, error) {
 }
 
 func (c *Client) fetchMetadata(ctx context.Context, f File, key string) (*Metadata, error) {
-	if data, ok := c.f.cache.getBlob(key); ok {
-		if md, err := parseCoreMetadata(blobBody(data)); err == nil {
+	if data, ok := c.f.Cache().GetBlob(key); ok {
+		if md, err := parseCoreMetadata(httpc.BlobBody(data)); err == nil {
 			return md.metadata(), nil
 		}
 	}
-	if c.f.offline {
-		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, errOffline))
+	if c.f.Offline() {
+		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, httpc.ErrOffline))
 	}
 	u, err := url.Parse(f.URL)
 	if err != nil {
@@ -123,7 +125,7 @@ func (c *Client) fetchMetadata(ctx context.Context, f File, key string) (*Metada
 			})
 		}
 	}
-	if err := c.f.cache.putBlob(key, raw); err != nil {
+	if err := c.f.Cache().PutBlob(key, raw); err != nil {
 		c.logf("not caching the metadata of %s: %v", f.Filename, err)
 	}
 	return md.metadata(), nil
@@ -207,7 +209,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 	host := hostOf(f.URL)
 	var body []byte
 	status := 0
-	err := c.f.sendMeta(ctx, mu, func(ctx context.Context) (*http.Request, error) {
+	err := c.f.SendMeta(ctx, mu, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, mu, nil)
 	}, func(resp *http.Response) error {
 		status = resp.StatusCode
@@ -215,7 +217,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			return nil
 		}
-		b, err := readBody(resp)
+		b, err := httpc.ReadBody(resp)
 		body = b
 		return err
 	})
@@ -223,7 +225,7 @@ func (c *Client) metadataFile(ctx context.Context, f File, advertised bool) ([]b
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}
-		var ae *authError
+		var ae *httpc.AuthError
 		if errors.As(err, &ae) {
 			return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
 		}
@@ -362,7 +364,7 @@ func (r *rangeReader) add(ch chunk) {
 // and the file's total size; errRangeIgnored (with the body unread) when
 // the server answered 200 instead of 206.
 func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, start, total int64, err error) {
-	err = c.f.sendMeta(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
+	err = c.f.SendMeta(ctx, u, rangeRequest(u, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, u)
@@ -374,7 +376,7 @@ func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, st
 		case http.StatusOK, http.StatusRequestedRangeNotSatisfiable:
 			return errRangeIgnored
 		}
-		return &statusError{url: u, status: resp.StatusCode, tries: 1}
+		return &httpc.StatusError{URL: u, Status: resp.StatusCode, Tries: 1}
 	})
 	return data, start, total, err
 }
@@ -426,7 +428,7 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 			os.Remove(whole.Name())
 		}
 	}()
-	err := c.f.sendMeta(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
+	err := c.f.SendMeta(ctx, f.URL, rangeRequest(f.URL, rng), func(resp *http.Response) error {
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			s, t, b, err := readPartial(resp, f.URL)
@@ -452,14 +454,14 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 			h := sha256.New()
 			n, err := io.Copy(io.MultiWriter(whole, h), resp.Body)
 			if err != nil {
-				return retryable{fmt.Errorf("reading %s: %w", Redact(f.URL), err)}
+				return httpc.Retryable{Err: fmt.Errorf("reading %s: %w", Redact(f.URL), err)}
 			}
 			wholeSum, wholeSize = hex.EncodeToString(h.Sum(nil)), n
 			return errRangeIgnored
 		case http.StatusRequestedRangeNotSatisfiable:
 			return errRangeIgnored
 		}
-		return &statusError{url: f.URL, status: resp.StatusCode, tries: 1}
+		return &httpc.StatusError{URL: f.URL, Status: resp.StatusCode, Tries: 1}
 	})
 	if errors.Is(err, errRangeIgnored) {
 		if c.setHostFlag(c.noRangeHosts, host) {
@@ -487,8 +489,8 @@ func (c *Client) wheelMetadataByRange(ctx context.Context, f File) ([]byte, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var se *statusError
-		var te *transportError
+		var se *httpc.StatusError
+		var te *httpc.TransportError
 		if errors.As(err, &se) || errors.As(err, &te) {
 			return nil, c.fileError(f, err)
 		}
@@ -603,7 +605,7 @@ func (c *Client) metadataByDownload(ctx context.Context, f File) ([]byte, error)
 
 // tempFile is a scratch file in the cache directory for a download.
 func (c *Client) tempFile(f File) (*os.File, error) {
-	tmpDir := filepath.Join(c.f.cache.dir, "tmp")
+	tmpDir := filepath.Join(c.f.Cache().Dir(), "tmp")
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return nil, failure.Infra(fmt.Errorf("reading the metadata of %s: %w", f.Filename, err))
 	}
@@ -711,6 +713,6 @@ func readPartial(resp *http.Response, u string) (start, total int64, data []byte
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(u), cr)
 	}
-	data, err = readBody(resp)
+	data, err = httpc.ReadBody(resp)
 	return start, total, data, err
 }

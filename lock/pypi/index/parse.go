@@ -1,6 +1,8 @@
 package index
 
 import (
+	"github.com/envbuild/envbuild/internal/httpc"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -216,7 +218,7 @@ func resolve(f *File, raw string, base *url.URL) error {
 		}
 	}
 	abs.Fragment, abs.RawFragment = "", ""
-	clean, _, _, _ := stripCredentials(abs)
+	clean, _, _, _ := httpc.StripCredentials(abs)
 	f.URL = clean.String()
 	return nil
 }

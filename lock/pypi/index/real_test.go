@@ -70,7 +70,7 @@ func TestRealIndex(t *testing.T) {
 	// The HTML form of the same page lists the same files with the same
 	// hashes and requires-python.
 	u, _ := url.Parse(strings.TrimSuffix(indexes[0].URL, "/") + "/requests/")
-	e, err := c.f.getCached(ctx, u, "text/html", "raw", func(body []byte, _ string, _ *url.URL) ([]byte, error) { return body, nil })
+	e, err := c.f.GetCached(ctx, u, "text/html", "raw", func(body []byte, _ string, _ *url.URL) ([]byte, error) { return body, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package index
+package httpc
 
 import (
 	"errors"
@@ -38,8 +38,8 @@ func (n *netrc) lookup(host string) (netrcEntry, bool) {
 	return netrcEntry{}, false
 }
 
-// netrcPath is the file to read: path if given, else $NETRC, else ~/.netrc.
-func netrcPath(path string) string {
+// NetrcPath is the file to read: path if given, else $NETRC, else ~/.netrc.
+func NetrcPath(path string) string {
 	if path != "" {
 		return path
 	}

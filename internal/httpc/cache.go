@@ -1,4 +1,4 @@
-package index
+package httpc
 
 import (
 	"bufio"
@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// cacheEntry is one stored HTTP response. On disk it is a single file: a
+// Entry is one stored HTTP response. On disk it is a single file: a
 // line of JSON (this struct) followed by the body.
-type cacheEntry struct {
+type Entry struct {
 	URL          string    `json:"url"`       // request URL, without credentials
 	FinalURL     string    `json:"final_url"` // after redirects, for resolving relative links
 	Status       int       `json:"status"`    // 200, or 404 remembered for --offline
@@ -28,19 +28,19 @@ type cacheEntry struct {
 	Body         []byte    `json:"-"`
 }
 
-// diskCache stores responses under dir, one file per (URL, variant), named
+// Cache stores responses under dir, one file per (URL, variant), named
 // by the sha256 of both, so no credential or odd character reaches a path.
-type diskCache struct{ dir string }
+type Cache struct{ dir string }
 
-func (c *diskCache) path(key string) string {
+func (c *Cache) path(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	h := hex.EncodeToString(sum[:])
 	return filepath.Join(c.dir, h[:2], h)
 }
 
-// get returns the stored entry for key, or nil when there is none (a
+// Get returns the stored entry for key, or nil when there is none (a
 // corrupt entry counts as none).
-func (c *diskCache) get(key string) *cacheEntry {
+func (c *Cache) Get(key string) *Entry {
 	if c == nil || c.dir == "" {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (c *diskCache) get(key string) *cacheEntry {
 	if !ok {
 		return nil
 	}
-	var e cacheEntry
+	var e Entry
 	if json.Unmarshal(head, &e) != nil {
 		return nil
 	}
@@ -60,8 +60,8 @@ func (c *diskCache) get(key string) *cacheEntry {
 	return &e
 }
 
-// put stores e atomically (temporary file, then rename).
-func (c *diskCache) put(key string, e *cacheEntry) error {
+// Put stores e atomically (temporary file, then rename).
+func (c *Cache) Put(key string, e *Entry) error {
 	if c == nil || c.dir == "" {
 		return nil
 	}
@@ -95,15 +95,15 @@ func (c *diskCache) put(key string, e *cacheEntry) error {
 	return nil
 }
 
-// remove forgets key.
-func (c *diskCache) remove(key string) {
+// Remove forgets key.
+func (c *Cache) Remove(key string) {
 	if c != nil && c.dir != "" {
 		os.Remove(c.path(key))
 	}
 }
 
-// getBlob and putBlob store derived data (parsed metadata) by key.
-func (c *diskCache) getBlob(key string) ([]byte, bool) {
+// GetBlob and PutBlob store derived data (parsed metadata) by key.
+func (c *Cache) GetBlob(key string) ([]byte, bool) {
 	if c == nil || c.dir == "" {
 		return nil, false
 	}
@@ -114,18 +114,18 @@ func (c *diskCache) getBlob(key string) ([]byte, bool) {
 	return data, true
 }
 
-func (c *diskCache) putBlob(key string, data []byte) error {
-	return c.put(key, &cacheEntry{URL: key, Status: 200, Stored: time.Now().UTC(), Body: data})
+func (c *Cache) PutBlob(key string, data []byte) error {
+	return c.Put(key, &Entry{URL: key, Status: 200, Stored: time.Now().UTC(), Body: data})
 }
 
-// blobBody strips the entry header written by putBlob.
-func blobBody(data []byte) []byte {
+// BlobBody strips the entry header written by putBlob.
+func BlobBody(data []byte) []byte {
 	_, body, _ := bytes.Cut(data, []byte("\n"))
 	return body
 }
 
-// defaultCacheDir is $XDG_CACHE_HOME/envbuild/http, else ~/.cache/envbuild/http.
-func defaultCacheDir() (string, error) {
+// DefaultCacheDir is $XDG_CACHE_HOME/envbuild/http, else ~/.cache/envbuild/http.
+func DefaultCacheDir() (string, error) {
 	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
 		return filepath.Join(d, "envbuild", "http"), nil
 	}
@@ -166,7 +166,7 @@ func parseCacheControl(h string) cacheControl {
 
 // fresh reports whether e may be used without asking the server, given a
 // heuristic freshness for responses without Cache-Control.
-func (e *cacheEntry) fresh(now time.Time, heuristic time.Duration) bool {
+func (e *Entry) fresh(now time.Time, heuristic time.Duration) bool {
 	if e.CacheControl == "" {
 		return heuristic > 0 && now.Sub(e.Stored) < heuristic
 	}
@@ -177,8 +177,8 @@ func (e *cacheEntry) fresh(now time.Time, heuristic time.Duration) bool {
 	return now.Sub(e.Stored) < cc.maxAge
 }
 
-// ensureDir creates dir and checks it is writable.
-func ensureDir(dir string) error {
+// EnsureDir creates dir and checks it is writable.
+func EnsureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -188,4 +188,16 @@ func ensureDir(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// NewCache is the cache under dir ("" : none), for tools and tests that
+// read or damage entries.
+func NewCache(dir string) *Cache { return &Cache{dir: dir} }
+
+// Dir is the cache's directory ("" when there is none).
+func (c *Cache) Dir() string {
+	if c == nil {
+		return ""
+	}
+	return c.dir
 }
