@@ -71,7 +71,7 @@ func TestCondaEnvironmentFromLocalChannel(t *testing.T) {
 		t.Fatalf("reading the lock: %v", err)
 	}
 	lt := lf.Envs[0].Targets[0]
-	if lt.PythonSource != "conda" || lt.Python != "3.11.2" || lt.Interpreter != "" {
+	if lt.PythonSource != lockfile.PythonFromConda || lt.Python != "3.11.2" || lt.Interpreter != "" {
 		t.Errorf("lock target %+v: want python-source conda, python 3.11.2, no interpreter", lt)
 	}
 	var locked []string
@@ -511,7 +511,7 @@ func TestPythonFromCondaForAnotherVersion(t *testing.T) {
 	for _, p := range lt.Packages {
 		got = append(got, p.Source+":"+p.Name+"="+p.Version)
 	}
-	if lt.PythonSource != "conda" || lt.Python != "3.12.1" || lt.Interpreter != "" || strings.Join(got, " ") != "conda:python=3.12.1 pypi:six=1.16.0" {
+	if lt.PythonSource != lockfile.PythonFromConda || lt.Python != "3.12.1" || lt.Interpreter != "" || strings.Join(got, " ") != "conda:python=3.12.1 pypi:six=1.16.0" {
 		t.Errorf("lock target: python-source %q, python %q, interpreter %q, packages %q; want conda, 3.12.1, none, conda python and PyPI six",
 			lt.PythonSource, lt.Python, lt.Interpreter, got)
 	}

@@ -110,7 +110,7 @@ func Env(ctx context.Context, req Request) (*lockfile.Env, error) {
 // interpreter (another major.minor, or free-threaded or not); "base" when
 // the base's interpreter serves; "" when there is no base interpreter to
 // compare with (a lock from flags, whose target Python is the spec's).
-func PythonSource(s spec.Spec, t target.Target) (string, error) {
+func PythonSource(s spec.Spec, t target.Target) (lockfile.PythonSource, error) {
 	if s.IsConda() {
 		return lockfile.PythonFromConda, nil
 	}

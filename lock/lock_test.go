@@ -23,15 +23,15 @@ func TestPythonSource(t *testing.T) {
 		name   string
 		spec   spec.Spec
 		target target.Target
-		want   string
+		want   lockfile.PythonSource
 	}{
-		{"pypi only, no python", spec.Spec{PyPI: spec.PyPI{Requirements: []string{"six"}}}, debianBase, "base"},
-		{"pypi only, the base's major.minor", spec.Spec{Python: "3.11"}, debianBase, "base"},
-		{"pypi only, the base's full version differs in patch", spec.Spec{Python: "3.11.9"}, debianBase, "base"},
-		{"pypi only, another minor", spec.Spec{Python: "3.12"}, debianBase, "conda"},
-		{"pypi only, free-threaded", spec.Spec{Python: "3.11t"}, debianBase, "conda"},
-		{"conda specs", spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}}}, debianBase, "conda"},
-		{"conda specs without a base", spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}}}, fromFlags, "conda"},
+		{"pypi only, no python", spec.Spec{PyPI: spec.PyPI{Requirements: []string{"six"}}}, debianBase, lockfile.PythonFromBase},
+		{"pypi only, the base's major.minor", spec.Spec{Python: "3.11"}, debianBase, lockfile.PythonFromBase},
+		{"pypi only, the base's full version differs in patch", spec.Spec{Python: "3.11.9"}, debianBase, lockfile.PythonFromBase},
+		{"pypi only, another minor", spec.Spec{Python: "3.12"}, debianBase, lockfile.PythonFromConda},
+		{"pypi only, free-threaded", spec.Spec{Python: "3.11t"}, debianBase, lockfile.PythonFromConda},
+		{"conda specs", spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}}}, debianBase, lockfile.PythonFromConda},
+		{"conda specs without a base", spec.Spec{Conda: spec.Conda{Specs: []string{"numpy"}}}, fromFlags, lockfile.PythonFromConda},
 		{"pypi only from flags", spec.Spec{Python: "3.12"}, fromFlags, ""},
 	} {
 		got, err := PythonSource(c.spec, c.target)
@@ -68,17 +68,17 @@ func (f *fakes) install(t *testing.T, conda []lockfile.Package, resolve func(req
 }
 
 func condaPkg(name, version, build string, deps ...string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Build: build, Source: "conda", Kind: "conda", Sha256: strings.Repeat("a", 64), Depends: deps}
+	return lockfile.Package{Name: name, Version: version, Build: build, Source: "conda", Kind: lockfile.KindConda, Sha256: strings.Repeat("a", 64), Depends: deps}
 }
 
 func pypiPkg(name, version string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: "wheel", Sha256: strings.Repeat("b", 64)}
+	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, Sha256: strings.Repeat("b", 64)}
 }
 
 var condaEnv = []lockfile.Package{
 	condaPkg("python", "3.12.4", "h1_0"),
 	condaPkg("six", "1.16.0", "pyh_0", "python"),
-	{Name: "tomli", Version: "2.0.1", Build: "pyhd_0", Source: "conda", Kind: "conda", Noarch: "python", Sha256: strings.Repeat("c", 64)},
+	{Name: "tomli", Version: "2.0.1", Build: "pyhd_0", Source: "conda", Kind: lockfile.KindConda, Noarch: "python", Sha256: strings.Repeat("c", 64)},
 	condaPkg("libzlib", "1.3", "h0_0"),
 }
 
@@ -111,7 +111,7 @@ func TestLockCondaPython(t *testing.T) {
 				t.Errorf("conda specs %q, want %q", got, c.wantSpecs)
 			}
 			lt := env.Targets[0]
-			if lt.PythonSource != "conda" || lt.Python != "3.12.4" || lt.Interpreter != "" || lt.LibcString() != "glibc 2.36" || lt.Base != "reg/base@sha256:aa" {
+			if lt.PythonSource != lockfile.PythonFromConda || lt.Python != "3.12.4" || lt.Interpreter != "" || lt.LibcString() != "glibc 2.36" || lt.Base != "reg/base@sha256:aa" {
 				t.Errorf("target %+v: want python-source conda, python 3.12.4 (the conda package's), no interpreter, the base's libc", lt)
 			}
 			if len(f.pypiReqs) != 0 {

@@ -75,7 +75,7 @@ func TestResolvedRefusesWhatTheTargetCannotUse(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	e, err := Env(context.Background(), Request{Spec: spec.Spec{Name: "default", Resolved: r, Options: spec.Options{AllowSdist: true}}, Targets: []target.Target{flagTarget(t, "3.11", "linux/amd64")}})
-	if err != nil || e.Targets[0].Packages[0].Kind != "sdist" {
+	if err != nil || e.Targets[0].Packages[0].Kind != lockfile.KindSdist {
 		t.Fatalf("with --allow-sdist: %v", err)
 	}
 	r.Environments = []string{"sys_platform == 'win32'"}

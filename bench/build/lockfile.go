@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // lockedPackage is the part of an envbuild.lock package entry the
@@ -15,10 +17,10 @@ type lockedPackage struct {
 	Name    string `toml:"name"`
 	Version string `toml:"version"`
 	Source  string `toml:"source"`
-	// Kind is "wheel" or "sdist" (built on the base, so its layer is
-	// keyed on the base too).
-	Kind string `toml:"kind"`
-	Size int64  `toml:"size"`
+	// Kind is lockfile.KindWheel or KindSdist (built on the base, so its
+	// layer is keyed on the base too).
+	Kind lockfile.Kind `toml:"kind"`
+	Size int64         `toml:"size"`
 }
 
 // lockFile is the part of envbuild.lock the benchmark reads.
@@ -92,7 +94,7 @@ func artifactBytes(pkgs []lockedPackage) int64 {
 func sdists(pkgs []lockedPackage) int {
 	n := 0
 	for _, p := range pkgs {
-		if p.Kind == "sdist" {
+		if p.Kind == lockfile.KindSdist {
 			n++
 		}
 	}

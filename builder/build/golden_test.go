@@ -55,11 +55,11 @@ type goldenCase struct {
 func goldenCases() []goldenCase {
 	pypi := func(name, version, sha string, size int64, requested bool) lockfile.Package {
 		fn := name + "-" + version + "-py3-none-any.whl"
-		return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: "wheel", URL: "https://files.example/" + fn, Filename: fn, Sha256: sha, Size: size, Requested: requested, Index: "https://pypi.example/simple"}
+		return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.example/" + fn, Filename: fn, Sha256: sha, Size: size, Requested: requested, Index: "https://pypi.example/simple"}
 	}
 	conda := func(name, version, build, sha string, size int64, depends []string, requested bool, noarch string) lockfile.Package {
 		fn := name + "-" + version + "-" + build + ".conda"
-		p := lockfile.Package{Name: name, Version: version, Source: "conda", Kind: "conda", URL: "https://conda.example/conda-forge/linux-64/" + fn, Filename: fn, Sha256: sha, Size: size, Depends: depends, Requested: requested, Channel: "https://conda.example/conda-forge", Subdir: "linux-64", Build: build, Noarch: noarch}
+		p := lockfile.Package{Name: name, Version: version, Source: "conda", Kind: lockfile.KindConda, URL: "https://conda.example/conda-forge/linux-64/" + fn, Filename: fn, Sha256: sha, Size: size, Depends: depends, Requested: requested, Channel: "https://conda.example/conda-forge", Subdir: "linux-64", Build: build, Noarch: noarch}
 		if requested {
 			p.Spec = name
 		}
@@ -77,10 +77,10 @@ func goldenCases() []goldenCase {
 		pypi("idna", "3.7", strings.Repeat("2", 64), 66836, true),
 	}
 	venvTarget := func(platform string) lockfile.Target {
-		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/usr/bin/python3.11"}, PythonSource: "base", Packages: venvPkgs}
+		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Interpreter: "/usr/bin/python3.11"}, PythonSource: lockfile.PythonFromBase, Packages: venvPkgs}
 	}
 	condaTarget := func(platform string) lockfile.Target {
-		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.12.4", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "conda", Packages: condaPkgs}
+		return lockfile.Target{Target: target.Target{Platform: platform, Python: "3.12.4", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromConda, Packages: condaPkgs}
 	}
 	return []goldenCase{
 		{

@@ -113,9 +113,9 @@ func memberKey(pp PlatformPlan, pk lockfile.Package, o Options, compile bool, co
 		Compiler       string `json:"compiler,omitempty"`
 		SdistBase      string `json:"sdist_base,omitempty"`
 	}{
-		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: pk.Kind, Filename: pk.Filename,
+		Format: layout.Version, Salt: o.CacheSalt, Sha256: pk.Sha256, Kind: string(pk.Kind), Filename: pk.Filename,
 		Platform: platform.Canonical(pp.Platform), Implementation: pp.Target.Implementation,
-		Python: pp.Target.PythonShort(), PythonSource: source, Compression: compression, Level: o.CompressionLevel,
+		Python: pp.Target.PythonShort(), PythonSource: string(source), Compression: compression, Level: o.CompressionLevel,
 		Bytecode: compile, Compiler: compiler,
 	}
 	if pk.Kind == lockfile.KindSdist {

@@ -10,11 +10,11 @@ import (
 )
 
 func wheelTarget(pkgs ...lockfile.Package) lockfile.Target {
-	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base", Packages: pkgs}
+	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase, Packages: pkgs}
 }
 
 func wheel(name, version, s string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: "wheel", URL: "http://pypi/" + name + ".whl", Filename: name + "-" + version + "-py3-none-any.whl", Sha256: sha(s), Size: 100}
+	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/" + name + ".whl", Filename: name + "-" + version + "-py3-none-any.whl", Sha256: sha(s), Size: 100}
 }
 
 func base(manifest, interp string) Base {

@@ -23,13 +23,13 @@ func sha(c string) string { return strings.Repeat(c, 64) }
 // condaTarget is a conda environment: python (with a dependency), a
 // compiled conda package, a noarch: python package and a PyPI wheel.
 func condaTarget() lockfile.Target {
-	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "conda",
+	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromConda,
 		Packages: []lockfile.Package{
-			{Name: "python", Version: "3.11.2", Source: "conda", Kind: "conda", Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
-			{Name: "libz", Version: "1.3", Source: "conda", Kind: "tar.bz2", Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
-			{Name: "prog", Version: "1.0", Source: "conda", Kind: "conda", Build: "h_0", URL: "http://ch/linux-64/prog-1.0-h_0.conda", Filename: "prog-1.0-h_0.conda", Sha256: sha("3")},
-			{Name: "hello", Version: "1.0", Source: "conda", Kind: "tar.bz2", Build: "pyh_0", Noarch: "python", URL: "http://ch/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: sha("4"), Depends: []string{"python"}, Requested: true, Spec: "hello"},
-			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+			{Name: "python", Version: "3.11.2", Source: "conda", Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
+			{Name: "libz", Version: "1.3", Source: "conda", Kind: lockfile.KindTarBz2, Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
+			{Name: "prog", Version: "1.0", Source: "conda", Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/prog-1.0-h_0.conda", Filename: "prog-1.0-h_0.conda", Sha256: sha("3")},
+			{Name: "hello", Version: "1.0", Source: "conda", Kind: lockfile.KindTarBz2, Build: "pyh_0", Noarch: "python", URL: "http://ch/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: sha("4"), Depends: []string{"python"}, Requested: true, Spec: "hello"},
+			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
 		},
 	}
 }
@@ -158,7 +158,7 @@ func TestLowerCondaOtherPlatform(t *testing.T) {
 
 func TestMakeCondaRefusesSdist(t *testing.T) {
 	lt := condaTarget()
-	lt.Packages = append(lt.Packages, lockfile.Package{Name: "x", Version: "1", Source: "pypi", Kind: "sdist", Sha256: sha("6"), Filename: "x-1.tar.gz"})
+	lt.Packages = append(lt.Packages, lockfile.Package{Name: "x", Version: "1", Source: "pypi", Kind: lockfile.KindSdist, Sha256: sha("6"), Filename: "x-1.tar.gz"})
 	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
 	_, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{"linux/amd64"}, HostPlatform: "linux/amd64",
 		Bases: map[string]Base{"linux/amd64": {Ref: "b", Config: &v1.ConfigFile{}}}})
@@ -184,7 +184,7 @@ func TestImageConfigConda(t *testing.T) {
 // packages before the environment's or replace the environment's Python;
 // their values stay as labels, and the plan says so.
 func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
-	for _, lt := range []lockfile.Target{condaTarget(), func() lockfile.Target { t := condaTarget(); t.PythonSource = "base"; return t }()} {
+	for _, lt := range []lockfile.Target{condaTarget(), func() lockfile.Target { t := condaTarget(); t.PythonSource = lockfile.PythonFromBase; return t }()} {
 		env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
 		baseCfg := &v1.ConfigFile{Config: v1.Config{
 			Env:        []string{"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONPATH=/opt/base/lib", "LANG=C.UTF-8", "PYTHONHOME=/usr", "PYTHONUNBUFFERED=1"},
@@ -207,7 +207,7 @@ func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantEnv := []string{"PATH=/opt/envbuild/env/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"}
-		if lt.PythonSource == "base" {
+		if lt.PythonSource == lockfile.PythonFromBase {
 			wantEnv = append(wantEnv, "VIRTUAL_ENV=/opt/envbuild/env")
 		}
 		if !reflect.DeepEqual(cfg.Config.Env, wantEnv) {
@@ -232,8 +232,8 @@ func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
 // With a compile root, the steps that compile bytecode with the base's
 // interpreter run on it, and nothing of the build reads the base.
 func TestLowerOnCompileRoot(t *testing.T) {
-	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base",
-		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
+	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase,
+		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
 	p := makePlan(t, lt, "linux/amd64")
 	pp := p.Platforms[0]
 	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: "reg/cache@sha256:" + sha("7")})
@@ -285,10 +285,10 @@ func TestLowerOnCompileRoot(t *testing.T) {
 // Every install step the planner writes parses as the installer parses
 // it: the two sides of the protocol agree.
 func TestLoweredStepsParse(t *testing.T) {
-	for _, lt := range []lockfile.Target{condaTarget(), {Target: target.Target{Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: "base",
+	for _, lt := range []lockfile.Target{condaTarget(), {Target: target.Target{Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase,
 		Packages: []lockfile.Package{
-			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: "wheel", URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
-			{Name: "foo", Version: "1.0", Source: "pypi", Kind: "sdist", URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},
+			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+			{Name: "foo", Version: "1.0", Source: "pypi", Kind: lockfile.KindSdist, URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},
 		},
 	}} {
 		p := makePlan(t, lt, "linux/amd64")

@@ -70,7 +70,7 @@ func encodeTarget(t Target) diskTarget {
 	}
 	return diskTarget{
 		Platform: t.Platform, Python: t.Python, Implementation: t.Implementation, FreeThreaded: t.FreeThreaded,
-		Libc: libc, Base: t.Base, PythonSource: t.PythonSource, Interpreter: t.Interpreter, Packages: t.Packages,
+		Libc: libc, Base: t.Base, PythonSource: string(t.PythonSource), Interpreter: t.Interpreter, Packages: t.Packages,
 	}
 }
 
@@ -82,7 +82,7 @@ func decodeTarget(d diskTarget) (Target, error) {
 			Platform: d.Platform, Python: d.Python, Implementation: d.Implementation, FreeThreaded: d.FreeThreaded,
 			Base: d.Base, Interpreter: d.Interpreter,
 		},
-		PythonSource: d.PythonSource,
+		PythonSource: PythonSource(d.PythonSource),
 		Packages:     d.Packages,
 	}
 	if d.Libc == "" {

@@ -79,7 +79,7 @@ func (f *File) Marshal() []byte {
 				kv(&b, "name", p.Name)
 				kv(&b, "version", p.Version)
 				kv(&b, "source", p.Source)
-				kv(&b, "kind", p.Kind)
+				kv(&b, "kind", string(p.Kind))
 				kv(&b, "url", p.URL)
 				kv(&b, "filename", p.Filename)
 				kv(&b, "sha256", p.Sha256)

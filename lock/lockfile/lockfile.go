@@ -40,18 +40,23 @@ type Env struct {
 type Target struct {
 	target.Target
 	// PythonSource says where the environment's interpreter comes from:
-	// "base" (a venv-style prefix on the base's interpreter) or "conda".
-	PythonSource string
+	// PythonFromBase or PythonFromConda; "" in a lock made before the
+	// field existed.
+	PythonSource PythonSource
 	Packages     []Package
 }
 
-// Where a target's interpreter comes from (Target.PythonSource). The
-// fields stay strings, as they are spelled in the lock file.
+// PythonSource is where a target's interpreter comes from, spelled as in
+// the lock file's python-source key. It is a type of its own so that a
+// misspelled source is a compile error rather than a silent mismatch.
+type PythonSource string
+
+// Where a target's interpreter comes from (Target.PythonSource).
 const (
 	// PythonFromBase is a venv-style prefix on the base's interpreter.
-	PythonFromBase = "base"
+	PythonFromBase PythonSource = "base"
 	// PythonFromConda is Python as a conda package in the prefix.
-	PythonFromConda = "conda"
+	PythonFromConda PythonSource = "conda"
 )
 
 // OnBase reports whether the environment runs on the base's interpreter:
@@ -60,12 +65,17 @@ func (t Target) OnBase() bool {
 	return t.PythonSource == PythonFromBase || t.PythonSource == ""
 }
 
+// Kind is a locked artifact's kind, spelled as in the lock file's kind
+// key. It is a type of its own so that a misspelled kind is a compile
+// error rather than a silent mismatch.
+type Kind string
+
 // A locked artifact's kind (Package.Kind).
 const (
-	KindWheel  = "wheel"
-	KindSdist  = "sdist"
-	KindConda  = "conda"   // a .conda archive
-	KindTarBz2 = "tar.bz2" // a conda .tar.bz2 archive
+	KindWheel  Kind = "wheel"
+	KindSdist  Kind = "sdist"
+	KindConda  Kind = "conda"   // a .conda archive
+	KindTarBz2 Kind = "tar.bz2" // a conda .tar.bz2 archive
 )
 
 // IsConda reports whether the artifact is a conda package archive.
@@ -77,8 +87,9 @@ type Package struct {
 	Version string `toml:"version" json:"version"`
 	// Source is "pypi" or "conda".
 	Source string `toml:"source" json:"source"`
-	// Kind is "wheel", "sdist", "conda" (a .conda archive) or "tar.bz2".
-	Kind     string `toml:"kind" json:"kind"`
+	// Kind is KindWheel, KindSdist, KindConda (a .conda archive) or
+	// KindTarBz2.
+	Kind     Kind   `toml:"kind" json:"kind"`
 	URL      string `toml:"url" json:"url"`
 	Filename string `toml:"filename" json:"filename"`
 	Sha256   string `toml:"sha256" json:"sha256"`

@@ -47,8 +47,8 @@ func summary(pkgs []lockfile.Package) string {
 	var parts []string
 	for _, p := range pkgs {
 		s := p.Name + " " + p.Version
-		if p.Kind != "wheel" {
-			s += " " + p.Kind
+		if p.Kind != lockfile.KindWheel {
+			s += " " + string(p.Kind)
 		}
 		if len(p.Depends) > 0 {
 			s += " [" + strings.Join(p.Depends, " ") + "]"
@@ -208,7 +208,7 @@ func TestLockEntries(t *testing.T) {
 		t.Fatalf("Lock: %v", err)
 	}
 	d := projects["lib"][1]
-	want := lockfile.Package{Name: "lib", Version: "2.0", Source: "pypi", Kind: "wheel", URL: f.srv.URL + "/files/" + d.filename,
+	want := lockfile.Package{Name: "lib", Version: "2.0", Source: "pypi", Kind: lockfile.KindWheel, URL: f.srv.URL + "/files/" + d.filename,
 		Filename: d.filename, Sha256: sha(d.body), Size: int64(len(d.body)), Depends: []string{}, Requested: true, Index: "pypi"}
 	if len(pkgs) != 1 || !equalPackage(pkgs[0], want) {
 		t.Errorf("got %+v\nwant %+v", pkgs, want)

@@ -39,8 +39,8 @@ const (
 // release is one version of a project and the file that would be installed.
 type release struct {
 	version  pep440.Version
-	file     index.File // the best file, when why == usable
-	kind     string     // lockfile.KindWheel or KindSdist
+	file     index.File    // the best file, when why == usable
+	kind     lockfile.Kind // lockfile.KindWheel or KindSdist
 	why      unusable
 	reason   string // a clause for explanations, when why != usable
 	detail   string // the Requires-Python specifier, or the yank reason
@@ -535,7 +535,7 @@ func (p *provider) Unavailable(ctx context.Context, pkg string, set pep440.Set) 
 func newestWithWheel(proj *project) *release {
 	var pre *release
 	for _, r := range proj.releases {
-		if r.kind != "wheel" {
+		if r.kind != lockfile.KindWheel {
 			continue
 		}
 		if r.why == usable {

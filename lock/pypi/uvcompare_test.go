@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi/index"
 	"github.com/envbuild/envbuild/lock/target"
 )
@@ -142,7 +143,7 @@ func TestCompareWithUV(t *testing.T) {
 				got := map[string]string{}
 				for _, p := range pkgs {
 					got[p.Name] = p.Version
-					if p.Sha256 == "" || p.URL == "" || p.Kind != "wheel" {
+					if p.Sha256 == "" || p.URL == "" || p.Kind != lockfile.KindWheel {
 						t.Errorf("%s %s: incomplete entry %+v", p.Name, p.Version, p)
 					}
 				}

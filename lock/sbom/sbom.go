@@ -184,7 +184,7 @@ func purl(p lockfile.Package) string {
 			q.Set("subdir", p.Subdir)
 		}
 		if p.IsConda() {
-			q.Set("type", p.Kind)
+			q.Set("type", string(p.Kind))
 		}
 		s := "pkg:conda/" + url.PathEscape(p.Name) + "@" + url.PathEscape(p.Version)
 		if len(q) > 0 {

@@ -171,7 +171,7 @@ func TestCondaPythonPin(t *testing.T) {
 				return
 			}
 			lt := f.Env("default").Target("linux/amd64")
-			if lt.Python != tc.python || lt.PythonSource != "conda" {
+			if lt.Python != tc.python || lt.PythonSource != lockfile.PythonFromConda {
 				t.Errorf("target python %q (%s), want %s from conda", lt.Python, lt.PythonSource, tc.python)
 			}
 		})

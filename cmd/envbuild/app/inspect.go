@@ -82,9 +82,9 @@ func inspectCommand() *cli.Command {
 			w := c.App.Writer
 			fmt.Fprintf(w, "image:       %s@%s\nenvironment: %s\nspec digest: %s\n", repo, digest, e.Name, e.SpecDigest)
 			for _, t := range e.Targets {
-				src := t.PythonSource
+				src := string(t.PythonSource)
 				if t.OnBase() {
-					src = lockfile.PythonFromBase
+					src = string(lockfile.PythonFromBase)
 				}
 				if t.OnBase() && t.Interpreter != "" {
 					src += " (" + t.Interpreter + ")"

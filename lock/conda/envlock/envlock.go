@@ -207,7 +207,7 @@ func packages(recs []repodata.Record, requested map[string]string) ([]lockfile.P
 		if r.Channel == virtual.Channel || strings.HasPrefix(r.Name, "__") {
 			continue
 		}
-		kind := ""
+		var kind lockfile.Kind
 		switch {
 		case strings.HasSuffix(r.Fn, ".conda"):
 			kind = lockfile.KindConda

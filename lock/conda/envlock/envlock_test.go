@@ -130,7 +130,7 @@ func TestLockFields(t *testing.T) {
 		byName[p.Name] = p
 	}
 	hello := byName["hello"]
-	want := lockfile.Package{Name: "hello", Version: "1.0", Source: "conda", Kind: "tar.bz2",
+	want := lockfile.Package{Name: "hello", Version: "1.0", Source: "conda", Kind: lockfile.KindTarBz2,
 		URL: srv.URL + "/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: hex64(1), Size: 10,
 		Depends: []string{"python", "tomli"}, Requested: true, Index: srv.URL, Channel: srv.URL, Subdir: "noarch",
 		Build: "pyh_0", Noarch: "python", Spec: "hello >=1"}
@@ -138,7 +138,7 @@ func TestLockFields(t *testing.T) {
 		t.Errorf("hello:\ngot  %s\nwant %s", g, w)
 	}
 	py := byName["python"]
-	if py.Kind != "conda" || py.Subdir != "linux-64" || !py.Requested || py.Spec != "python=3.11" || strings.Join(py.Depends, ",") != "libz" || py.Noarch != "" {
+	if py.Kind != lockfile.KindConda || py.Subdir != "linux-64" || !py.Requested || py.Spec != "python=3.11" || strings.Join(py.Depends, ",") != "libz" || py.Noarch != "" {
 		t.Errorf("python: %+v", py)
 	}
 	if tomli := byName["tomli"]; tomli.Requested || tomli.Spec != "" {
