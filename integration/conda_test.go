@@ -76,7 +76,7 @@ func TestCondaEnvironmentFromLocalChannel(t *testing.T) {
 	}
 	var locked []string
 	for _, p := range lt.Packages {
-		locked = append(locked, p.Source+":"+p.Name+"="+p.Version)
+		locked = append(locked, string(p.Source)+":"+p.Name+"="+p.Version)
 	}
 	if got, want := strings.Join(locked, " "), "conda:envbuild-hello=1.0 pypi:idna=3.7 conda:prefixprog=1.0 conda:python=3.11.2 conda:six=1.16.0"; got != want {
 		t.Errorf("locked %s\nwant   %s", got, want)
@@ -174,7 +174,7 @@ print(json.dumps({os.path.basename(p): json.load(open(p)) for p in glob.glob("/o
 		t.Errorf("conda-meta holds %q, want %q", gotMeta, wantMeta)
 	}
 	for _, p := range lt.Packages {
-		if p.Source != "conda" {
+		if p.Source != lockfile.SourceConda {
 			continue
 		}
 		rec := meta[p.Name+"-"+p.Version+"-"+p.Build+".json"]
@@ -509,7 +509,7 @@ func TestPythonFromCondaForAnotherVersion(t *testing.T) {
 	lt := lf.Envs[0].Targets[0]
 	var got []string
 	for _, p := range lt.Packages {
-		got = append(got, p.Source+":"+p.Name+"="+p.Version)
+		got = append(got, string(p.Source)+":"+p.Name+"="+p.Version)
 	}
 	if lt.PythonSource != lockfile.PythonFromConda || lt.Python != "3.12.1" || lt.Interpreter != "" || strings.Join(got, " ") != "conda:python=3.12.1 pypi:six=1.16.0" {
 		t.Errorf("lock target: python-source %q, python %q, interpreter %q, packages %q; want conda, 3.12.1, none, conda python and PyPI six",

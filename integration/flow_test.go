@@ -192,7 +192,7 @@ func TestFlowBuildLiteralFlow(t *testing.T) {
 			t.Errorf("lock of %s: base %q, python %s from %q; want %s…, 3.11.2 from %q", e.Name, lt.Base, lt.Python, lt.PythonSource, wantBase, wantSource)
 		}
 		for _, p := range lt.Packages {
-			if p.Source == "conda" && !strings.HasPrefix(p.URL, srv.URL+"/conda-forge/") {
+			if p.Source == lockfile.SourceConda && !strings.HasPrefix(p.URL, srv.URL+"/conda-forge/") {
 				t.Errorf("lock of %s: conda package %s from %q, want the channel %s/conda-forge", e.Name, p.Name, p.URL, srv.URL)
 			}
 		}

@@ -76,7 +76,7 @@ func TestPrivateCondaChannel(t *testing.T) {
 			t.Fatalf("reading the lock: %v", err)
 		}
 		for _, p := range lf.Envs[0].Targets[0].Packages {
-			if p.Source == "conda" && (p.Channel != "http://"+host || !strings.HasPrefix(p.URL, "http://"+host+"/")) {
+			if p.Source == lockfile.SourceConda && (p.Channel != "http://"+host || !strings.HasPrefix(p.URL, "http://"+host+"/")) {
 				t.Errorf("locked %s: channel %q, url %q; want the channel's URL without credentials", p.Name, p.Channel, p.URL)
 			}
 		}

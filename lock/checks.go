@@ -19,7 +19,7 @@ func CheckHashes(s spec.Spec, t lockfile.Target) error {
 		return nil
 	}
 	for _, p := range t.Packages {
-		if p.Source != "pypi" {
+		if p.Source != lockfile.SourcePyPI {
 			continue
 		}
 		want, ok := s.PyPI.Hashes[pep508.NormalizeName(p.Name)]

@@ -161,7 +161,7 @@ func pypiTarget(t target.Target, pkgs []lockfile.Package) lockfile.Target {
 func pypiRequest(req Request, t target.Target, reqs []string, indexes []index.Index, existing []lockfile.Package) pypi.Request {
 	var prev []lockfile.Package
 	for _, p := range existing {
-		if p.Source == "pypi" {
+		if p.Source == lockfile.SourcePyPI {
 			prev = append(prev, p)
 		}
 	}
@@ -211,7 +211,7 @@ func lockConda(ctx context.Context, req Request, t target.Target, indexes []inde
 	}
 	var prev []lockfile.Package
 	for _, p := range existing {
-		if p.Source == "conda" && !upgrading(req, p.Name) {
+		if p.Source == lockfile.SourceConda && !upgrading(req, p.Name) {
 			prev = append(prev, p)
 		}
 	}

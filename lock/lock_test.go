@@ -68,17 +68,17 @@ func (f *fakes) install(t *testing.T, conda []lockfile.Package, resolve func(req
 }
 
 func condaPkg(name, version, build string, deps ...string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Build: build, Source: "conda", Kind: lockfile.KindConda, Sha256: strings.Repeat("a", 64), Depends: deps}
+	return lockfile.Package{Name: name, Version: version, Build: build, Source: lockfile.SourceConda, Kind: lockfile.KindConda, Sha256: strings.Repeat("a", 64), Depends: deps}
 }
 
 func pypiPkg(name, version string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, Sha256: strings.Repeat("b", 64)}
+	return lockfile.Package{Name: name, Version: version, Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, Sha256: strings.Repeat("b", 64)}
 }
 
 var condaEnv = []lockfile.Package{
 	condaPkg("python", "3.12.4", "h1_0"),
 	condaPkg("six", "1.16.0", "pyh_0", "python"),
-	{Name: "tomli", Version: "2.0.1", Build: "pyhd_0", Source: "conda", Kind: lockfile.KindConda, Noarch: "python", Sha256: strings.Repeat("c", 64)},
+	{Name: "tomli", Version: "2.0.1", Build: "pyhd_0", Source: lockfile.SourceConda, Kind: lockfile.KindConda, Noarch: "python", Sha256: strings.Repeat("c", 64)},
 	condaPkg("libzlib", "1.3", "h0_0"),
 }
 
@@ -197,7 +197,7 @@ func TestLockPyPIOnConda(t *testing.T) {
 			}
 			var got []string
 			for _, p := range env.Targets[0].Packages {
-				if p.Source == "pypi" {
+				if p.Source == lockfile.SourcePyPI {
 					got = append(got, p.Name+"="+p.Version)
 				}
 			}

@@ -64,7 +64,7 @@ func lockResolved(req Request, t target.Target) (lockfile.Target, error) {
 		if p.Unusable != "" {
 			return lockfile.Target{}, failure.User(fmt.Errorf("%s: %s", p.Where, p.Unusable))
 		}
-		lp := lockfile.Package{Name: pep508.NormalizeName(p.Name), Version: p.Version, Source: "pypi", Requested: p.Requested || c.requested, Depends: []string{}}
+		lp := lockfile.Package{Name: pep508.NormalizeName(p.Name), Version: p.Version, Source: lockfile.SourcePyPI, Requested: p.Requested || c.requested, Depends: []string{}}
 		if u := p.Index; u != "" {
 			lp.Index = spec.StripCredentials(u)
 		}

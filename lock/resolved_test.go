@@ -86,7 +86,7 @@ func TestResolvedRefusesWhatTheTargetCannotUse(t *testing.T) {
 
 func TestCheckHashes(t *testing.T) {
 	s := spec.Spec{PyPI: spec.PyPI{Hashes: map[string][]string{"six": {strings.Repeat("a", 64)}}}}
-	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64"}, Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Filename: "six.whl", Sha256: strings.Repeat("b", 64)}}}
+	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64"}, Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Filename: "six.whl", Sha256: strings.Repeat("b", 64)}}}
 	if err := CheckHashes(s, lt); err == nil || !strings.Contains(err.Error(), "not one of the 1 hash(es)") {
 		t.Fatalf("got %v", err)
 	}

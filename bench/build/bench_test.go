@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/moby/buildkit/client"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 const lockText = `lock-version = 1
@@ -55,8 +57,8 @@ func TestParseLockPackages(t *testing.T) {
 		wantErr string
 	}{
 		{"sorted by name", lockText, []lockedPackage{
-			{Name: "certifi", Version: "2024.2.2", Source: "pypi", Size: 20},
-			{Name: "requests", Version: "2.32.3", Source: "pypi", Size: 100},
+			{Name: "certifi", Version: "2024.2.2", Source: lockfile.SourcePyPI, Size: 20},
+			{Name: "requests", Version: "2.32.3", Source: lockfile.SourcePyPI, Size: 100},
 		}, ""},
 		{"no amd64 target", strings.Replace(lockText, "linux/amd64", "linux/arm64", 1), nil, "no linux/amd64 target"},
 		{"two environments", lockText + "\n[[env]]\nname = \"other\"\n", nil, "want one environment, found 2"},
@@ -96,7 +98,7 @@ func TestRequirementsTxt(t *testing.T) {
 	if got, want := artifactBytes(pkgs), int64(120); got != want {
 		t.Errorf("artifactBytes: got %d, want %d", got, want)
 	}
-	_, err = requirementsTxt([]lockedPackage{{Name: "numpy", Version: "1.26", Source: "conda"}})
+	_, err = requirementsTxt([]lockedPackage{{Name: "numpy", Version: "1.26", Source: lockfile.SourceConda}})
 	if err == nil || !strings.Contains(err.Error(), `"numpy"`) {
 		t.Errorf("requirementsTxt of a conda package: got error %v, want one naming \"numpy\"", err)
 	}

@@ -14,9 +14,9 @@ import (
 // lockedPackage is the part of an envbuild.lock package entry the
 // benchmark needs.
 type lockedPackage struct {
-	Name    string `toml:"name"`
-	Version string `toml:"version"`
-	Source  string `toml:"source"`
+	Name    string          `toml:"name"`
+	Version string          `toml:"version"`
+	Source  lockfile.Source `toml:"source"`
 	// Kind is lockfile.KindWheel or KindSdist (built on the base, so its
 	// layer is keyed on the base too).
 	Kind lockfile.Kind `toml:"kind"`
@@ -72,7 +72,7 @@ func parseLockPackages(path string, data []byte) ([]lockedPackage, error) {
 func requirementsTxt(pkgs []lockedPackage) (string, error) {
 	var b strings.Builder
 	for _, p := range pkgs {
-		if p.Source != "pypi" {
+		if p.Source != lockfile.SourcePyPI {
 			return "", fmt.Errorf("writing requirements.txt: package %q comes from %q, which pip cannot install", p.Name, p.Source)
 		}
 		fmt.Fprintf(&b, "%s==%s\n", p.Name, p.Version)

@@ -34,8 +34,8 @@ func TestTargetFits(t *testing.T) {
 // candidate of that platform, or the one of no platform; with bytecode
 // off, a BuildKit of the target's platform still builds its sdists.
 func TestCandidateForHost(t *testing.T) {
-	sdist := lockfile.Package{Name: "foo", Version: "1.0", Source: "pypi", Kind: lockfile.KindSdist, URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: strings.Repeat("6", 64)}
-	wheel := lockfile.Package{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six.whl", Filename: "six-1.16.0-py3-none-any.whl", Sha256: strings.Repeat("5", 64)}
+	sdist := lockfile.Package{Name: "foo", Version: "1.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindSdist, URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: strings.Repeat("6", 64)}
+	wheel := lockfile.Package{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/six.whl", Filename: "six-1.16.0-py3-none-any.whl", Sha256: strings.Repeat("5", 64)}
 	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase}
 	bases := map[string]plan.Base{"linux/amd64": {Ref: "reg/base@sha256:" + strings.Repeat("9", 64), ManifestDigest: "sha256:" + strings.Repeat("9", 64), Interpreter: "/usr/bin/python3.11", PythonVersion: "3.11.2", InterpreterDigest: "x"}}
 	for _, c := range []struct {

@@ -62,7 +62,7 @@ func diagnoseFetch(ctx context.Context, err error, env *lockfile.Env, o Options)
 			client.AddCredentials(ix.URL, "the index URL")
 		}
 	}
-	if pkg.Source == "conda" {
+	if pkg.Source == lockfile.SourceConda {
 		if chans, cerr := envlock.Channels(o.Spec.Conda.Specs, o.Spec.Conda.Channels, o.Lock.Env); cerr == nil {
 			for _, ch := range chans {
 				if ch.Auth == "" {

@@ -55,11 +55,11 @@ type goldenCase struct {
 func goldenCases() []goldenCase {
 	pypi := func(name, version, sha string, size int64, requested bool) lockfile.Package {
 		fn := name + "-" + version + "-py3-none-any.whl"
-		return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.example/" + fn, Filename: fn, Sha256: sha, Size: size, Requested: requested, Index: "https://pypi.example/simple"}
+		return lockfile.Package{Name: name, Version: version, Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "https://files.example/" + fn, Filename: fn, Sha256: sha, Size: size, Requested: requested, Index: "https://pypi.example/simple"}
 	}
 	conda := func(name, version, build, sha string, size int64, depends []string, requested bool, noarch string) lockfile.Package {
 		fn := name + "-" + version + "-" + build + ".conda"
-		p := lockfile.Package{Name: name, Version: version, Source: "conda", Kind: lockfile.KindConda, URL: "https://conda.example/conda-forge/linux-64/" + fn, Filename: fn, Sha256: sha, Size: size, Depends: depends, Requested: requested, Channel: "https://conda.example/conda-forge", Subdir: "linux-64", Build: build, Noarch: noarch}
+		p := lockfile.Package{Name: name, Version: version, Source: lockfile.SourceConda, Kind: lockfile.KindConda, URL: "https://conda.example/conda-forge/linux-64/" + fn, Filename: fn, Sha256: sha, Size: size, Depends: depends, Requested: requested, Channel: "https://conda.example/conda-forge", Subdir: "linux-64", Build: build, Noarch: noarch}
 		if requested {
 			p.Spec = name
 		}
@@ -313,7 +313,7 @@ func recordGoldenLayer(t *testing.T, reg *registry.Client, repo string, pp plan.
 	}
 	var meta installer.LayerMeta
 	for _, pk := range l.Packages {
-		if pk.Source == "conda" {
+		if pk.Source == lockfile.SourceConda {
 			if meta.CondaMeta == nil {
 				meta.CondaMeta = map[string]string{}
 			}

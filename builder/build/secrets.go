@@ -12,6 +12,7 @@ import (
 	"github.com/envbuild/envbuild/internal/httpc"
 	"github.com/envbuild/envbuild/lock/conda/envlock"
 	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/pypi/index"
 )
 
@@ -109,7 +110,7 @@ func systemCABundle(env map[string]string) []byte {
 func hasConda(pl *plan.Plan) bool {
 	for _, pp := range pl.Platforms {
 		for _, pk := range pp.Target.Packages {
-			if pk.Source == "conda" {
+			if pk.Source == lockfile.SourceConda {
 				return true
 			}
 		}

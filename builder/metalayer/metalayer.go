@@ -31,6 +31,7 @@ import (
 	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // Media types of the layers envbuild writes (OCI).
@@ -183,10 +184,10 @@ func EnvMeta(pl *plan.Plan, pp plan.PlatformPlan) *installer.EnvMeta {
 		m.Venv = &installer.Venv{Home: path.Dir(pp.Base.Interpreter), Executable: pp.Base.Interpreter, Version: pp.Base.PythonVersion}
 	}
 	for _, pk := range pp.Target.Packages {
-		if pk.Requested && pk.Source == "pypi" {
+		if pk.Requested && pk.Source == lockfile.SourcePyPI {
 			m.Requested = append(m.Requested, installer.RequestedDist{Name: pk.Name, Version: pk.Version})
 		}
-		if pk.Source == "conda" {
+		if pk.Source == lockfile.SourceConda {
 			cm := installer.CondaMeta{Name: pk.Name, Version: pk.Version, Build: pk.Build, URL: pk.URL, Channel: pk.Channel}
 			if pk.Requested {
 				cm.RequestedSpec = pk.Spec

@@ -98,9 +98,9 @@ func TestBuildIsReproducible(t *testing.T) {
 
 func TestEnvMetaConda(t *testing.T) {
 	pp := plan.PlatformPlan{Target: lockfile.Target{Target: target.Target{Python: "3.11.2"}, PythonSource: lockfile.PythonFromConda, Packages: []lockfile.Package{
-		{Name: "python", Version: "3.11.2", Build: "h_0", Source: "conda", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Channel: "http://ch", Requested: true, Spec: "python 3.11.*"},
-		{Name: "six", Version: "1.16.0", Build: "pyh_0", Source: "conda", URL: "http://ch/noarch/six-1.16.0-pyh_0.conda", Channel: "http://ch"},
-		{Name: "idna", Version: "3.7", Source: "pypi", Requested: true},
+		{Name: "python", Version: "3.11.2", Build: "h_0", Source: lockfile.SourceConda, URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Channel: "http://ch", Requested: true, Spec: "python 3.11.*"},
+		{Name: "six", Version: "1.16.0", Build: "pyh_0", Source: lockfile.SourceConda, URL: "http://ch/noarch/six-1.16.0-pyh_0.conda", Channel: "http://ch"},
+		{Name: "idna", Version: "3.7", Source: lockfile.SourcePyPI, Requested: true},
 	}}}
 	m := EnvMeta(&plan.Plan{EnvID: "ab", LockDigest: "sha256:cd"}, pp)
 	if m.Venv != nil {

@@ -14,7 +14,7 @@ func wheelTarget(pkgs ...lockfile.Package) lockfile.Target {
 }
 
 func wheel(name, version, s string) lockfile.Package {
-	return lockfile.Package{Name: name, Version: version, Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/" + name + ".whl", Filename: name + "-" + version + "-py3-none-any.whl", Sha256: sha(s), Size: 100}
+	return lockfile.Package{Name: name, Version: version, Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/" + name + ".whl", Filename: name + "-" + version + "-py3-none-any.whl", Sha256: sha(s), Size: 100}
 }
 
 func base(manifest, interp string) Base {

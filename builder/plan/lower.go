@@ -99,7 +99,7 @@ const tokenSecretPath = "/run/secrets/envbuild-channel-token"
 
 // tokenChannelOf returns the token channel pk's URL is under, if any.
 func tokenChannelOf(pk lockfile.Package, tcs []TokenChannel) (TokenChannel, bool) {
-	if pk.Source != "conda" {
+	if pk.Source != lockfile.SourceConda {
 		return TokenChannel{}, false
 	}
 	for _, tc := range tcs {
@@ -276,7 +276,7 @@ func needsBytecode(t lockfile.Target, l Layer) bool {
 		return true
 	}
 	for _, pk := range l.Packages {
-		if pk.Source == "pypi" || pk.Noarch == "python" {
+		if pk.Source == lockfile.SourcePyPI || pk.Noarch == "python" {
 			return true
 		}
 	}
@@ -289,7 +289,7 @@ func needsBytecode(t lockfile.Target, l Layer) bool {
 func condaPythonLayers(pp PlatformPlan) map[int]bool {
 	byName := map[string]lockfile.Package{}
 	for _, pk := range pp.Target.Packages {
-		if pk.Source == "conda" {
+		if pk.Source == lockfile.SourceConda {
 			byName[pk.Name] = pk
 		}
 	}
@@ -309,7 +309,7 @@ func condaPythonLayers(pp PlatformPlan) map[int]bool {
 	out := map[int]bool{}
 	for i, l := range pp.Layers {
 		for _, pk := range l.Packages {
-			if pk.Source == "conda" && need[pk.Name] {
+			if pk.Source == lockfile.SourceConda && need[pk.Name] {
 				out[i] = true
 			}
 		}

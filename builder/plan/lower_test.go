@@ -25,11 +25,11 @@ func sha(c string) string { return strings.Repeat(c, 64) }
 func condaTarget() lockfile.Target {
 	return lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromConda,
 		Packages: []lockfile.Package{
-			{Name: "python", Version: "3.11.2", Source: "conda", Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
-			{Name: "libz", Version: "1.3", Source: "conda", Kind: lockfile.KindTarBz2, Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
-			{Name: "prog", Version: "1.0", Source: "conda", Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/prog-1.0-h_0.conda", Filename: "prog-1.0-h_0.conda", Sha256: sha("3")},
-			{Name: "hello", Version: "1.0", Source: "conda", Kind: lockfile.KindTarBz2, Build: "pyh_0", Noarch: "python", URL: "http://ch/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: sha("4"), Depends: []string{"python"}, Requested: true, Spec: "hello"},
-			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+			{Name: "python", Version: "3.11.2", Source: lockfile.SourceConda, Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/python-3.11.2-h_0.conda", Filename: "python-3.11.2-h_0.conda", Sha256: sha("1"), Depends: []string{"libz"}},
+			{Name: "libz", Version: "1.3", Source: lockfile.SourceConda, Kind: lockfile.KindTarBz2, Build: "h_0", URL: "http://ch/linux-64/libz-1.3-h_0.tar.bz2", Filename: "libz-1.3-h_0.tar.bz2", Sha256: sha("2")},
+			{Name: "prog", Version: "1.0", Source: lockfile.SourceConda, Kind: lockfile.KindConda, Build: "h_0", URL: "http://ch/linux-64/prog-1.0-h_0.conda", Filename: "prog-1.0-h_0.conda", Sha256: sha("3")},
+			{Name: "hello", Version: "1.0", Source: lockfile.SourceConda, Kind: lockfile.KindTarBz2, Build: "pyh_0", Noarch: "python", URL: "http://ch/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: sha("4"), Depends: []string{"python"}, Requested: true, Spec: "hello"},
+			{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
 		},
 	}
 }
@@ -158,7 +158,7 @@ func TestLowerCondaOtherPlatform(t *testing.T) {
 
 func TestMakeCondaRefusesSdist(t *testing.T) {
 	lt := condaTarget()
-	lt.Packages = append(lt.Packages, lockfile.Package{Name: "x", Version: "1", Source: "pypi", Kind: lockfile.KindSdist, Sha256: sha("6"), Filename: "x-1.tar.gz"})
+	lt.Packages = append(lt.Packages, lockfile.Package{Name: "x", Version: "1", Source: lockfile.SourcePyPI, Kind: lockfile.KindSdist, Sha256: sha("6"), Filename: "x-1.tar.gz"})
 	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
 	_, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{"linux/amd64"}, HostPlatform: "linux/amd64",
 		Bases: map[string]Base{"linux/amd64": {Ref: "b", Config: &v1.ConfigFile{}}}})
@@ -233,7 +233,7 @@ func TestImageConfigDropsBasePythonPathAndHome(t *testing.T) {
 // interpreter run on it, and nothing of the build reads the base.
 func TestLowerOnCompileRoot(t *testing.T) {
 	lt := lockfile.Target{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase,
-		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
+		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
 	p := makePlan(t, lt, "linux/amd64")
 	pp := p.Platforms[0]
 	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: "reg/cache@sha256:" + sha("7")})
@@ -287,8 +287,8 @@ func TestLowerOnCompileRoot(t *testing.T) {
 func TestLoweredStepsParse(t *testing.T) {
 	for _, lt := range []lockfile.Target{condaTarget(), {Target: target.Target{Platform: "linux/amd64", Python: "3.13.1", FreeThreaded: true, Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}, PythonSource: lockfile.PythonFromBase,
 		Packages: []lockfile.Package{
-			{Name: "six", Version: "1.16.0", Source: "pypi", Kind: lockfile.KindWheel, URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
-			{Name: "foo", Version: "1.0", Source: "pypi", Kind: lockfile.KindSdist, URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},
+			{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")},
+			{Name: "foo", Version: "1.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindSdist, URL: "http://pypi/foo-1.0.tar.gz", Filename: "foo-1.0.tar.gz", Sha256: sha("6")},
 		},
 	}} {
 		p := makePlan(t, lt, "linux/amd64")

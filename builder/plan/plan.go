@@ -289,7 +289,7 @@ func envID(p *Plan) string {
 	for _, pp := range p.Platforms {
 		pl := plat{Platform: pf.Canonical(pp.Platform), Base: pp.Base.ManifestDigest, Python: string(pp.Target.PythonSource), Bytecode: pp.Bytecode}
 		for _, pk := range pp.Target.Packages {
-			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, pk.Source, string(pk.Kind)})
+			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, string(pk.Source), string(pk.Kind)})
 		}
 		sort.Slice(pl.Packages, func(i, j int) bool {
 			if pl.Packages[i].Name != pl.Packages[j].Name {

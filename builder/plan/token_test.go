@@ -9,6 +9,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 
 	"github.com/envbuild/envbuild/builder/installstep"
+	"github.com/envbuild/envbuild/lock/lockfile"
 )
 
 // The packages of a token channel are fetched by the installer with the
@@ -64,7 +65,7 @@ func TestLowerTokenChannel(t *testing.T) {
 		fetched[st.URL] = true
 	}
 	for _, pk := range condaTarget().Packages {
-		want := pk.Source == "conda"
+		want := pk.Source == lockfile.SourceConda
 		if fetched[pk.URL] != want {
 			t.Errorf("%s: fetched by the installer %v, want %v", pk.URL, fetched[pk.URL], want)
 		}

@@ -58,7 +58,7 @@ func pypiEntries(e *lockfile.Env, targets []lockfile.Target) ([]*entry, bool, er
 			machine = m
 		}
 		for _, p := range t.Packages {
-			if p.Source != "pypi" {
+			if p.Source != lockfile.SourcePyPI {
 				conda = append(conda, p.Name)
 				continue
 			}
@@ -224,7 +224,7 @@ func CondaExplicit(e *lockfile.Env, targets []lockfile.Target) ([]byte, error) {
 	subdir := ""
 	var lines []string
 	for _, p := range t.Packages {
-		if p.Source != "conda" {
+		if p.Source != lockfile.SourceConda {
 			pypi = append(pypi, p.Name)
 			continue
 		}

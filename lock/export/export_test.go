@@ -61,9 +61,9 @@ func TestRequirements(t *testing.T) {
 
 func TestCondaExplicit(t *testing.T) {
 	e := &lockfile.Env{Name: "geo", Targets: []lockfile.Target{{Target: target.Target{Platform: "linux/amd64"}, Packages: []lockfile.Package{
-		{Name: "python", Version: "3.11.9", Source: "conda", Subdir: "linux-64", URL: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda", Sha256: strings.Repeat("a", 64)},
-		{Name: "tzdata", Version: "2024a", Source: "conda", Subdir: "noarch", URL: "https://conda.anaconda.org/conda-forge/noarch/tzdata-2024a-h0c530f3_0.conda", Sha256: strings.Repeat("b", 64)},
-		{Name: "rich", Version: "13.7.1", Source: "pypi"},
+		{Name: "python", Version: "3.11.9", Source: lockfile.SourceConda, Subdir: "linux-64", URL: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda", Sha256: strings.Repeat("a", 64)},
+		{Name: "tzdata", Version: "2024a", Source: lockfile.SourceConda, Subdir: "noarch", URL: "https://conda.anaconda.org/conda-forge/noarch/tzdata-2024a-h0c530f3_0.conda", Sha256: strings.Repeat("b", 64)},
+		{Name: "rich", Version: "13.7.1", Source: lockfile.SourcePyPI},
 	}}}}
 	out, err := export.CondaExplicit(e, e.Targets)
 	if err != nil {

@@ -15,7 +15,7 @@ func TestTargetEncodingRoundTrips(t *testing.T) {
 	for _, lt := range []Target{
 		{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Base: "r/b@sha256:00", Interpreter: "/usr/bin/python3.11"}, PythonSource: PythonFromBase},
 		{Target: target.Target{Platform: "linux/arm64", Python: "3.13.1", Implementation: "cpython", FreeThreaded: true, Libc: "musl", LibcVersion: "1.2"}, PythonSource: PythonFromConda,
-			Packages: []Package{{Name: "six", Version: "1.16.0", Source: "pypi", Kind: KindWheel, Sha256: strings.Repeat("a", 64)}}},
+			Packages: []Package{{Name: "six", Version: "1.16.0", Source: SourcePyPI, Kind: KindWheel, Sha256: strings.Repeat("a", 64)}}},
 		{Target: target.Target{Platform: "linux/amd64", Python: "3.11.0"}},
 	} {
 		d := encodeTarget(lt)

@@ -70,7 +70,7 @@ func (f *File) Marshal() []byte {
 			kvOpt(&b, "python-source", t.PythonSource)
 			kvOpt(&b, "interpreter", t.Interpreter)
 			for _, p := range t.Packages {
-				if p.Source == "conda" {
+				if p.Source == SourceConda {
 					// The lock is shared: never a channel's credentials
 					// or token, even if a caller left them in.
 					p.URL, p.Channel, p.Index = httpc.StripURL(p.URL), httpc.StripURL(p.Channel), httpc.StripURL(p.Index)
@@ -78,7 +78,7 @@ func (f *File) Marshal() []byte {
 				b.WriteString("\n[[env.target.package]]\n")
 				kv(&b, "name", p.Name)
 				kv(&b, "version", p.Version)
-				kv(&b, "source", p.Source)
+				kv(&b, "source", string(p.Source))
 				kv(&b, "kind", string(p.Kind))
 				kv(&b, "url", p.URL)
 				kv(&b, "filename", p.Filename)

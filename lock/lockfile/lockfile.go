@@ -78,6 +78,16 @@ const (
 	KindTarBz2 Kind = "tar.bz2" // a conda .tar.bz2 archive
 )
 
+// Source is the ecosystem a locked artifact comes from, spelled as in the
+// lock file's source key; a type of its own for the same reason as Kind.
+type Source string
+
+// Where a locked artifact comes from (Package.Source).
+const (
+	SourcePyPI  Source = "pypi"
+	SourceConda Source = "conda"
+)
+
 // IsConda reports whether the artifact is a conda package archive.
 func (p Package) IsConda() bool { return p.Kind == KindConda || p.Kind == KindTarBz2 }
 
@@ -85,8 +95,8 @@ func (p Package) IsConda() bool { return p.Kind == KindConda || p.Kind == KindTa
 type Package struct {
 	Name    string `toml:"name" json:"name"`
 	Version string `toml:"version" json:"version"`
-	// Source is "pypi" or "conda".
-	Source string `toml:"source" json:"source"`
+	// Source is SourcePyPI or SourceConda.
+	Source Source `toml:"source" json:"source"`
 	// Kind is KindWheel, KindSdist, KindConda (a .conda archive) or
 	// KindTarBz2.
 	Kind     Kind   `toml:"kind" json:"kind"`

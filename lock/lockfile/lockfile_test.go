@@ -15,8 +15,8 @@ func sample() *File {
 			{Target: target.Target{Platform: "linux/arm64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36"}},
 			{Target: target.Target{Platform: "linux/amd64", Python: "3.11.2", Implementation: "cpython", Libc: "glibc", LibcVersion: "2.36", Base: "r/b@sha256:00", Interpreter: "/usr/bin/python3.11"}, PythonSource: PythonFromBase,
 				Packages: []Package{
-					{Name: "six", Version: "1.16.0", Source: "pypi", Kind: KindWheel, URL: "https://x/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: strings.Repeat("a", 64), Size: 11053},
-					{Name: "requests", Version: "2.32.3", Source: "pypi", Kind: KindWheel, URL: "https://x/r.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("b", 64), Size: 64928, Depends: []string{"urllib3", "idna"}, Requested: true, Index: "pypi"},
+					{Name: "six", Version: "1.16.0", Source: SourcePyPI, Kind: KindWheel, URL: "https://x/six.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: strings.Repeat("a", 64), Size: 11053},
+					{Name: "requests", Version: "2.32.3", Source: SourcePyPI, Kind: KindWheel, URL: "https://x/r.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("b", 64), Size: 64928, Depends: []string{"urllib3", "idna"}, Requested: true, Index: "pypi"},
 				}},
 		}},
 		{Name: "default", SpecDigest: "sha256:aa"},

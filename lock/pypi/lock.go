@@ -232,7 +232,7 @@ func lockWith(ctx context.Context, src source, req Request) ([]lockfile.Package,
 	sort.Strings(opts.UpgradePackages)
 	if !req.Upgrade {
 		for _, e := range req.Existing {
-			if e.Source != "" && e.Source != "pypi" {
+			if e.Source != "" && e.Source != lockfile.SourcePyPI {
 				continue
 			}
 			v, err := pep440.Parse(e.Version)
@@ -298,7 +298,7 @@ func (p *provider) packages(ctx context.Context, solution []resolve.Package, req
 		if deps == nil {
 			deps = []string{}
 		}
-		pkg := lockfile.Package{Name: name, Version: v.String(), Source: "pypi", Depends: deps, Requested: requested[name]}
+		pkg := lockfile.Package{Name: name, Version: v.String(), Source: lockfile.SourcePyPI, Depends: deps, Requested: requested[name]}
 		if d, ok := p.direct[name]; ok {
 			pkg.Kind, pkg.URL, pkg.Filename, pkg.Sha256, pkg.Size = lockfile.KindWheel, d.url, d.filename, d.sha256, d.size
 			out = append(out, pkg)

@@ -132,14 +132,14 @@ func TestLockChoosesPerTarget(t *testing.T) {
 		{"an sdist when allowed", []string{"native>=1"}, "3.12", "linux/arm64", func(r *Request) { r.AllowSdist = true }, "lib 1.0; native 1.0 sdist [lib]"},
 		{"a marker that excludes the requirement", []string{"lib", "armonly; platform_machine == 'aarch64'"}, "3.11", "linux/amd64", nil, "lib 2.0"},
 		{"the existing lock is kept", []string{"lib", "newpy"}, "3.12", "linux/amd64", func(r *Request) {
-			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: "pypi"}, {Name: "newpy", Version: "1.0", Source: "pypi"}}
+			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: lockfile.SourcePyPI}, {Name: "newpy", Version: "1.0", Source: lockfile.SourcePyPI}}
 		}, "lib 1.0; newpy 1.0"},
 		{"--upgrade-package changes only that package", []string{"lib", "newpy"}, "3.12", "linux/amd64", func(r *Request) {
-			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: "pypi"}, {Name: "newpy", Version: "1.0", Source: "pypi"}}
+			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: lockfile.SourcePyPI}, {Name: "newpy", Version: "1.0", Source: lockfile.SourcePyPI}}
 			r.UpgradePackages = []string{"NewPy"}
 		}, "lib 1.0; newpy 2.0"},
 		{"--upgrade changes everything", []string{"lib", "newpy"}, "3.12", "linux/amd64", func(r *Request) {
-			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: "pypi"}, {Name: "newpy", Version: "1.0", Source: "pypi"}}
+			r.Existing = []lockfile.Package{{Name: "lib", Version: "1.0", Source: lockfile.SourcePyPI}, {Name: "newpy", Version: "1.0", Source: lockfile.SourcePyPI}}
 			r.Upgrade = true
 		}, "lib 2.0; newpy 2.0"},
 	}
@@ -208,7 +208,7 @@ func TestLockEntries(t *testing.T) {
 		t.Fatalf("Lock: %v", err)
 	}
 	d := projects["lib"][1]
-	want := lockfile.Package{Name: "lib", Version: "2.0", Source: "pypi", Kind: lockfile.KindWheel, URL: f.srv.URL + "/files/" + d.filename,
+	want := lockfile.Package{Name: "lib", Version: "2.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: f.srv.URL + "/files/" + d.filename,
 		Filename: d.filename, Sha256: sha(d.body), Size: int64(len(d.body)), Depends: []string{}, Requested: true, Index: "pypi"}
 	if len(pkgs) != 1 || !equalPackage(pkgs[0], want) {
 		t.Errorf("got %+v\nwant %+v", pkgs, want)

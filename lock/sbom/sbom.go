@@ -109,11 +109,11 @@ func SPDX(e *lockfile.Env, imageRef, imageDigest string, created time.Time) ([]b
 	for _, t := range targets {
 		byName := map[string]string{}
 		for _, p := range t.Packages {
-			key := p.Sha256 + p.Source + p.Name
+			key := p.Sha256 + string(p.Source) + p.Name
 			i, ok := ids[key]
 			if !ok {
 				sp := pkg{
-					SPDXID:  "SPDXRef-Package-" + sanitize(p.Source+"-"+p.Name+"-"+p.Version+"-"+p.Sha256[:min(12, len(p.Sha256))]),
+					SPDXID:  "SPDXRef-Package-" + sanitize(string(p.Source)+"-"+p.Name+"-"+p.Version+"-"+p.Sha256[:min(12, len(p.Sha256))]),
 					Name:    p.Name,
 					Version: p.Version,
 					Download: func() string {
@@ -172,7 +172,7 @@ func SPDX(e *lockfile.Env, imageRef, imageDigest string, created time.Time) ([]b
 
 // purl is the package URL of a locked package.
 func purl(p lockfile.Package) string {
-	if p.Source == "conda" {
+	if p.Source == lockfile.SourceConda {
 		q := url.Values{}
 		if p.Build != "" {
 			q.Set("build", p.Build)

@@ -17,13 +17,13 @@ import (
 func testEnv() *lockfile.Env {
 	return &lockfile.Env{Name: "default", Targets: []lockfile.Target{
 		{Target: target.Target{Platform: "linux/amd64", Python: "3.11.9"}, Packages: []lockfile.Package{
-			{Name: "python", Version: "3.11.9", Source: "conda", Kind: lockfile.KindConda, Channel: "conda-forge", Subdir: "linux-64", Build: "hb806964_0_cpython", URL: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda", Filename: "python-3.11.9-hb806964_0_cpython.conda", Sha256: strings.Repeat("1", 64)},
-			{Name: "requests", Version: "2.32.3", Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/requests-2.32.3-py3-none-any.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("2", 64), Depends: []string{"urllib3"}, Requested: true},
-			{Name: "urllib3", Version: "2.2.3", Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/urllib3-2.2.3-py3-none-any.whl", Filename: "urllib3-2.2.3-py3-none-any.whl", Sha256: strings.Repeat("3", 64)},
+			{Name: "python", Version: "3.11.9", Source: lockfile.SourceConda, Kind: lockfile.KindConda, Channel: "conda-forge", Subdir: "linux-64", Build: "hb806964_0_cpython", URL: "https://conda.anaconda.org/conda-forge/linux-64/python-3.11.9-hb806964_0_cpython.conda", Filename: "python-3.11.9-hb806964_0_cpython.conda", Sha256: strings.Repeat("1", 64)},
+			{Name: "requests", Version: "2.32.3", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/requests-2.32.3-py3-none-any.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("2", 64), Depends: []string{"urllib3"}, Requested: true},
+			{Name: "urllib3", Version: "2.2.3", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/urllib3-2.2.3-py3-none-any.whl", Filename: "urllib3-2.2.3-py3-none-any.whl", Sha256: strings.Repeat("3", 64)},
 		}},
 		{Target: target.Target{Platform: "linux/arm64", Python: "3.11.9"}, Packages: []lockfile.Package{
-			{Name: "requests", Version: "2.32.3", Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/requests-2.32.3-py3-none-any.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("2", 64), Depends: []string{"urllib3"}},
-			{Name: "urllib3", Version: "2.2.3", Source: "pypi", Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/urllib3-2.2.3-py3-none-any.whl", Filename: "urllib3-2.2.3-py3-none-any.whl", Sha256: strings.Repeat("3", 64)},
+			{Name: "requests", Version: "2.32.3", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/requests-2.32.3-py3-none-any.whl", Filename: "requests-2.32.3-py3-none-any.whl", Sha256: strings.Repeat("2", 64), Depends: []string{"urllib3"}},
+			{Name: "urllib3", Version: "2.2.3", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "https://files.pythonhosted.org/packages/urllib3-2.2.3-py3-none-any.whl", Filename: "urllib3-2.2.3-py3-none-any.whl", Sha256: strings.Repeat("3", 64)},
 		}},
 	}}
 }

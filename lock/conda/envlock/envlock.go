@@ -92,7 +92,7 @@ func Lock(ctx context.Context, req Request) ([]lockfile.Package, error) {
 
 	var locked []repodata.Record
 	for _, p := range req.Existing {
-		if p.Source == "conda" {
+		if p.Source == lockfile.SourceConda {
 			locked = append(locked, repodata.Record{Name: p.Name, Version: p.Version, Build: p.Build})
 		}
 	}
@@ -233,7 +233,7 @@ func packages(recs []repodata.Record, requested map[string]string) ([]lockfile.P
 		}
 		sort.Strings(deps)
 		p := lockfile.Package{
-			Name: r.Name, Version: r.Version, Source: "conda", Kind: kind,
+			Name: r.Name, Version: r.Version, Source: lockfile.SourceConda, Kind: kind,
 			URL: r.URL, Filename: r.Fn, Sha256: strings.ToLower(r.SHA256), Size: r.Size,
 			Depends: deps, Index: r.Channel, Channel: r.Channel, Subdir: r.Subdir,
 			Build: r.Build, BuildNumber: r.BuildNumber, Noarch: string(r.Noarch),

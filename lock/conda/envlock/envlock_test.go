@@ -104,8 +104,8 @@ func TestLock(t *testing.T) {
 		{"python pinned to 3.11", []string{"hello", "python=3.11"}, nil, "hello=1.0=pyh_0 libz=1.3=h0_0 python=3.11.2=h1_0 tomli=2.0=pyh_0"},
 		{"free-threaded python", []string{"python=3.13t"}, nil, "libz=1.3=h0_0 python=3.13.1=h1_0_cp313t"},
 		{"free-threaded python, double equals", []string{"python==3.13.1t"}, nil, "libz=1.3=h0_0 python=3.13.1=h1_0_cp313t"},
-		{"existing lock preferred", []string{"python"}, []lockfile.Package{{Name: "python", Version: "3.12.1", Build: "h1_0", Source: "conda"}}, "libz=1.3=h0_0 python=3.12.1=h1_0"},
-		{"a pypi entry of the existing lock is ignored", []string{"python"}, []lockfile.Package{{Name: "python", Version: "3.12.1", Build: "h1_0", Source: "pypi"}}, "libz=1.3=h0_0 python=3.13.1=h1_0_cp313"},
+		{"existing lock preferred", []string{"python"}, []lockfile.Package{{Name: "python", Version: "3.12.1", Build: "h1_0", Source: lockfile.SourceConda}}, "libz=1.3=h0_0 python=3.12.1=h1_0"},
+		{"a pypi entry of the existing lock is ignored", []string{"python"}, []lockfile.Package{{Name: "python", Version: "3.12.1", Build: "h1_0", Source: lockfile.SourcePyPI}}, "libz=1.3=h0_0 python=3.13.1=h1_0_cp313"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Lock(ctx, Request{Specs: c.specs, Channels: []string{srv.URL}, Target: debian, Existing: c.existing})
@@ -130,7 +130,7 @@ func TestLockFields(t *testing.T) {
 		byName[p.Name] = p
 	}
 	hello := byName["hello"]
-	want := lockfile.Package{Name: "hello", Version: "1.0", Source: "conda", Kind: lockfile.KindTarBz2,
+	want := lockfile.Package{Name: "hello", Version: "1.0", Source: lockfile.SourceConda, Kind: lockfile.KindTarBz2,
 		URL: srv.URL + "/noarch/hello-1.0-pyh_0.tar.bz2", Filename: "hello-1.0-pyh_0.tar.bz2", Sha256: hex64(1), Size: 10,
 		Depends: []string{"python", "tomli"}, Requested: true, Index: srv.URL, Channel: srv.URL, Subdir: "noarch",
 		Build: "pyh_0", Noarch: "python", Spec: "hello >=1"}
