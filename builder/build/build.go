@@ -481,19 +481,25 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 			return 0, err
 		}
 		lowered[pp.Platform] = lw
-		def, err := lw.Layers.Marshal(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
-		}
-		meta, err := lw.Meta.Marshal(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
-		}
-		cfg, err := engine.LayersConfig(pp.Platform, len(lw.Built), plan.Created)
+		// Each layer is its own export, so that it is compressed and
+		// pushed as soon as it is built (engine.Build).
+		cfg, err := engine.LayersConfig(pp.Platform, 1, plan.Created)
 		if err != nil {
 			return 0, err
 		}
-		jobs = append(jobs, engine.PlatformJob{Platform: pp.Platform, Def: def, Config: cfg, Meta: meta, MetaFiles: lw.MetaFiles})
+		pj := engine.PlatformJob{Platform: pp.Platform}
+		for k := range lw.Each {
+			def, err := lw.Each[k].Marshal(ctx)
+			if err != nil {
+				return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
+			}
+			meta, err := lw.EachMeta[k].Marshal(ctx)
+			if err != nil {
+				return 0, fmt.Errorf("preparing the build of %s: %w", pp.Platform, err)
+			}
+			pj.Layers = append(pj.Layers, engine.LayerJob{Def: def, Config: cfg, Meta: meta, MetaFile: lw.MetaFiles[k]})
+		}
+		jobs = append(jobs, pj)
 	}
 	job := engine.Job{
 		Platforms:       jobs,

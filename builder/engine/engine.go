@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,6 +99,19 @@ type PlatformJob struct {
 	// layers (each layer's LayerMeta).
 	Meta      *llb.Definition
 	MetaFiles []string
+	// Layers, when set for every platform of a job, are the platform's
+	// layers each on its own, built and exported at once (Build); Def,
+	// Config, Meta and MetaFiles are then unused.
+	Layers []LayerJob
+}
+
+// LayerJob is one layer built and exported on its own: an image of that
+// one layer, with its config, and its metadata file read from Meta.
+type LayerJob struct {
+	Def      *llb.Definition
+	Config   []byte
+	Meta     *llb.Definition
+	MetaFile string
 }
 
 // Export says where the result goes: a registry image (Image set) or an
@@ -160,6 +174,9 @@ type Result struct {
 	Images map[string][]Layer
 	// Meta holds, per platform, the contents of PlatformJob.MetaFiles.
 	Meta map[string][][]byte
+
+	// pushed are the blobs one export uploaded.
+	pushed []Blob
 }
 
 // Layer is one layer of an exported image.
@@ -170,7 +187,12 @@ type Layer struct {
 	Path string
 }
 
-// Build solves and exports the job.
+// Build solves and exports the job. When every platform lists its Layers,
+// each layer is solved and exported on its own, all at once: a layer is
+// compressed and pushed as soon as its step is done, while the others are
+// still installing. One export of the whole image would wait for the
+// slowest step before compressing anything, and on a two-core machine
+// compressing a big environment takes as long as installing it.
 func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 	mounts := map[string]fsutil.FS{}
 	for name, dir := range job.LocalDirs {
@@ -194,6 +216,100 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 	if len(job.Secrets) > 0 {
 		attachables = append(attachables, secretsprovider.FromMap(job.Secrets))
 	}
+	hub, err := e.startStatus(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	units := job.units()
+	results := make([]*Result, len(units))
+	eg, ectx := errgroup.WithContext(hub.ctx)
+	for i, u := range units {
+		eg.Go(func() error {
+			// FrontendAttrs must not be nil: BuildKit's client copies
+			// cache-import attributes into it.
+			opt := client.SolveOpt{LocalMounts: mounts, Session: attachables, FrontendAttrs: map[string]string{}}
+			r, err := e.buildUnit(ectx, u, opt, hub)
+			results[i] = r
+			return err
+		})
+	}
+	err = eg.Wait()
+	r := hub.stop()
+	if err := hub.tripped(e.Addr, job); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		var se *solveError
+		if errors.As(err, &se) {
+			name, reason := hub.watch.failure()
+			return nil, &StepError{Step: name, Mismatch: isMismatch(se.err), err: classifySolveError(se.err, e.Addr, registryHost(job.Export.Image), name, reason)}
+		}
+		return nil, err
+	}
+	pushed := map[string]bool{}
+	layers := map[string]bool{}
+	for _, ur := range results {
+		if r.Digest == "" {
+			r.Digest = ur.Digest
+		}
+		for p, ls := range ur.Images {
+			if r.Images == nil {
+				r.Images = map[string][]Layer{}
+			}
+			r.Images[p] = append(r.Images[p], ls...)
+		}
+		for p, ms := range ur.Meta {
+			if r.Meta == nil {
+				r.Meta = map[string][][]byte{}
+			}
+			r.Meta[p] = append(r.Meta[p], ms...)
+		}
+		// A blob two exports share (one config for every layer of a
+		// platform, a noarch layer of two platforms) is pushed once.
+		for _, b := range ur.pushed {
+			if !pushed[b.Digest] {
+				pushed[b.Digest] = true
+				r.PushedBytes += b.Size
+			}
+		}
+		for _, b := range ur.Layers {
+			if !layers[b.Digest] {
+				layers[b.Digest] = true
+				r.Layers = append(r.Layers, b)
+			}
+		}
+	}
+	return r, nil
+}
+
+// units splits the job into the exports Build runs at once: one per layer
+// when every platform lists its Layers, else the whole job.
+func (job Job) units() []Job {
+	for _, pj := range job.Platforms {
+		if len(pj.Layers) == 0 {
+			return []Job{job}
+		}
+	}
+	var out []Job
+	for _, pj := range job.Platforms {
+		for _, l := range pj.Layers {
+			u := job
+			one := PlatformJob{Platform: pj.Platform, Def: l.Def, Config: l.Config, Meta: l.Meta}
+			if l.MetaFile != "" {
+				one.MetaFiles = []string{l.MetaFile}
+			}
+			u.Platforms = []PlatformJob{one}
+			if job.Export.OCIDir != "" {
+				u.Export.OCIDir = filepath.Join(job.Export.OCIDir, strconv.Itoa(len(out)))
+			}
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// buildUnit solves and exports one unit of a job.
+func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hub *statusHub) (*Result, error) {
 	compression := job.Export.Compression
 	if compression == "" {
 		compression = "gzip"
@@ -216,9 +332,6 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		}
 		return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
 	}
-	// FrontendAttrs must not be nil: BuildKit's client copies cache-import
-	// attributes into it.
-	opt := client.SolveOpt{LocalMounts: mounts, Session: attachables, FrontendAttrs: map[string]string{}}
 	r := &Result{}
 	switch {
 	case job.Export.Image != "" && job.BlobsExist != nil:
@@ -226,7 +339,7 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		// image can be listed and asked for in the registry; the second,
 		// entirely cached, pushes. The difference is what was pushed.
 		opt.Exports = []client.ExportEntry{imageExport(false)}
-		first, err := e.solve(ctx, job, opt, r)
+		first, err := e.solve(ctx, job, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -246,10 +359,8 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 			return nil, err
 		}
 		opt.Exports = []client.ExportEntry{imageExport(true)}
-		pushProgress := job
-		pushProgress.Progress = "quiet"
-		pushProgress.pushing = true
-		second, err := e.solve(ctx, pushProgress, opt, &Result{})
+		hub.pushing(job)
+		second, err := e.solve(ctx, job, opt, &Result{}, hub, false)
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +379,7 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		r.Digest = second
 		for _, b := range blobs {
 			if !exists[b.Digest] {
-				r.PushedBytes += b.Size
+				r.pushed = append(r.pushed, b)
 			}
 			if b.Layer {
 				r.Layers = append(r.Layers, b)
@@ -276,7 +387,7 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		}
 	case job.Export.Image != "":
 		opt.Exports = []client.ExportEntry{imageExport(true)}
-		d, err := e.solve(ctx, job, opt, r)
+		d, err := e.solve(ctx, job, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +401,7 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 			attrs["compression-level"] = strconv.Itoa(job.Export.CompressionLevel)
 		}
 		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputDir: job.Export.OCIDir}}
-		d, err := e.solve(ctx, job, opt, r)
+		d, err := e.solve(ctx, job, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -298,8 +409,9 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		read := func(_ context.Context, dgst string) ([]byte, error) {
 			return os.ReadFile(layoutBlob(job.Export.OCIDir, dgst))
 		}
-		if r.Images, err = imageLayers(ctx, d, read); err != nil {
-			return nil, failure.Infra(err)
+		var err2 error
+		if r.Images, err2 = imageLayers(ctx, d, read); err2 != nil {
+			return nil, failure.Infra(err2)
 		}
 		for _, ls := range r.Images {
 			for i := range ls {
@@ -312,7 +424,132 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 	return r, nil
 }
 
-func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Result) (string, error) {
+// solveError is an error BuildKit's solve returned, which Build names
+// after the step that failed.
+type solveError struct{ err error }
+
+func (e *solveError) Error() string { return e.err.Error() }
+func (e *solveError) Unwrap() error { return e.err }
+
+// statusHub gathers the status streams of a job's solves into one
+// display, one step count and one watch, and runs the watchdogs that stop
+// the whole job.
+type statusHub struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	in      chan hubStatus
+	fwd     sync.WaitGroup
+	done    chan struct{}
+	counter stepCounter
+	watch   *statusWatch
+
+	pushOnce              sync.Once
+	stalled, unresponsive atomic.Bool
+	healthTimeout         time.Duration
+}
+
+type hubStatus struct {
+	s    *client.SolveStatus
+	show bool
+}
+
+func (e *Engine) startStatus(ctx context.Context, job Job) (*statusHub, error) {
+	mode := progressui.DisplayMode(job.Progress)
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	out := job.ProgressOut
+	if out == nil {
+		out = io.Discard
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		return nil, failure.Usage(fmt.Errorf("--progress %q: %w", job.Progress, err))
+	}
+	h := &statusHub{in: make(chan hubStatus), done: make(chan struct{}), watch: newStatusWatch(), healthTimeout: BuildkitTimeout()}
+	h.ctx, h.cancel = context.WithCancel(ctx)
+	// A daemon that stops answering (frozen, swapped out, its host gone
+	// without closing the connection) would leave the build waiting
+	// forever; a long silent step would not: so the daemon itself is asked,
+	// every few seconds, to answer a cheap call in time.
+	go watchdog(h.ctx, h.cancel, 5*time.Second, &h.unresponsive, func() bool {
+		hctx, hcancel := context.WithTimeout(h.ctx, h.healthTimeout)
+		defer hcancel()
+		_, err := e.c.ListWorkers(hctx)
+		return err != nil && hctx.Err() != nil && h.ctx.Err() == nil
+	})
+	tee := make(chan *client.SolveStatus)
+	go func() {
+		defer close(tee)
+		for hs := range h.in {
+			h.watch.observe(hs.s)
+			if hs.show {
+				h.counter.observe(hs.s)
+				tee <- hs.s
+			}
+		}
+	}()
+	go func() {
+		defer close(h.done)
+		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), tee)
+	}()
+	return h, nil
+}
+
+// forward sends one solve's status stream to the hub (to the display
+// when show) until BuildKit closes it; the returned channel closes then.
+func (h *statusHub) forward(ch chan *client.SolveStatus, show bool) <-chan struct{} {
+	done := make(chan struct{})
+	h.fwd.Add(1)
+	go func() {
+		defer h.fwd.Done()
+		defer close(done)
+		for s := range ch {
+			h.in <- hubStatus{s: s, show: show}
+		}
+	}()
+	return done
+}
+
+// pushing starts, at the first push, the watchdog that stops a push
+// making no progress for job.PushTimeout.
+func (h *statusHub) pushing(job Job) {
+	if job.PushTimeout <= 0 {
+		return
+	}
+	h.pushOnce.Do(func() {
+		go watchdog(h.ctx, h.cancel, min(job.PushTimeout/4, time.Second), &h.stalled, func() bool {
+			return h.watch.idle() >= job.PushTimeout
+		})
+	})
+}
+
+// stop waits for the display to show the last status and returns the
+// step counts.
+func (h *statusHub) stop() *Result {
+	h.fwd.Wait()
+	close(h.in)
+	<-h.done
+	h.cancel()
+	r := &Result{}
+	r.Vertexes, r.Cached = h.counter.counts()
+	return r
+}
+
+// tripped is the error of a watchdog that stopped the job, if one did.
+func (h *statusHub) tripped(addr string, job Job) error {
+	if h.unresponsive.Load() {
+		return failure.Infra(fmt.Errorf("BuildKit at %s stopped answering (no answer to a health check within %s), so the build was stopped; is the daemon stopped, frozen or out of memory? (ENVBUILD_BUILDKIT_TIMEOUT sets how long to wait)", addr, h.healthTimeout))
+	}
+	if h.stalled.Load() {
+		return failure.Infra(fmt.Errorf("pushing to registry %s through BuildKit at %s: no progress for %s, so the push was stopped; is the registry overloaded or out of space? (ENVBUILD_PUSH_TIMEOUT sets how long to wait)", registryHost(job.Export.Image), addr, job.PushTimeout))
+	}
+	return nil
+}
+
+// solve runs one solve of a unit, its status going to the hub (shown
+// when show).
+func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Result, hub *statusHub, show bool) (string, error) {
 	buildFunc := func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
 		res := gateway.NewResult()
 		refs := make([]gateway.Reference, len(job.Platforms))
@@ -387,68 +624,11 @@ func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Res
 	}
 
 	statusCh := make(chan *client.SolveStatus)
-	tee := make(chan *client.SolveStatus)
-	var counter stepCounter
-	watch := newStatusWatch()
-	mode := progressui.DisplayMode(job.Progress)
-	if mode == "" {
-		mode = progressui.AutoMode
-	}
-	out := job.ProgressOut
-	if out == nil {
-		out = io.Discard
-	}
-	display, err := progressui.NewDisplay(out, mode)
-	if err != nil {
-		return "", failure.Usage(fmt.Errorf("--progress %q: %w", job.Progress, err))
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stalled atomic.Bool
-	if job.pushing && job.PushTimeout > 0 {
-		go watchdog(ctx, cancel, min(job.PushTimeout/4, time.Second), &stalled, func() bool {
-			return watch.idle() >= job.PushTimeout
-		})
-	}
-	// A daemon that stops answering (frozen, swapped out, its host gone
-	// without closing the connection) would leave the build waiting
-	// forever; a long silent step would not: so the daemon itself is asked,
-	// every few seconds, to answer a cheap call in time.
-	var unresponsive atomic.Bool
-	healthTimeout := BuildkitTimeout()
-	go watchdog(ctx, cancel, 5*time.Second, &unresponsive, func() bool {
-		hctx, hcancel := context.WithTimeout(ctx, healthTimeout)
-		defer hcancel()
-		_, err := e.c.ListWorkers(hctx)
-		return err != nil && hctx.Err() != nil && ctx.Err() == nil
-	})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		defer close(tee)
-		for s := range statusCh {
-			counter.observe(s)
-			watch.observe(s)
-			tee <- s
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), tee)
-	}()
+	done := hub.forward(statusCh, show)
 	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)
-	wg.Wait()
-	r.Vertexes, r.Cached = counter.counts()
-	if unresponsive.Load() {
-		return "", failure.Infra(fmt.Errorf("BuildKit at %s stopped answering (no answer to a health check within %s), so the build was stopped; is the daemon stopped, frozen or out of memory? (ENVBUILD_BUILDKIT_TIMEOUT sets how long to wait)", e.Addr, healthTimeout))
-	}
-	if stalled.Load() {
-		return "", failure.Infra(fmt.Errorf("pushing to registry %s through BuildKit at %s: no progress for %s, so the push was stopped; is the registry overloaded or out of space? (ENVBUILD_PUSH_TIMEOUT sets how long to wait)", registryHost(job.Export.Image), e.Addr, job.PushTimeout))
-	}
+	<-done
 	if err != nil {
-		name, reason := watch.failure()
-		return "", &StepError{Step: name, Mismatch: isMismatch(err), err: classifySolveError(err, e.Addr, registryHost(job.Export.Image), name, reason)}
+		return "", &solveError{err: err}
 	}
 	return resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil
 }

@@ -138,14 +138,16 @@ const metaDir = "/.envbuild-meta"
 
 // Lowered is the LLB of the layers one platform has to build.
 type Lowered struct {
-	// Layers merges the built layers, in plan order, each its own layer.
-	Layers llb.State
-	// Built are the indexes (in PlatformPlan.Layers) of the built layers,
-	// in the order of Layers' layers.
+	// Built are the indexes (in PlatformPlan.Layers) of the built layers.
 	Built []int
-	// Meta holds each built layer's LayerMeta JSON at MetaFiles[i].
-	Meta      llb.State
-	MetaFiles []string
+	// Each are the built layers, in the order of Built, and EachMeta the
+	// state holding each one's LayerMeta JSON at MetaFiles[i]. Each layer
+	// is exported on its own (engine.Build), as soon as it is built.
+	Each, EachMeta []llb.State
+	MetaFiles      []string
+	// Layers merges the built layers in plan order: the whole graph as
+	// one state, for looking at it (the builder exports Each).
+	Layers llb.State
 }
 
 // Lower builds the LLB of one platform's missing layers: each installed by
@@ -255,14 +257,14 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 		builtMeta = append(builtMeta, metas[i])
 		lw.MetaFiles = append(lw.MetaFiles, "/"+l.Key+".json")
 	}
+	lw.Each, lw.EachMeta = built, builtMeta
 	switch len(built) {
 	case 0:
 		return nil, fmt.Errorf("nothing to build for %s", pp.Platform)
 	case 1:
-		lw.Layers, lw.Meta = built[0], builtMeta[0]
+		lw.Layers = built[0]
 	default:
 		lw.Layers = llb.Merge(built, llb.WithCustomNamef("%d layers of %s (%s)", len(built), p.EnvName, pp.Platform))
-		lw.Meta = llb.Merge(builtMeta, llb.WithCustomName("the layers' metadata"))
 	}
 	return lw, nil
 }
