@@ -16,6 +16,7 @@ http://127.0.0.1:PORT/simple.
 import concurrent.futures
 import hashlib
 import html
+import json
 import os
 import re
 import sys
@@ -97,8 +98,12 @@ def main():
         d = os.path.join(simple, project)
         os.makedirs(d, exist_ok=True)
         links = []
+        jfiles = []
         for p in sorted(ps, key=lambda p: p["filename"]):
             attrs = ""
+            jf = {"filename": p["filename"], "url": f"../../files/{p['filename']}", "hashes": {"sha256": p["sha256"]}}
+            if p.get("size"):
+                jf["size"] = p["size"]
             if p["filename"].endswith(".whl"):
                 meta_path = os.path.join(files, p["filename"] + ".metadata")
                 if not os.path.exists(meta_path):
@@ -106,10 +111,16 @@ def main():
                         f.write(metadata(os.path.join(files, p["filename"])))
                 mh = sha256_of(meta_path)
                 attrs = f' data-dist-info-metadata="sha256={mh}" data-core-metadata="sha256={mh}"'
+                jf["core-metadata"] = {"sha256": mh}
+            jfiles.append(jf)
             href = f"../../files/{html.escape(p['filename'])}#sha256={p['sha256']}"
             links.append(f'<a href="{href}"{attrs}>{html.escape(p["filename"])}</a><br/>')
         with open(os.path.join(d, "index.html"), "w") as f:
             f.write("<!DOCTYPE html>\n<html><body>\n" + "\n".join(links) + "\n</body></html>\n")
+        # PEP 691 JSON with PEP 700 sizes, as PyPI serves it
+        # (bench-mirror-serve.py answers with it when asked).
+        with open(os.path.join(d, "index.json"), "w") as f:
+            json.dump({"meta": {"api-version": "1.1"}, "name": project, "files": jfiles}, f)
     with open(os.path.join(simple, "index.html"), "w") as f:
         f.write("<!DOCTYPE html>\n<html><body>\n")
         for project in sorted(by_project):

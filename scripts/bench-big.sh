@@ -7,7 +7,7 @@
 #
 # The locked wheels are fetched once from the package index into a loopback
 # mirror (.cache/bench-big/mirror, gitignored; PEP 503 with PEP 658 metadata,
-# served by python3 -m http.server), so that every build reads the same files
+# served by scripts/bench-mirror-serve.py), so that every build reads the same files
 # from loopback. Each cold build runs on a buildkitd of its own started empty,
 # and each round pushes to a registry of its own started empty (removed after
 # the round: the pushes of every round would not fit the disk).
@@ -91,7 +91,7 @@ t0=$(now)
 python3 scripts/bench-big-mirror.py "$mirror" "$work/pypi-from/envbuild.lock" "$work/pypi-to/envbuild.lock" 2>"$work/mirror.log"
 log "mirror filled in $(since "$t0") s ($(tail -1 "$work/mirror.log"))"
 port=$(freeport)
-(cd "$mirror" && exec python3 -m http.server "$port" --bind 127.0.0.1 >"$work/http.log" 2>&1) &
+python3 scripts/bench-mirror-serve.py "$mirror" "$port" >"$work/http.log" 2>&1 &
 pids+=($!)
 index=http://127.0.0.1:$port/simple
 for _ in $(seq 50); do curl -sf "$index/" >/dev/null && break; sleep 0.1; done
