@@ -43,6 +43,9 @@ type Options struct {
 	// max-age (a fresh view of the index at the price of one round trip
 	// per project).
 	Refresh bool
+	// Timeout, Deadline, Retries and Concurrency (and backoff) are
+	// httpc.Options', with its defaults.
+	//
 	// Timeout is how long one request may wait for the server to say
 	// something (headers, or the next bytes of a body): an inactivity
 	// timeout, so a large download may take as long as it keeps moving.
@@ -124,21 +127,6 @@ func New(opts Options) (*Client, error) {
 	if opts.Deadline <= 0 {
 		opts.Deadline = httpc.DefaultDeadline
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 30 * time.Second
-	}
-	switch {
-	case opts.Retries == 0:
-		opts.Retries = 3
-	case opts.Retries < 0:
-		opts.Retries = 0
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 16
-	}
-	if opts.backoff <= 0 {
-		opts.backoff = 250 * time.Millisecond
-	}
 	if opts.CacheDir == "" {
 		d, err := httpc.DefaultCacheDir()
 		if err != nil {
@@ -176,10 +164,6 @@ func New(opts Options) (*Client, error) {
 		}
 		c.indexes = append(c.indexes, indexRef{name: name, root: clean})
 	}
-	retries := opts.Retries
-	if retries == 0 {
-		retries = -1 // normalised above: 0 here means none, httpc's -1
-	}
 	f, err := httpc.New(httpc.Options{
 		CacheDir:    opts.CacheDir,
 		Offline:     opts.Offline,
@@ -187,7 +171,7 @@ func New(opts Options) (*Client, error) {
 		Heuristic:   heuristicFreshness,
 		Timeout:     opts.Timeout,
 		Deadline:    opts.Deadline,
-		Retries:     retries,
+		Retries:     opts.Retries,
 		Backoff:     opts.backoff,
 		Concurrency: opts.Concurrency,
 		CertFile:    opts.CertFile,
