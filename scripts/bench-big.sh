@@ -221,6 +221,16 @@ pull_import() { # pull_import IMAGE: sets pull_s, import_s (or pull_err)
   import_s=$(since "$t0")
   docker image prune -af >/dev/null 2>&1 || true
 }
+# pull_record TOOL IMAGE: pulls and imports IMAGE (pull_import) and records
+# the pull, or the error that refused it.
+pull_record() {
+  pull_import "$2"
+  if [[ -n $pull_err ]]; then
+    record "$comp" pull "$1" "$r" 0 "error=$pull_err"
+  else
+    record "$comp" pull "$1" "$r" "$pull_s" "import=$import_s"
+  fi
+}
 
 # The physical floor: each stage alone with plain tools, then all stages
 # overlapped in two lanes (largest files first).
@@ -312,12 +322,7 @@ for comp in $rounds; do
         fi
         hwm=$(stopbk eb "$ebpid")
         record "$comp" buildkitd-hwm envbuild "$r" 0 "hwm_kb=$hwm"
-        pull_import "$image"
-        if [[ -n $pull_err ]]; then
-          record "$comp" pull envbuild "$r" 0 "error=$pull_err"
-        else
-          record "$comp" pull envbuild "$r" "$pull_s" "import=$import_s"
-        fi
+        pull_record envbuild "$image"
       fi
     else
       freshbk uv; uvpid=$bkpid; uvaddr=$addr
@@ -330,12 +335,7 @@ for comp in $rounds; do
         fi
         hwm=$(stopbk uv "$uvpid")
         record "$comp" buildkitd-hwm uv "$r" 0 "hwm_kb=$hwm"
-        pull_import "$image"
-        if [[ -n $pull_err ]]; then
-          record "$comp" pull uv "$r" 0 "error=$pull_err"
-        else
-          record "$comp" pull uv "$r" "$pull_s" "import=$import_s"
-        fi
+        pull_record uv "$image"
       else
         stopbk uv "$uvpid" >/dev/null
       fi
