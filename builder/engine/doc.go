@@ -1,9 +1,10 @@
 // Package engine is the only package that talks to BuildKit: it connects to
 // a daemon (any address BuildKit's client accepts, or the local daemon of
 // docs/reference.md, started when needed), asks for the worker's platform, solves
-// the LLB of every platform through a gateway build function (so several
-// platforms become one manifest list), and exports the result with
-// BuildKit's image exporter (push) or OCI exporter (a layout directory).
+// each layer's LLB through a gateway build function, and exports each
+// layer on its own, all at once, as a one-layer image with BuildKit's
+// image exporter (push by digest) or OCI exporter (a layout directory):
+// envbuild writes the image's manifests itself.
 //
 // Progress goes through BuildKit's progress UI. Registry credentials reach
 // BuildKit through the session's auth provider (Docker config file and

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,20 +88,11 @@ func (e *Engine) HostPlatform(ctx context.Context) (string, error) {
 	return platforms.Format(p), nil
 }
 
-// PlatformJob is one platform's definition and image config.
+// PlatformJob is one platform's layers, each built and exported on its
+// own (Build).
 type PlatformJob struct {
 	Platform string
-	Def      *llb.Definition
-	Config   []byte
-	// Meta, when set, is solved too, and MetaFiles are read from its
-	// result (Result.Meta): small files the steps wrote beside their
-	// layers (each layer's LayerMeta).
-	Meta      *llb.Definition
-	MetaFiles []string
-	// Layers, when set for every platform of a job, are the platform's
-	// layers each on its own, built and exported at once (Build); Def,
-	// Config, Meta and MetaFiles are then unused.
-	Layers []LayerJob
+	Layers   []LayerJob
 }
 
 // LayerJob is one layer built and exported on its own: an image of that
@@ -187,8 +177,8 @@ type Layer struct {
 	Path string
 }
 
-// Build solves and exports the job. When every platform lists its Layers,
-// each layer is solved and exported on its own, all at once: a layer is
+// Build solves and exports the job: each layer is solved and exported on
+// its own, all at once: a layer is
 // compressed and pushed as soon as its step is done, while the others are
 // still installing. One export of the whole image would wait for the
 // slowest step before compressing anything, and on a two-core machine
@@ -282,23 +272,21 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 	return r, nil
 }
 
-// units splits the job into the exports Build runs at once: one per layer
-// when every platform lists its Layers, else the whole job.
-func (job Job) units() []Job {
-	for _, pj := range job.Platforms {
-		if len(pj.Layers) == 0 {
-			return []Job{job}
-		}
-	}
-	var out []Job
+// unit is one layer of a job, built and exported on its own: the job's
+// settings, the layer's platform, and its export (an OCI layout of its
+// own when the job exports to one).
+type unit struct {
+	Job
+	platform string
+	layer    LayerJob
+}
+
+// units splits the job into the exports Build runs at once, one per layer.
+func (job Job) units() []unit {
+	var out []unit
 	for _, pj := range job.Platforms {
 		for _, l := range pj.Layers {
-			u := job
-			one := PlatformJob{Platform: pj.Platform, Def: l.Def, Config: l.Config, Meta: l.Meta}
-			if l.MetaFile != "" {
-				one.MetaFiles = []string{l.MetaFile}
-			}
-			u.Platforms = []PlatformJob{one}
+			u := unit{Job: job, platform: pj.Platform, layer: l}
 			if job.Export.OCIDir != "" {
 				u.Export.OCIDir = filepath.Join(job.Export.OCIDir, strconv.Itoa(len(out)))
 			}
@@ -309,7 +297,8 @@ func (job Job) units() []Job {
 }
 
 // buildUnit solves and exports one unit of a job.
-func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hub *statusHub) (*Result, error) {
+func (e *Engine) buildUnit(ctx context.Context, u unit, opt client.SolveOpt, hub *statusHub) (*Result, error) {
+	job := u.Job
 	compression := job.Export.Compression
 	if compression == "" {
 		compression = "gzip"
@@ -339,7 +328,7 @@ func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hu
 		// image can be listed and asked for in the registry; the second,
 		// entirely cached, pushes. The difference is what was pushed.
 		opt.Exports = []client.ExportEntry{imageExport(false)}
-		first, err := e.solve(ctx, job, opt, r, hub, true)
+		first, err := e.solve(ctx, u, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -360,7 +349,7 @@ func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hu
 		}
 		opt.Exports = []client.ExportEntry{imageExport(true)}
 		hub.pushing(job)
-		second, err := e.solve(ctx, job, opt, &Result{}, hub, false)
+		second, err := e.solve(ctx, u, opt, &Result{}, hub, false)
 		if err != nil {
 			return nil, err
 		}
@@ -387,7 +376,7 @@ func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hu
 		}
 	case job.Export.Image != "":
 		opt.Exports = []client.ExportEntry{imageExport(true)}
-		d, err := e.solve(ctx, job, opt, r, hub, true)
+		d, err := e.solve(ctx, u, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +390,7 @@ func (e *Engine) buildUnit(ctx context.Context, job Job, opt client.SolveOpt, hu
 			attrs["compression-level"] = strconv.Itoa(job.Export.CompressionLevel)
 		}
 		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputDir: job.Export.OCIDir}}
-		d, err := e.solve(ctx, job, opt, r, hub, true)
+		d, err := e.solve(ctx, u, opt, r, hub, true)
 		if err != nil {
 			return nil, err
 		}
@@ -548,81 +537,37 @@ func (h *statusHub) tripped(addr string, job Job) error {
 }
 
 // solve runs one solve of a unit, its status going to the hub (shown
-// when show).
-func (e *Engine) solve(ctx context.Context, job Job, opt client.SolveOpt, r *Result, hub *statusHub, show bool) (string, error) {
-	buildFunc := func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
-		res := gateway.NewResult()
-		refs := make([]gateway.Reference, len(job.Platforms))
-		eg, ectx := errgroup.WithContext(ctx)
-		metas := make([][][]byte, len(job.Platforms))
-		for i, pj := range job.Platforms {
-			eg.Go(func() error {
-				r, err := c.Solve(ectx, gateway.SolveRequest{Definition: pj.Def.ToPB(), Evaluate: true})
-				if err != nil {
-					return err
-				}
-				ref, err := r.SingleRef()
-				if err != nil {
-					return err
-				}
-				refs[i] = ref
-				if pj.Meta == nil {
-					return nil
-				}
-				mr, err := c.Solve(ectx, gateway.SolveRequest{Definition: pj.Meta.ToPB(), Evaluate: true})
-				if err != nil {
-					return err
-				}
-				mref, err := mr.SingleRef()
-				if err != nil {
-					return err
-				}
-				for _, f := range pj.MetaFiles {
-					b, err := mref.ReadFile(ectx, gateway.ReadRequest{Filename: f})
-					if err != nil {
-						return fmt.Errorf("reading %s of the build: %w", f, err)
-					}
-					metas[i] = append(metas[i], b)
-				}
-				return nil
-			})
-		}
-		if err := eg.Wait(); err != nil {
-			return nil, err
-		}
-		if r.Meta == nil {
-			r.Meta = map[string][][]byte{}
-		}
-		for i, pj := range job.Platforms {
-			if pj.Meta != nil {
-				r.Meta[pj.Platform] = metas[i]
-			}
-		}
-		if len(job.Platforms) == 1 {
-			res.SetRef(refs[0])
-			res.AddMeta(exptypes.ExporterImageConfigKey, job.Platforms[0].Config)
-			return res, nil
-		}
-		var ps exptypes.Platforms
-		for i, pj := range job.Platforms {
-			p, err := platforms.Parse(pj.Platform)
-			if err != nil {
-				return nil, err
-			}
-			p = platforms.Normalize(p)
-			key := platforms.Format(p)
-			res.AddRef(key, refs[i])
-			res.AddMeta(exptypes.ExporterImageConfigKey+"/"+key, pj.Config)
-			ps.Platforms = append(ps.Platforms, exptypes.Platform{ID: key, Platform: p})
-		}
-		dt, err := json.Marshal(ps)
+// when show): the layer, its metadata file read into r.Meta, and the
+// layer's config handed to the exporter.
+func (e *Engine) solve(ctx context.Context, u unit, opt client.SolveOpt, r *Result, hub *statusHub, show bool) (string, error) {
+	evaluate := func(ctx context.Context, c gateway.Client, def *llb.Definition) (gateway.Reference, error) {
+		res, err := c.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 		if err != nil {
 			return nil, err
 		}
-		res.AddMeta(exptypes.ExporterPlatformsKey, dt)
+		return res.SingleRef()
+	}
+	buildFunc := func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+		ref, err := evaluate(ctx, c, u.layer.Def)
+		if err != nil {
+			return nil, err
+		}
+		if u.layer.Meta != nil {
+			mref, err := evaluate(ctx, c, u.layer.Meta)
+			if err != nil {
+				return nil, err
+			}
+			b, err := mref.ReadFile(ctx, gateway.ReadRequest{Filename: u.layer.MetaFile})
+			if err != nil {
+				return nil, fmt.Errorf("reading %s of the build: %w", u.layer.MetaFile, err)
+			}
+			r.Meta = map[string][][]byte{u.platform: {b}}
+		}
+		res := gateway.NewResult()
+		res.SetRef(ref)
+		res.AddMeta(exptypes.ExporterImageConfigKey, u.layer.Config)
 		return res, nil
 	}
-
 	statusCh := make(chan *client.SolveStatus)
 	done := hub.forward(statusCh, show)
 	resp, err := e.c.Build(ctx, opt, "envbuild", buildFunc, statusCh)

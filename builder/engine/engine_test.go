@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -91,21 +90,24 @@ func TestHostPlatform(t *testing.T) {
 	}
 }
 
-// Build solves each platform's layers and metadata, reads the metadata
-// files, hands the exporter one image per platform with its config, and
-// reports the pushed digest and BuildKit's step counts.
+// Build solves each layer and its metadata, reads the metadata file,
+// hands the exporter the layer with its config, and reports the pushed
+// digest and BuildKit's step counts.
 func TestBuildThroughTheGateway(t *testing.T) {
 	gw := &fakeGateway{}
+	var mu sync.Mutex
 	var exports []client.ExportEntry
-	var result *gateway.Result
+	configs := map[string]string{}
 	d := &fakeDaemon{build: func(ctx context.Context, opt client.SolveOpt, f gateway.BuildFunc, ch chan *client.SolveStatus) (*client.SolveResponse, error) {
 		defer close(ch)
-		exports = opt.Exports
 		res, err := f(ctx, gw)
 		if err != nil {
 			return nil, err
 		}
-		result = res
+		mu.Lock()
+		exports = append(exports, opt.Exports...)
+		configs[res.Ref.(fakeRef).name] = string(res.Metadata[exptypes.ExporterImageConfigKey])
+		mu.Unlock()
 		now := time.Now()
 		ch <- &client.SolveStatus{Vertexes: []*client.Vertex{
 			{Digest: digest.FromString("a"), Name: "install six", Completed: &now},
@@ -116,8 +118,8 @@ func TestBuildThroughTheGateway(t *testing.T) {
 	e := &Engine{Addr: "unix:///fake.sock", c: d}
 	job := Job{
 		Platforms: []PlatformJob{
-			{Platform: "linux/amd64", Def: definition("layers-amd64"), Config: []byte(`{"architecture":"amd64"}`), Meta: definition("meta-amd64"), MetaFiles: []string{"/k1.json", "/k2.json"}},
-			{Platform: "linux/arm64", Def: definition("layers-arm64"), Config: []byte(`{"architecture":"arm64"}`)},
+			{Platform: "linux/amd64", Layers: []LayerJob{{Def: definition("six-amd64"), Config: []byte(`{"architecture":"amd64"}`), Meta: definition("meta-amd64"), MetaFile: "/k1.json"}}},
+			{Platform: "linux/arm64", Layers: []LayerJob{{Def: definition("six-arm64"), Config: []byte(`{"architecture":"arm64"}`)}}},
 		},
 		Export:          Export{Image: "registry.example/team/layers", PushByDigest: true, Compression: "zstd", Insecure: true},
 		Progress:        "quiet",
@@ -130,33 +132,28 @@ func TestBuildThroughTheGateway(t *testing.T) {
 	if r.Digest != "sha256:pushed" || r.Vertexes != 2 || r.Cached != 1 {
 		t.Errorf("digest %q, steps %d, cached %d; want sha256:pushed, 2, 1", r.Digest, r.Vertexes, r.Cached)
 	}
-	if got := r.Meta["linux/amd64"]; len(got) != 2 || string(got[0]) != "/k1.json of meta-amd64" || string(got[1]) != "/k2.json of meta-amd64" {
+	if got := r.Meta["linux/amd64"]; len(got) != 1 || string(got[0]) != "/k1.json of meta-amd64" {
 		t.Errorf("metadata %q", got)
 	}
 	if _, ok := r.Meta["linux/arm64"]; ok {
-		t.Errorf("metadata read for a platform without Meta")
+		t.Errorf("metadata read for a layer without Meta")
 	}
 	if len(gw.solved) != 3 {
-		t.Errorf("solved %q; want both platforms' layers and amd64's metadata", gw.solved)
+		t.Errorf("solved %q; want both layers and amd64's metadata", gw.solved)
 	}
-	// The exporter gets one ref and one config per platform.
-	if len(result.Refs) != 2 || result.Refs["linux/amd64"].(fakeRef).name != "layers-amd64" || result.Refs["linux/arm64"].(fakeRef).name != "layers-arm64" {
-		t.Errorf("refs %v", result.Refs)
+	// The exporter gets each layer with its platform's config.
+	if configs["six-amd64"] != `{"architecture":"amd64"}` || configs["six-arm64"] != `{"architecture":"arm64"}` {
+		t.Errorf("configs %v", configs)
 	}
-	if string(result.Metadata[exptypes.ExporterImageConfigKey+"/linux/arm64"]) != `{"architecture":"arm64"}` {
-		t.Errorf("metadata %v", result.Metadata)
-	}
-	var ps exptypes.Platforms
-	if err := json.Unmarshal(result.Metadata[exptypes.ExporterPlatformsKey], &ps); err != nil || len(ps.Platforms) != 2 || ps.Platforms[1].ID != "linux/arm64" || ps.Platforms[1].Platform.Architecture != "arm64" {
-		t.Errorf("platforms %+v, %v", ps, err)
-	}
-	if len(exports) != 1 {
+	if len(exports) != 2 {
 		t.Fatalf("exports %+v", exports)
 	}
 	want := map[string]string{"name": "registry.example/team/layers", "push": "true", "oci-mediatypes": "true", "compression": "zstd", "registry.insecure": "true", "push-by-digest": "true"}
-	for k, v := range want {
-		if exports[0].Attrs[k] != v {
-			t.Errorf("export attribute %s = %q, want %q (%v)", k, exports[0].Attrs[k], v, exports[0].Attrs)
+	for _, x := range exports {
+		for k, v := range want {
+			if x.Attrs[k] != v {
+				t.Errorf("export attribute %s = %q, want %q (%v)", k, x.Attrs[k], v, x.Attrs)
+			}
 		}
 	}
 }
@@ -171,7 +168,7 @@ func TestBuildFailureNamesTheStep(t *testing.T) {
 		return nil, errors.New("process \"/.envbuild/envbuild internal-step wheel\" did not complete successfully: exit code: 1")
 	}}
 	e := &Engine{Addr: "unix:///fake.sock", c: d}
-	_, err := e.Build(context.Background(), Job{Platforms: []PlatformJob{{Platform: "linux/amd64", Def: definition("l")}}, Export: Export{Image: "registry.example/x"}, Progress: "quiet", DockerConfigDir: t.TempDir()})
+	_, err := e.Build(context.Background(), Job{Platforms: []PlatformJob{{Platform: "linux/amd64", Layers: []LayerJob{{Def: definition("l")}}}}, Export: Export{Image: "registry.example/x"}, Progress: "quiet", DockerConfigDir: t.TempDir()})
 	var se *StepError
 	if !errors.As(err, &se) {
 		t.Fatalf("err %v (%T); want a StepError", err, err)
