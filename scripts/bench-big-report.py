@@ -51,7 +51,7 @@ def ratio(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
-    for k in ("date", "checkout", "spec", "packages", "gb", "dockerd", "machine"):
+    for k in ("date", "checkout", "spec", "packages", "gb", "dockerd", "containerd", "machine"):
         ap.add_argument("--" + k, default="")
     a = ap.parse_args()
     rows = load(a.results)
@@ -97,6 +97,12 @@ def main():
             f0 = fr[0]
             w(f"| pin changed, fresh builder: layers built / reused, bytes pushed | {f0.get('built')} / {f0.get('reused')}, "
               f"{int(f0.get('pushed', 0)) / 1e6:.1f} MB | – | |")
+        ec, nec = med(ebl, "cpu_s")
+        uc, nuc = med(uvl, "cpu_s")
+        if ec is not None or uc is not None:
+            w(f"| CPU time of the cold build (every core of the machine, from /proc/stat) | {fmt(ec, nec)} | {fmt(uc, nuc)} | {ratio(ec, uc)} |")
+            cores = int(a.machine.split()[0]) if a.machine.split() and a.machine.split()[0].isdigit() else 2
+            w(f"| that CPU time spread over the {cores} cores: the fastest cold build it allows | {fmt(ec and ec / cores, nec)} | {fmt(uc and uc / cores, nuc)} | {ratio(ec and ec / cores, uv)} of uv's cold build |")
         rss, nr = med(ebl, "rss_kb")
         w(f"| envbuild's peak memory (max RSS) | {fmt(rss and rss / 1024, nr, ' MB')} | – | |")
         hb, nhb = med(pick(rows, comp, "buildkitd-hwm", "envbuild"), "hwm_kb")
@@ -121,6 +127,24 @@ def main():
           f"| {ratio(pulls['envbuild'][1], pulls['uv'][1])} |")
         w(f"| pull + first import | {fmt(pulls['envbuild'][2])} | {fmt(pulls['uv'][2])} "
           f"| {ratio(pulls['envbuild'][2], pulls['uv'][2])} |")
+        cpulls = {}
+        for tool in ("envbuild", "uv"):
+            pr = pick(rows, comp, "pull-containerd", tool)
+            errs = [r["error"] for r in pr if r.get("error")]
+            ok = [r for r in pr if not r.get("error")]
+            p, n = med(ok)
+            i, ni = med(ok, "import")
+            tot, nt = med([{"secs": r["secs"] + float(r.get("import") or 0)} for r in ok])
+            cpulls[tool] = (p, n, i, ni, tot, nt, errs, bool(pr))
+        if cpulls["envbuild"][7] or cpulls["uv"][7]:
+            cells = []
+            for tool in ("envbuild", "uv"):
+                p, n, _, _, _, _, errs, _ = cpulls[tool]
+                cells.append(f"refused: {errs[0]}" if errs and p is None else fmt(p, n))
+            ce, cu = cpulls["envbuild"], cpulls["uv"]
+            w(f"| `ctr images pull` (a fresh containerd {a.containerd}, unpacked) | {cells[0]} | {cells[1]} | {ratio(ce[0], cu[0])} |")
+            w(f"| first `import torch, numpy, pandas` (`ctr run`) | {fmt(ce[2], ce[3])} | {fmt(cu[2], cu[3])} | {ratio(ce[2], cu[2])} |")
+            w(f"| pull + first import (containerd) | {fmt(ce[4], ce[5])} | {fmt(cu[4], cu[5])} | {ratio(ce[4], cu[4])} |")
         w("")
         stages = [("fetch (curl, 4 at a time, from the mirror)", "floor-fetch", False),
                   ("unpack (unzip, 2 at a time)", "floor-unpack", True),

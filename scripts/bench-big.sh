@@ -14,6 +14,10 @@
 #
 # Rounds alternate the compressions (ROUNDS, default "gzip zstd gzip zstd
 # gzip zstd"), and within a round the two tools alternate who goes first.
+# Every image is pulled and imported by dockerd and (CONTAINERD=1, the
+# default) by a fresh containerd too: Debian's dockerd 20.10 refuses zstd
+# layers, containerd unpacks them. Each cold build also records the CPU time
+# the whole machine spent during it (cpu_s).
 # DEADLINE (seconds since the epoch) stops starting new rounds after it; the
 # report says how many runs each figure is the median of. Results are also
 # appended to .cache/bench-big/results.tsv.
@@ -49,7 +53,7 @@ if ((avail < 40)); then
   exit 1
 fi
 [[ -x bin/envbuild && -x bin/buildkitd && -x bin/buildctl ]] || { echo "bench-big: run make build and make setup first" >&2; exit 1; }
-for cmd in pigz zstd unzip curl docker dockerd docker-registry; do
+for cmd in pigz zstd unzip curl docker dockerd docker-registry containerd ctr; do
   command -v "$cmd" >/dev/null || { echo "bench-big: $cmd is missing; run make setup" >&2; exit 1; }
 done
 # shellcheck source=scripts/bench-common.sh
@@ -61,6 +65,9 @@ bench_workdir envbuild-bench-big
 trap 'exit 143' INT TERM
 log() { printf 'bench-big: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
+# jiffies: the CPU time every core has spent busy since boot (USER_HZ ticks)
+jiffies() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
+cpusince() { echo $((($(jiffies) - $1) / $(getconf CLK_TCK))); }
 since() { python3 -c 'import sys; print(f"{float(sys.argv[2])-float(sys.argv[1]):.1f}")' "$1" "$(now)"; }
 # record COMPRESSION SCENARIO TOOL ROUND SECONDS [KEY=VALUE...]
 record() { local IFS=$'\t'; echo "$*" >>"$results"; log "$*"; }
@@ -74,6 +81,7 @@ export DOCKER_HOST=$ENVBUILD_TEST_DOCKER_HOST
 unset BUILDKIT_HOST
 [[ -n $DOCKER_HOST ]] || { echo "bench-big: the test bed has no dockerd (see $work/bed.log)" >&2; exit 1; }
 dockerd_version=$(docker version --format '{{.Server.Version}}')
+containerd_version=$(containerd --version | awk '{print $3}')
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -171,11 +179,12 @@ envbuild_build() { # envbuild_build NAME LOCKDIR ADDR COMP REPO [ARGS...]: sets 
   rm -rf "$dir"; mkdir -p "$dir"
   cp "$work/$lock/envbuild.lock" "$dir/"
   mapfile -t sa < <(specargs "$ver")
-  local t0; t0=$(now)
+  local t0 j0; t0=$(now); j0=$(jiffies)
   (cd "$dir" && XDG_CACHE_HOME=$dir/xdg /usr/bin/time -v -o "$dir/time" "$root/bin/envbuild" build --locked --json --progress plain \
     "${sa[@]}" --index-url "$index" --base "$base" --buildkit-addr "$a" \
     --compression "$comp" --registry "$repo" "$@" >"$dir/result.json" 2>"$dir/log") || { log "envbuild $name failed: $(tail -5 "$dir/log")"; return 1; }
   secs=$(since "$t0")
+  cpu=$(cpusince "$j0")
   rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$dir/time")
   json=$(cat "$dir/result.json")
 }
@@ -184,12 +193,13 @@ jf() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2
 uv_build() { # uv_build NAME LOCKDIR ADDR COMP REF: sets secs, digest
   local name=$1 lock=$2 a=$3 comp=$4 ref=$5
   cp "$work/$lock/requirements.txt" "$work/uvctx/requirements.txt"
-  local t0; t0=$(now)
+  local t0 j0; t0=$(now); j0=$(jiffies)
   bin/buildctl --addr "$a" build --progress plain --frontend dockerfile.v0 \
     --local context="$work/uvctx" --local dockerfile="$work/uvctx" \
     --output "type=image,name=$ref,push=true,registry.insecure=true,compression=$comp,oci-mediatypes=true" \
     --metadata-file "$work/uv-$name.json" >"$work/uv-$name.log" 2>&1 || { log "uv $name failed: $(tail -5 "$work/uv-$name.log")"; return 1; }
   secs=$(since "$t0")
+  cpu=$(cpusince "$j0")
   digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' "$work/uv-$name.json")
 }
 # The compressed bytes of an image's layers (all of them, base included).
@@ -221,14 +231,52 @@ pull_import() { # pull_import IMAGE: sets pull_s, import_s (or pull_err)
   import_s=$(since "$t0")
   docker image prune -af >/dev/null 2>&1 || true
 }
-# pull_record TOOL IMAGE: pulls and imports IMAGE (pull_import) and records
-# the pull, or the error that refused it.
+# ctr_pull_import IMAGE: a fresh containerd (its own root, started empty)
+# pulls and unpacks IMAGE, then runs the import once: sets pull_s,
+# import_s (or pull_err). containerd unpacks zstd layers, which Debian's
+# dockerd 20.10 refuses.
+ctr_pull_import() {
+  local d=$work/ctd pid t0
+  rm -rf "$d"; mkdir -p "$d"
+  printf '%s\n' 'version = 2' "root = \"$d/root\"" "state = \"$d/state\"" \
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]' \
+    '[grpc]' "  address = \"$d/sock\"" '[ttrpc]' "  address = \"$d/sock.ttrpc\"" >"$d/config.toml"
+  containerd --config "$d/config.toml" >"$d/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [[ -S $d/sock ]] && break; sleep 0.1; done
+  pull_err=
+  t0=$(now)
+  if ! ctr -a "$d/sock" -n bench images pull --plain-http --platform linux/amd64 "$1" >"$work/ctr-pull.log" 2>&1; then
+    pull_err=$(tail -1 "$work/ctr-pull.log" | tr '\t' ' ')
+  else
+    pull_s=$(since "$t0")
+    t0=$(now)
+    if ctr -a "$d/sock" -n bench run --rm "$1" bench-import python3 -c "import $import_mods" >"$work/ctr-import.log" 2>&1; then
+      import_s=$(since "$t0")
+    else
+      pull_err="import failed: $(tail -1 "$work/ctr-import.log" | tr '\t' ' ')"
+    fi
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$d"
+}
+# pull_record TOOL IMAGE: pulls and imports IMAGE with dockerd (pull_import)
+# and, unless CONTAINERD=0, with containerd (ctr_pull_import), and records
+# each pull, or the error that refused it.
 pull_record() {
   pull_import "$2"
   if [[ -n $pull_err ]]; then
     record "$comp" pull "$1" "$r" 0 "error=$pull_err"
   else
     record "$comp" pull "$1" "$r" "$pull_s" "import=$import_s"
+  fi
+  [[ ${CONTAINERD:-1} == 1 ]] || return 0
+  ctr_pull_import "$2"
+  if [[ -n $pull_err ]]; then
+    record "$comp" pull-containerd "$1" "$r" 0 "error=$pull_err"
+  else
+    record "$comp" pull-containerd "$1" "$r" "$pull_s" "import=$import_s"
   fi
 }
 
@@ -308,7 +356,7 @@ for comp in $rounds; do
       if envbuild_build cold from "$ebaddr" "$comp" "$reg/eb/torch"; then
         image=$(jf "$json" image)
         read -r nl bytes < <(imagebytes "$reg/eb/torch" "$(jf "$json" digest)")
-        record "$comp" cold envbuild "$r" "$secs" "rss_kb=$rss" "pushed=$(jf "$json" pushed_bytes)" "layers=$nl" "image_bytes=$bytes"
+        record "$comp" cold envbuild "$r" "$secs" "cpu_s=$cpu" "rss_kb=$rss" "pushed=$(jf "$json" pushed_bytes)" "layers=$nl" "image_bytes=$bytes"
         # A teammate's fresh builder: the team layer cache the cold build
         # wrote (read only, so that the warm run below does not find this
         # run's layers), pushing to another repository.
@@ -328,7 +376,7 @@ for comp in $rounds; do
       freshbk uv; uvpid=$bkpid; uvaddr=$addr
       if uv_build cold from "$uvaddr" "$comp" "$reg/uv/torch:cold"; then
         read -r nl bytes < <(imagebytes "$reg/uv/torch" "$digest")
-        record "$comp" cold uv "$r" "$secs" "layers=$nl" "image_bytes=$bytes"
+        record "$comp" cold uv "$r" "$secs" "cpu_s=$cpu" "layers=$nl" "image_bytes=$bytes"
         image=$reg/uv/torch@$digest
         if ((r <= uv_pin_runs)) && uv_build warmpin to "$uvaddr" "$comp" "$reg/uv/torch:pin"; then
           record "$comp" pin-warm uv "$r" "$secs"
@@ -346,7 +394,7 @@ done
 
 python3 scripts/bench-big-report.py "$results" \
   --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --checkout "$(git describe --always --dirty)" \
-  --spec "$spec $pin" --packages "$npkg" --gb "$gb" --dockerd "$dockerd_version" \
+  --spec "$spec $pin" --packages "$npkg" --gb "$gb" --dockerd "$dockerd_version" --containerd "$containerd_version" \
   --machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo), $(uname -r)" >"$out"
 cat "$out"
 exit
