@@ -243,6 +243,7 @@ ctr_pull_import() {
     '[grpc]' "  address = \"$d/sock\"" '[ttrpc]' "  address = \"$d/sock.ttrpc\"" >"$d/config.toml"
   containerd --config "$d/config.toml" >"$d/log" 2>&1 &
   pid=$!
+  pids+=("$pid")
   for _ in $(seq 100); do [[ -S $d/sock ]] && break; sleep 0.1; done
   pull_err=
   t0=$(now)
