@@ -20,7 +20,8 @@
 # the whole machine spent during it (cpu_s).
 # DEADLINE (seconds since the epoch) stops starting new rounds after it; the
 # report says how many runs each figure is the median of. Results are also
-# appended to .cache/bench-big/results.tsv.
+# kept in .cache/bench-big/results-TIME.tsv (RESULTS names another file,
+# appended to; RUN_BASE then numbers the new runs after the earlier ones).
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing
 # the file during a run (an hour) does not change the run.

@@ -5,7 +5,7 @@ python3 scripts/bench-mirror-serve.py DIR PORT
 Like `python3 -m http.server`, except that a project page asked for as
 PEP 691 JSON (Accept: application/vnd.pypi.simple.v1+json) is answered with
 the project's index.json, which carries the files' sizes (PEP 700) as PyPI's
-does: envbuild plans a big package's layers from them.
+does, so a lock made from the mirror records them as one made from PyPI.
 """
 
 import functools
