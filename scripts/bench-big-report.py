@@ -48,11 +48,31 @@ def ratio(a, b):
     return f"{a / b:.2f}x"
 
 
+def pull_figures(rows, comp, scen):
+    """Each tool's pulls of scenario scen: the median pull, import, their
+    sum, and the median of each run's pull + import (with the counts); the
+    pull's table cell (the refusal when every run was refused); whether any
+    run was made."""
+    out = {}
+    for tool in ("envbuild", "uv"):
+        pr = pick(rows, comp, scen, tool)
+        errs = [r["error"] for r in pr if r.get("error")]
+        ok = [r for r in pr if not r.get("error")]
+        p, n = med(ok)
+        i, ni = med(ok, "import")
+        total, nt = med([{"secs": r["secs"] + float(r.get("import") or 0)} for r in ok])
+        out[tool] = {"pull": p, "import": i, "ni": ni, "sum": None if p is None else p + (i or 0),
+                     "total": total, "nt": nt, "tried": bool(pr),
+                     "cell": f"refused: {errs[0]}" if errs and p is None else fmt(p, n)}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     for k in ("date", "checkout", "spec", "packages", "gb", "dockerd", "containerd", "machine"):
         ap.add_argument("--" + k, default="")
+    ap.add_argument("--cores", type=int, default=2)
     a = ap.parse_args()
     rows = load(a.results)
     comps = [c for c in ("gzip", "zstd") if any(r["comp"] == c for r in rows)]
@@ -101,50 +121,28 @@ def main():
         uc, nuc = med(uvl, "cpu_s")
         if ec is not None or uc is not None:
             w(f"| CPU time of the cold build (every core of the machine, from /proc/stat) | {fmt(ec, nec)} | {fmt(uc, nuc)} | {ratio(ec, uc)} |")
-            cores = int(a.machine.split()[0]) if a.machine.split() and a.machine.split()[0].isdigit() else 2
-            w(f"| that CPU time spread over the {cores} cores: the fastest cold build it allows | {fmt(ec and ec / cores, nec)} | {fmt(uc and uc / cores, nuc)} | {ratio(ec and ec / cores, uv)} of uv's cold build |")
+            k = a.cores
+            w(f"| that CPU time spread over the {k} cores: the fastest cold build it allows | {fmt(ec and ec / k, nec)} | {fmt(uc and uc / k, nuc)} | {ratio(ec and ec / k, uv)} of uv's cold build |")
         rss, nr = med(ebl, "rss_kb")
         w(f"| envbuild's peak memory (max RSS) | {fmt(rss and rss / 1024, nr, ' MB')} | – | |")
         hb, nhb = med(pick(rows, comp, "buildkitd-hwm", "envbuild"), "hwm_kb")
         hu, nhu = med(pick(rows, comp, "buildkitd-hwm", "uv"), "hwm_kb")
         w(f"| buildkitd's peak memory (VmHWM of a fresh buildkitd: the cold build, and for envbuild the warm pin change) | {fmt(hb and hb / 1024, nhb, ' MB')} "
           f"| {fmt(hu and hu / 1024, nhu, ' MB')} | {ratio(hb, hu)} |")
-        pulls = {}
-        for tool in ("envbuild", "uv"):
-            pr = pick(rows, comp, "pull", tool)
-            errs = [r["error"] for r in pr if r.get("error")]
-            ok = [r for r in pr if not r.get("error")]
-            p, n = med(ok)
-            i, _ = med(ok, "import")
-            tot = None if p is None else p + (i or 0)
-            pulls[tool] = (p, i, tot, n, errs)
-        cells = []
-        for tool in ("envbuild", "uv"):
-            p, i, tot, n, errs = pulls[tool]
-            cells.append(f"refused: {errs[0]}" if errs and p is None else fmt(p, n))
-        w(f"| `docker pull` (dockerd {a.dockerd}) | {cells[0]} | {cells[1]} | {ratio(pulls['envbuild'][0], pulls['uv'][0])} |")
-        w(f"| first `import torch, numpy, pandas` (`docker run`) | {fmt(pulls['envbuild'][1])} | {fmt(pulls['uv'][1])} "
-          f"| {ratio(pulls['envbuild'][1], pulls['uv'][1])} |")
-        w(f"| pull + first import | {fmt(pulls['envbuild'][2])} | {fmt(pulls['uv'][2])} "
-          f"| {ratio(pulls['envbuild'][2], pulls['uv'][2])} |")
-        cpulls = {}
-        for tool in ("envbuild", "uv"):
-            pr = pick(rows, comp, "pull-containerd", tool)
-            errs = [r["error"] for r in pr if r.get("error")]
-            ok = [r for r in pr if not r.get("error")]
-            p, n = med(ok)
-            i, ni = med(ok, "import")
-            tot, nt = med([{"secs": r["secs"] + float(r.get("import") or 0)} for r in ok])
-            cpulls[tool] = (p, n, i, ni, tot, nt, errs, bool(pr))
-        if cpulls["envbuild"][7] or cpulls["uv"][7]:
-            cells = []
-            for tool in ("envbuild", "uv"):
-                p, n, _, _, _, _, errs, _ = cpulls[tool]
-                cells.append(f"refused: {errs[0]}" if errs and p is None else fmt(p, n))
-            ce, cu = cpulls["envbuild"], cpulls["uv"]
-            w(f"| `ctr images pull` (a fresh containerd {a.containerd}, unpacked) | {cells[0]} | {cells[1]} | {ratio(ce[0], cu[0])} |")
-            w(f"| first `import torch, numpy, pandas` (`ctr run`) | {fmt(ce[2], ce[3])} | {fmt(cu[2], cu[3])} | {ratio(ce[2], cu[2])} |")
-            w(f"| pull + first import (containerd) | {fmt(ce[4], ce[5])} | {fmt(cu[4], cu[5])} | {ratio(ce[4], cu[4])} |")
+        d = pull_figures(rows, comp, "pull")
+        e, u = d["envbuild"], d["uv"]
+        w(f"| `docker pull` (dockerd {a.dockerd}) | {e['cell']} | {u['cell']} | {ratio(e['pull'], u['pull'])} |")
+        w(f"| first `import torch, numpy, pandas` (`docker run`) | {fmt(e['import'])} | {fmt(u['import'])} "
+          f"| {ratio(e['import'], u['import'])} |")
+        w(f"| pull + first import | {fmt(e['sum'])} | {fmt(u['sum'])} | {ratio(e['sum'], u['sum'])} |")
+        c = pull_figures(rows, comp, "pull-containerd")
+        e, u = c["envbuild"], c["uv"]
+        if e["tried"] or u["tried"]:
+            w(f"| `ctr images pull` (a fresh containerd {a.containerd}, unpacked) | {e['cell']} | {u['cell']} | {ratio(e['pull'], u['pull'])} |")
+            w(f"| first `import torch, numpy, pandas` (`ctr run`) | {fmt(e['import'], e['ni'])} | {fmt(u['import'], u['ni'])} "
+              f"| {ratio(e['import'], u['import'])} |")
+            w(f"| pull + first import (containerd) | {fmt(e['total'], e['nt'])} | {fmt(u['total'], u['nt'])} "
+              f"| {ratio(e['total'], u['total'])} |")
         w("")
         stages = [("fetch (curl, 4 at a time, from the mirror)", "floor-fetch", False),
                   ("unpack (unzip, 2 at a time)", "floor-unpack", True),
