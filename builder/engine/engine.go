@@ -177,12 +177,12 @@ type Layer struct {
 	Path string
 }
 
-// Build solves and exports the job: each layer is solved and exported on
-// its own, all at once: a layer is
-// compressed and pushed as soon as its step is done, while the others are
-// still installing. One export of the whole image would wait for the
-// slowest step before compressing anything, and on a two-core machine
-// compressing a big environment takes as long as installing it.
+// Build solves and exports the job, each layer on its own and all at
+// once: a layer is compressed and pushed as soon as its step is done,
+// while the others are still installing. One export of the whole image
+// would wait for the slowest step before compressing anything, and on a
+// two-core machine compressing a big environment takes as long as
+// installing it.
 func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 	mounts := map[string]fsutil.FS{}
 	for name, dir := range job.LocalDirs {

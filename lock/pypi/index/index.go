@@ -43,8 +43,9 @@ type Options struct {
 	// max-age (a fresh view of the index at the price of one round trip
 	// per project).
 	Refresh bool
-	// Timeout, Deadline, Retries and Concurrency (and backoff) are
-	// httpc.Options', with its defaults.
+	// Timeout, Retries and Concurrency (and backoff) are httpc.Options',
+	// with its defaults. Deadline is too, but defaults here to
+	// httpc.DefaultDeadline (httpc's zero is no deadline).
 	//
 	// Timeout is how long one request may wait for the server to say
 	// something (headers, or the next bytes of a body): an inactivity
