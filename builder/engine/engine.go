@@ -149,7 +149,8 @@ type Job struct {
 
 // Result is what the exporter made.
 type Result struct {
-	// Digest of the pushed manifest or manifest list.
+	// Digest of the exported one-layer image's manifest (Build: the first
+	// layer's; envbuild writes the environment's manifest itself).
 	Digest string
 	// PushedBytes counts the blobs the exporter uploaded (the registry did
 	// not have them before).
@@ -157,12 +158,11 @@ type Result struct {
 	// Vertexes is the number of build steps; Cached how many came from
 	// BuildKit's cache.
 	Vertexes, Cached int
-	// Layers are the layer blobs of the image (every platform), when known.
-	Layers []Blob
 	// Images are the exported image's layers per platform, bottom first,
 	// with their diff ids.
 	Images map[string][]Layer
-	// Meta holds, per platform, the contents of PlatformJob.MetaFiles.
+	// Meta holds, per platform, the metadata files of its layers
+	// (LayerJob.MetaFile), in the order of its Layers.
 	Meta map[string][][]byte
 
 	// pushed are the blobs one export uploaded.
@@ -237,7 +237,6 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 		return nil, err
 	}
 	pushed := map[string]bool{}
-	layers := map[string]bool{}
 	for _, ur := range results {
 		if r.Digest == "" {
 			r.Digest = ur.Digest
@@ -260,12 +259,6 @@ func (e *Engine) Build(ctx context.Context, job Job) (*Result, error) {
 			if !pushed[b.Digest] {
 				pushed[b.Digest] = true
 				r.PushedBytes += b.Size
-			}
-		}
-		for _, b := range ur.Layers {
-			if !layers[b.Digest] {
-				layers[b.Digest] = true
-				r.Layers = append(r.Layers, b)
 			}
 		}
 	}
@@ -369,9 +362,6 @@ func (e *Engine) buildUnit(ctx context.Context, u unit, opt client.SolveOpt, hub
 		for _, b := range blobs {
 			if !exists[b.Digest] {
 				r.pushed = append(r.pushed, b)
-			}
-			if b.Layer {
-				r.Layers = append(r.Layers, b)
 			}
 		}
 	case job.Export.Image != "":

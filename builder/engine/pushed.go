@@ -62,8 +62,6 @@ func (e *Engine) readBlob(ctx context.Context, dgst string) ([]byte, error) {
 type Blob struct {
 	Digest string
 	Size   int64
-	// Layer is set for layer blobs (not configs or manifests).
-	Layer bool
 }
 
 // imageBlobs lists the blobs of the image (or index) with digest dgst, as
@@ -94,7 +92,7 @@ func (e *Engine) imageBlobs(ctx context.Context, dgst string) ([]Blob, error) {
 		blobs = append(blobs, Blob{Digest: probe.Config.Digest.String(), Size: probe.Config.Size})
 	}
 	for _, l := range probe.Layers {
-		blobs = append(blobs, Blob{Digest: l.Digest.String(), Size: l.Size, Layer: true})
+		blobs = append(blobs, Blob{Digest: l.Digest.String(), Size: l.Size})
 	}
 	return blobs, nil
 }
