@@ -21,6 +21,8 @@ type zipEntry struct {
 	name string
 	body string
 	mode fs.FileMode // 0 means 0644; fs.ModeSymlink for a symlink
+	// stored writes the entry uncompressed (zip method 0), not deflated
+	stored bool
 }
 
 // writeZip writes entries into a zip file at dir/name and returns its path.
@@ -30,6 +32,9 @@ func writeZip(t *testing.T, dir, name string, entries []zipEntry) string {
 	zw := zip.NewWriter(&b)
 	for _, e := range entries {
 		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		if e.stored {
+			h.Method = zip.Store
+		}
 		mode := e.mode
 		if mode == 0 {
 			mode = 0o644

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"sync"
 
-	kflate "github.com/klauspost/compress/flate"
-
 	"github.com/envbuild/envbuild/builder/layout"
 )
 
@@ -90,7 +88,11 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the zip archive: %w; the file is truncated or not a wheel", err)
 	}
-	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return kflate.NewReader(r) })
+	data, unmap, err := mapFile(f, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer unmap()
 
 	// Find the one .dist-info directory.
 	names := make([]string, len(zr.File))
@@ -154,11 +156,11 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 			}
 			return nil, nil
 		}
-		rc, err := zf.Open()
+		rc, err := openEntry(zf, data)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s/%s: %w", distInfo, file, err)
 		}
-		defer rc.Close()
+		defer rc.close()
 		b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s/%s: %w", distInfo, file, err)
@@ -247,7 +249,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		files = append(files, wf)
 	}
 
-	rows, err := writeWheelFiles(t, files, opt.Workers, site)
+	rows, err := writeWheelFiles(t, files, opt.Workers, site, data)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +329,7 @@ func checkWheelMeta(data []byte) (bool, error) {
 
 // writeWheelFiles writes the files with a few workers and returns their
 // RECORD rows, paths relative to site.
-func writeWheelFiles(t *tree, files []wheelFile, workers int, site string) ([]recordRow, error) {
+func writeWheelFiles(t *tree, files []wheelFile, workers int, site string, data []byte) ([]recordRow, error) {
 	if workers <= 0 {
 		workers = 4
 	}
@@ -350,7 +352,7 @@ func writeWheelFiles(t *tree, files []wheelFile, workers int, site string) ([]re
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				row, err := writeWheelFile(t, files[i], site)
+				row, err := writeWheelFile(t, files[i], site, data)
 				rows[i], errs[i] = row, err
 				if err != nil {
 					failed.Do(func() { close(stop) })
@@ -376,12 +378,12 @@ feed:
 	return rows, nil
 }
 
-func writeWheelFile(t *tree, wf wheelFile, site string) (recordRow, error) {
-	rc, err := wf.zf.Open()
+func writeWheelFile(t *tree, wf wheelFile, site string, data []byte) (recordRow, error) {
+	rc, err := openEntry(wf.zf, data)
 	if err != nil {
 		return recordRow{}, fmt.Errorf("reading entry %q: %w", wf.zf.Name, err)
 	}
-	defer rc.Close()
+	defer rc.close()
 	// check hashes the bytes written; verify the bytes of the wheel, for
 	// RECORD. They are one hash unless a script's first line is rewritten or
 	// RECORD uses another algorithm.

@@ -235,6 +235,17 @@ func TestInstallWheelErrors(t *testing.T) {
 			b[i+1] ^= 0xff
 			return b
 		}, want: []string{`"x/big.txt"`}},
+		// An entry RECORD lists without a hash is checked by the zip's
+		// CRC-32 alone.
+		{name: "checksum", entries: []zipEntry{
+			{name: "x/data.bin", body: "0123456789", stored: true},
+			{name: "x-1.dist-info/WHEEL", body: "Wheel-Version: 1.0\n"},
+			{name: "x-1.dist-info/RECORD", body: "x/data.bin,,\n"},
+		}, raw: func(b []byte) []byte {
+			i := bytes.Index(b, []byte("0123456789"))
+			b[i] = '9'
+			return b
+		}, want: []string{`"x/data.bin"`, "checksum", "the wheel is corrupt"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
