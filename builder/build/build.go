@@ -476,7 +476,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if len(hits) == len(pp.Layers) {
 			continue
 		}
-		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records), TokenChannels: creds.tokenChannels, FetchCABundle: creds.fetchCA, FetchProxy: creds.fetchProxy})
+		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records), TokenChannels: creds.tokenChannels, FetchCABundle: creds.fetchCA, FetchProxy: creds.fetchProxy, NoContentHash: eng.Info.MountContentCache})
 		if err != nil {
 			return 0, err
 		}

@@ -55,6 +55,9 @@ type DaemonInfo struct {
 	Package, Version string
 	// MergeOp and DiffOp report the LLB capabilities envbuild needs.
 	MergeOp, DiffOp bool
+	// MountContentCache reports that a mount may turn its content-based
+	// cache key off (BuildKit v0.12 and later).
+	MountContentCache bool
 }
 
 // ask asks the daemon for its version (client.Info) and its LLB
@@ -77,6 +80,7 @@ func (e *Engine) ask(ctx context.Context) (DaemonInfo, error) {
 		caps := c.BuildOpts().LLBCaps
 		di.MergeOp = caps.Supports(pb.CapMergeOp) == nil
 		di.DiffOp = caps.Supports(pb.CapDiffOp) == nil
+		di.MountContentCache = caps.Supports(pb.CapExecMountContentCache) == nil
 		return gateway.NewResult(), nil
 	}, nil)
 	if err != nil {

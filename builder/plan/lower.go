@@ -64,6 +64,12 @@ type LowerOptions struct {
 	// FetchProxy, when set, is the client's proxy configuration for those
 	// fetch steps (BuildKit keeps it out of their cache keys).
 	FetchProxy *llb.ProxyEnv
+	// NoContentHash, for a daemon that allows it, turns off the
+	// content-based cache keys of the artifact mounts: BuildKit otherwise
+	// hashes every artifact again after its checksummed download. The
+	// install step's cache key then comes from the artifact's source,
+	// which names its sha256.
+	NoContentHash bool
 }
 
 // recordImage is the one-layer image ref of a team layer cache record,
@@ -206,7 +212,11 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 			if pk.Kind == lockfile.KindSdist {
 				artifact = buildWheel(base, artifact, pk, pp.Base.Interpreter, pp.Platform, opt.CABundle)
 			}
-			mounts = append(mounts, llb.AddMount(src, artifact, llb.Readonly))
+			mopts := []llb.MountOption{llb.Readonly}
+			if opt.NoContentHash {
+				mopts = append(mopts, llb.ContentCache(llb.MountContentCacheOff))
+			}
+			mounts = append(mounts, llb.AddMount(src, artifact, mopts...))
 			steps = append(steps, installStep(pk, path.Join(src, pk.Filename), short, pp.Target))
 		}
 		if l.Compile {

@@ -328,3 +328,47 @@ func TestLoweredStepsParse(t *testing.T) {
 		}
 	}
 }
+
+// With NoContentHash, every artifact mount of an install step (under
+// /in/) turns its content-based cache key off, and only those; without
+// it, none does (a daemon before BuildKit v0.12 refuses the option).
+func TestLowerNoContentHash(t *testing.T) {
+	p := makePlan(t, condaTarget(), "linux/amd64")
+	for _, off := range []bool{false, true} {
+		lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", NoContentHash: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := lw.Layers.Marshal(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		artifacts := 0
+		for _, dt := range def.Def {
+			var op pb.Op
+			if err := op.Unmarshal(dt); err != nil {
+				t.Fatal(err)
+			}
+			e := op.GetExec()
+			if e == nil {
+				continue
+			}
+			for _, m := range e.Mounts {
+				isArtifact := strings.HasPrefix(m.Dest, "/in/")
+				if isArtifact {
+					artifacts++
+				}
+				want := pb.MountContentCache_DEFAULT
+				if off && isArtifact {
+					want = pb.MountContentCache_OFF
+				}
+				if m.ContentCache != want {
+					t.Errorf("NoContentHash %v: mount %s has content cache %s, want %s", off, m.Dest, m.ContentCache, want)
+				}
+			}
+		}
+		if artifacts != len(p.Platforms[0].Target.Packages) {
+			t.Errorf("%d artifact mounts, want one per package (%d)", artifacts, len(p.Platforms[0].Target.Packages))
+		}
+	}
+}
