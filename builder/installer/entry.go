@@ -14,7 +14,7 @@ import (
 
 // The wheel is read from memory (mapped, see mapFile): a deflated entry
 // is decoded by package inflate, which is faster than archive/zip's
-// decompressors when the input is all there, and inflating the CUDA
+// decompressors when the input is all there; inflating the CUDA
 // libraries of an ML environment is most of the installer's time.
 
 var inflaters = sync.Pool{New: func() any { return inflate.NewReader(nil) }}
@@ -37,7 +37,7 @@ func openEntry(zf *zip.File, data []byte) (*entryReader, error) {
 		return nil, err
 	}
 	if off < 0 || zf.CompressedSize64 > uint64(len(data)) || uint64(off) > uint64(len(data))-zf.CompressedSize64 {
-		return nil, errors.New("the entry extends past the end of the archive")
+		return nil, errors.New("the entry extends past the end of the archive; the wheel is truncated or corrupt")
 	}
 	raw := data[off : uint64(off)+zf.CompressedSize64]
 	e := &entryReader{zf: zf}

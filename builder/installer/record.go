@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,22 +101,15 @@ func readRecord(data []byte) (map[string]wantHash, error) {
 	}
 }
 
-// verifySHA256 checks the sha256 of the file at src against want (hex).
-func verifySHA256(src, want string) error {
+// verifySHA256 checks the sha256 of data, the file at src, against want
+// (hex).
+func verifySHA256(src string, data []byte, want string) error {
 	want = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(want), "sha256:"))
 	if _, err := hex.DecodeString(want); err != nil || len(want) != 64 {
 		return fmt.Errorf("checking %q: sha256 %q is not 64 hex digits", src, want)
 	}
-	f, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("checking sha256 of %q: %w", src, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("checking sha256 of %q: %w", src, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != want {
 		return fmt.Errorf("checking %q: sha256 is %s, the lock says %s; the download is corrupt or the artifact changed, lock again", src, got, want)
 	}
 	return nil

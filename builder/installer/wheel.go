@@ -70,11 +70,8 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.SHA256 != "" {
-		if err := verifySHA256(src, opt.SHA256); err != nil {
-			return nil, err
-		}
-	}
+	// The wheel is mapped once and everything is read from memory: its
+	// sha256, the zip directory, every entry (see openEntry).
 	f, err := os.Open(src)
 	if err != nil {
 		return nil, err
@@ -84,15 +81,20 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("reading the zip archive: %w; the file is truncated or not a wheel", err)
-	}
 	data, unmap, err := mapFile(f, st.Size())
 	if err != nil {
 		return nil, err
 	}
 	defer unmap()
+	if opt.SHA256 != "" {
+		if err := verifySHA256(src, data, opt.SHA256); err != nil {
+			return nil, err
+		}
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("reading the zip archive: %w; the file is truncated or not a wheel", err)
+	}
 
 	// Find the one .dist-info directory.
 	names := make([]string, len(zr.File))
