@@ -310,30 +310,6 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteTo implements io.WriterTo: it writes the decoded stream to w without
-// the copy Read makes.
-func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	var n int64
-	for {
-		if r.rp < r.op {
-			m, err := w.Write(r.out[r.rp:r.op])
-			n += int64(m)
-			r.rp += m
-			if err != nil {
-				return n, err
-			}
-			continue
-		}
-		if r.err == io.EOF {
-			return n, nil
-		}
-		if r.err != nil {
-			return n, r.err
-		}
-		r.decode()
-	}
-}
-
 // decode decodes until the buffer is full, a block ends or the stream
 // ends, first sliding the window to the front of a full buffer.
 func (r *Reader) decode() {
