@@ -54,9 +54,22 @@ type execOp struct {
 	root digest.Digest // "" for an empty (scratch) root
 }
 
-func lowerExecs(t *testing.T, p *Plan) (map[string]execOp, map[digest.Digest]*pb.Op) {
+// testOptions are the lowering options the tests start from.
+func testOptions() LowerOptions {
+	return LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64"}
+}
+
+// loweredOp is one op of a lowered graph, with its digest.
+type loweredOp struct {
+	dgst digest.Digest
+	op   *pb.Op
+}
+
+// lowerOps lowers the plan's first platform with opt and returns the ops
+// of the whole graph (Lowered.Layers), in the marshalled order.
+func lowerOps(t *testing.T, p *Plan, opt LowerOptions) []loweredOp {
 	t.Helper()
-	lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64"})
+	lw, err := Lower(p, p.Platforms[0], opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,17 +77,27 @@ func lowerExecs(t *testing.T, p *Plan) (map[string]execOp, map[digest.Digest]*pb
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops := map[digest.Digest]*pb.Op{}
-	execs := map[string]execOp{}
+	ops := make([]loweredOp, 0, len(def.Def))
 	for _, dt := range def.Def {
 		var op pb.Op
 		if err := op.Unmarshal(dt); err != nil {
 			t.Fatal(err)
 		}
-		ops[digest.FromBytes(dt)] = &op
+		ops = append(ops, loweredOp{dgst: digest.FromBytes(dt), op: &op})
+	}
+	return ops
+}
+
+func lowerExecs(t *testing.T, p *Plan) (map[string]execOp, map[digest.Digest]*pb.Op) {
+	t.Helper()
+	ops := map[digest.Digest]*pb.Op{}
+	execs := map[string]execOp{}
+	for _, lo := range lowerOps(t, p, testOptions()) {
+		op := lo.op
+		ops[lo.dgst] = op
 		if e := op.GetExec(); e != nil {
 			args := strings.Join(e.Meta.Args, " ")
-			x := execOp{args: args, self: digest.FromBytes(dt)}
+			x := execOp{args: args, self: lo.dgst}
 			for _, m := range e.Mounts {
 				if m.Dest == "/" && m.Input >= 0 {
 					x.root = digest.Digest(op.Inputs[m.Input].Digest)
@@ -236,21 +259,11 @@ func TestLowerOnCompileRoot(t *testing.T) {
 		Packages: []lockfile.Package{{Name: "six", Version: "1.16.0", Source: lockfile.SourcePyPI, Kind: lockfile.KindWheel, URL: "http://pypi/six-1.16.0-py2.py3-none-any.whl", Filename: "six-1.16.0-py2.py3-none-any.whl", Sha256: sha("5")}}}
 	p := makePlan(t, lt, "linux/amd64")
 	pp := p.Platforms[0]
-	lw, err := Lower(p, pp, LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", CompileRoot: "reg/cache@sha256:" + sha("7")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := lw.Layers.Marshal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	opt := testOptions()
+	opt.CompileRoot = "reg/cache@sha256:" + sha("7")
 	var sources []string
-	for _, dt := range def.Def {
-		var op pb.Op
-		if err := op.Unmarshal(dt); err != nil {
-			t.Fatal(err)
-		}
-		if s := op.GetSource(); s != nil && strings.HasPrefix(s.Identifier, "docker-image://") {
+	for _, lo := range lowerOps(t, p, opt) {
+		if s := lo.op.GetSource(); s != nil && strings.HasPrefix(s.Identifier, "docker-image://") {
 			sources = append(sources, s.Identifier)
 		}
 	}
@@ -292,20 +305,9 @@ func TestLoweredStepsParse(t *testing.T) {
 		},
 	}} {
 		p := makePlan(t, lt, "linux/amd64")
-		lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := lw.Layers.Marshal(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
 		n := 0
-		for _, dt := range def.Def {
-			var op pb.Op
-			if err := op.Unmarshal(dt); err != nil {
-				t.Fatal(err)
-			}
+		for _, lo := range lowerOps(t, p, testOptions()) {
+			op := lo.op
 			e := op.GetExec()
 			if e == nil || len(e.Meta.Args) < 2 || e.Meta.Args[1] != installstep.Command {
 				continue
@@ -335,20 +337,11 @@ func TestLoweredStepsParse(t *testing.T) {
 func TestLowerNoContentHash(t *testing.T) {
 	p := makePlan(t, condaTarget(), "linux/amd64")
 	for _, off := range []bool{false, true} {
-		lw, err := Lower(p, p.Platforms[0], LowerOptions{Installer: llb.Scratch(), InstallerName: "envbuild", HostPlatform: "linux/amd64", NoContentHash: off})
-		if err != nil {
-			t.Fatal(err)
-		}
-		def, err := lw.Layers.Marshal(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		opt := testOptions()
+		opt.NoContentHash = off
 		artifacts := 0
-		for _, dt := range def.Def {
-			var op pb.Op
-			if err := op.Unmarshal(dt); err != nil {
-				t.Fatal(err)
-			}
+		for _, lo := range lowerOps(t, p, opt) {
+			op := lo.op
 			e := op.GetExec()
 			if e == nil {
 				continue
