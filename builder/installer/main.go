@@ -44,11 +44,15 @@ func fail(stderr io.Writer, code int, err error) int {
 func Run(s installstep.Step, stdout, stderr io.Writer) int {
 	switch s.Kind {
 	case installstep.Wheel:
-		res, err := InstallWheel(s.Src, s.Root, WheelOptions{Python: s.Python, FreeThreaded: s.FreeThreaded, SHA256: s.SHA256})
+		res, err := InstallWheel(s.Src, s.Root, WheelOptions{Python: s.Python, FreeThreaded: s.FreeThreaded, SHA256: s.SHA256, Part: s.Part, Parts: s.Parts})
 		if err != nil {
 			return fail(stderr, 1, err)
 		}
-		fmt.Fprintf(stdout, "installed %s %s (%d files)\n", res.Name, res.Version, res.Files)
+		if s.Parts > 0 {
+			fmt.Fprintf(stdout, "installed part %d of %d of %s %s (%d files)\n", s.Part+1, s.Parts, res.Name, res.Version, res.Files)
+		} else {
+			fmt.Fprintf(stdout, "installed %s %s (%d files)\n", res.Name, res.Version, res.Files)
+		}
 	case installstep.Conda:
 		res, err := InstallConda(s.Src, s.Root, CondaOptions{Python: s.Python, FreeThreaded: s.FreeThreaded, SHA256: s.SHA256, Filename: s.Filename})
 		if err != nil {

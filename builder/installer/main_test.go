@@ -30,6 +30,8 @@ func TestMainCLI(t *testing.T) {
 		out, err string
 	}{
 		{[]string{"wheel", "--src", whl, "--root", pkgs, "--python", "3.11"}, 0, "installed demo_pkg 1.0 (", ""},
+		{[]string{"wheel", "--src", whl, "--root", mkroot(t, dir, "part"), "--python", "3.11", "--part", "1", "--parts", "2"}, 0, "installed part 2 of 2 of demo_pkg 1.0 (0 files)", ""},
+		{[]string{"wheel", "--src", whl, "--root", mkroot(t, dir, "part9"), "--python", "3.11", "--part", "9", "--parts", "2"}, 2, "", "--part 9 of --parts 2"},
 		{[]string{"conda", "-src", conda, "-root", mkroot(t, dir, "conda"), "-filename", "demo.conda"}, 0, "installed demo 1.2.3 h123_0 (6 files)", ""},
 		{[]string{"envmeta", "--root", root, "--json", meta, "--packages", pkgs}, 0, "wrote the metadata of environment abc", ""},
 		{[]string{"normalize", "--root", root}, 0, "", ""},

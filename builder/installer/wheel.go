@@ -32,6 +32,9 @@ type WheelOptions struct {
 	SHA256 string
 	// Workers is how many files are written at once. Default 4.
 	Workers int
+	// Part of Parts installs one part of a big wheel (see split.go): 0 of
+	// 0, the default, installs it whole.
+	Part, Parts int
 }
 
 // WheelResult describes an installed wheel.
@@ -64,6 +67,9 @@ func InstallWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	py, err := parsePython(opt.Python, opt.FreeThreaded)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPart(opt.Part, opt.Parts); err != nil {
 		return nil, err
 	}
 	t, err := newTree(root)
@@ -251,9 +257,43 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		files = append(files, wf)
 	}
 
+	// A part of a big wheel (split.go) writes only the files dealt to it;
+	// part 0 keeps the rest for RECORD.
+	var moved []wheelFile
+	if opt.Parts > 1 {
+		part := assignParts(files, opt.Parts, distInfo)
+		var kept []wheelFile
+		for i, wf := range files {
+			switch {
+			case part[i] == opt.Part:
+				kept = append(kept, wf)
+			case opt.Part == 0:
+				moved = append(moved, wf)
+			}
+		}
+		files = kept
+	}
 	rows, err := writeWheelFiles(t, files, opt.Workers, site, data)
 	if err != nil {
 		return nil, err
+	}
+	distDir := site + "/" + distInfo
+	if opt.Part > 0 {
+		// The site-packages directory keeps the layer from being empty
+		// when no file was dealt to this part.
+		if err := t.mkdirAll(site); err != nil {
+			return nil, err
+		}
+		if err := Normalize(root); err != nil {
+			return nil, err
+		}
+		return &WheelResult{Name: name, Version: version, DistInfo: distDir, Files: len(rows)}, nil
+	}
+	// The files other parts write are in RECORD as the wheel's RECORD has
+	// them: movable files are neither scripts nor hashed otherwise, so
+	// their bytes are the wheel's, which those parts check.
+	for _, wf := range moved {
+		rows = append(rows, recordRow{path: relTo(site, wf.dest), hash: recordHash(wf.want.digest), size: int64(wf.zf.UncompressedSize64)})
 	}
 	// Entry points replace scripts of the same name, as pip does.
 	for _, ep := range entryPoints {
@@ -280,7 +320,6 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		rows = append(rows, recordRow{path: relTo(site, dest), hash: recordHash(sum[:]), size: int64(len(body))})
 	}
 
-	distDir := site + "/" + distInfo
 	installer := []byte("envbuild\n")
 	if err := t.writeBytes(distDir+"/INSTALLER", modeFile, installer); err != nil {
 		return nil, err

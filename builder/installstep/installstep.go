@@ -35,6 +35,14 @@ const SourceDateEpochVar = "SOURCE_DATE_EPOCH"
 // SourceDateEpoch is its value: the layout's fixed file time.
 var SourceDateEpoch = strconv.FormatInt(layout.Epoch, 10)
 
+// MaxParts is the most parts one wheel is installed in (Step.Parts).
+const MaxParts = 16
+
+// SplitFormat names how the installer deals a wheel's files to its parts:
+// bump it when the deal changes, so that the parts' layer keys and the
+// env ids of split environments change with their bytes.
+const SplitFormat = 1
+
 // Kind names a step.
 type Kind string
 
@@ -82,6 +90,10 @@ type Step struct {
 	Python string
 	// FreeThreaded marks a free-threaded Python (Wheel, Conda, WheelInDir).
 	FreeThreaded bool
+	// Part of Parts installs one part of a big wheel, each part a layer
+	// of its own (Wheel; see the installer's split.go); 0 of 0 installs
+	// it whole.
+	Part, Parts int
 	// Filename is the package's file name for conda-meta (Conda).
 	Filename string
 	// PythonExe is the target interpreter (Compile).
@@ -114,6 +126,10 @@ func (s Step) Args() []string {
 	add("python", s.Python)
 	if s.FreeThreaded {
 		args = append(args, "--free-threaded")
+	}
+	if s.Parts > 0 {
+		add("part", strconv.Itoa(s.Part))
+		add("parts", strconv.Itoa(s.Parts))
 	}
 	add("filename", s.Filename)
 	add("python-exe", s.PythonExe)
@@ -195,6 +211,10 @@ func Parse(args []string) (Step, error) {
 		fs.BoolVar(&s.FreeThreaded, "free-threaded", false, "free-threaded Python")
 		fs.StringVar(&s.SHA256, "sha256", "", "expected sha256 of the artifact")
 	}
+	parts := func() {
+		fs.IntVar(&s.Part, "part", 0, "the part of a big wheel to install")
+		fs.IntVar(&s.Parts, "parts", 0, "how many parts the wheel is installed in")
+	}
 	var required, what string
 	switch s.Kind {
 	case Wheel, Conda:
@@ -202,6 +222,8 @@ func Parse(args []string) (Step, error) {
 		artifact()
 		if s.Kind == Conda {
 			fs.StringVar(&s.Filename, "filename", "", "the package's file name for conda-meta")
+		} else {
+			parts()
 		}
 		required, what = "src", "FILE"
 	case WheelInDir:
@@ -240,6 +262,9 @@ func Parse(args []string) (Step, error) {
 	}
 	if required != "" && fs.Lookup(required).Value.String() == "" {
 		return Step{}, fmt.Errorf("%s: --%s %s is required", s.Kind, required, what)
+	}
+	if (s.Part != 0 || s.Parts != 0) && (s.Part < 0 || s.Parts < 1 || s.Part >= s.Parts || s.Parts > MaxParts) {
+		return Step{}, fmt.Errorf("%s: --part %d of --parts %d: want 0 <= part < parts <= %d", s.Kind, s.Part, s.Parts, MaxParts)
 	}
 	if s.Kind == Fetch && (s.Secret == "" || s.SHA256 == "" || s.Filename == "" || s.TokenAt <= 0 || s.TokenAt > len(s.URL)) {
 		return Step{}, fmt.Errorf("%s: --secret FILE, --sha256 HEX, --filename NAME and --token-at N (within the URL) are required", s.Kind)

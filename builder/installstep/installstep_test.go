@@ -13,6 +13,8 @@ func TestRoundTrip(t *testing.T) {
 	steps := []Step{
 		{Kind: Wheel, Src: "/in/0/six-1.16.0-py2.py3-none-any.whl", Root: "/out", SHA256: sha, Python: "3.11"},
 		{Kind: Wheel, Src: "/in/1/x.whl", Root: "/out", SHA256: sha, Python: "3.13", FreeThreaded: true},
+		{Kind: Wheel, Src: "/in/0/torch.whl", Root: "/out", SHA256: sha, Python: "3.11", Part: 0, Parts: 4},
+		{Kind: Wheel, Src: "/in/0/torch.whl", Root: "/out", SHA256: sha, Python: "3.11", Part: 3, Parts: 4},
 		{Kind: Conda, Src: "/in/0/python-3.11.2-h_0.conda", Root: "/out", SHA256: sha, Python: "3.11"},
 		{Kind: Conda, Src: "/in/0/demo.conda", Root: "/r", Filename: "demo.conda"},
 		{Kind: WheelInDir, Dir: "/in/2", Root: "/out", Python: "3.12", FreeThreaded: true},
@@ -46,6 +48,7 @@ func TestEncodingIsStable(t *testing.T) {
 		want string
 	}{
 		{Step{Kind: Wheel, Src: "/in/0/a.whl", Root: "/out", SHA256: "ab", Python: "3.13", FreeThreaded: true}, "wheel --src /in/0/a.whl --root /out --sha256 ab --python 3.13 --free-threaded"},
+		{Step{Kind: Wheel, Src: "/in/0/a.whl", Root: "/out", SHA256: "ab", Python: "3.11", Part: 1, Parts: 3}, "wheel --src /in/0/a.whl --root /out --sha256 ab --python 3.11 --part 1 --parts 3"},
 		{Step{Kind: Conda, Src: "/in/0/a.conda", Root: "/out", SHA256: "ab", Python: "3.13t"}, "conda --src /in/0/a.conda --root /out --sha256 ab --python 3.13t"},
 		{Step{Kind: WheelInDir, Dir: "/in/0", Root: "/out", Python: "3.11"}, "wheel-in-dir --dir /in/0 --root /out --python 3.11"},
 		{Step{Kind: Compile, Root: "/out", PythonExe: "/opt/envbuild/env/bin/python"}, "compile --root /out --python-exe /opt/envbuild/env/bin/python"},
@@ -79,6 +82,11 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"envmeta", "--root", "/out"}, "envmeta: --json FILE is required"},
 		{[]string{"normalize", "--root", "/out", "--python", "3.11"}, "flag provided but not defined: -python"},
 		{[]string{"normalize", "--root", "/out", "extra"}, `unexpected argument "extra"`},
+		{[]string{"wheel", "--src", "x", "--root", "/out", "--part", "2", "--parts", "2"}, "wheel: --part 2 of --parts 2: want 0 <= part < parts <= 16"},
+		{[]string{"wheel", "--src", "x", "--root", "/out", "--part", "1"}, "wheel: --part 1 of --parts 0"},
+		{[]string{"wheel", "--src", "x", "--root", "/out", "--part", "-1", "--parts", "2"}, "--part -1 of --parts 2"},
+		{[]string{"wheel", "--src", "x", "--root", "/out", "--parts", "17"}, "--part 0 of --parts 17"},
+		{[]string{"conda", "--src", "x", "--root", "/out", "--part", "0", "--parts", "2"}, "flag provided but not defined: -part"},
 	} {
 		_, err := Parse(c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
