@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/platform"
@@ -29,6 +30,10 @@ import (
 //     toolchain builds it);
 //   - for a layer grouping several packages, its members' keys, sorted,
 //     and the grouping budget;
+//   - for a part of a big wheel, the wheel's own key, the part, the
+//     number of parts and the installer's split format; only part 0
+//     compiles bytecode (the others hold no .py file), so the other parts'
+//     keys name no compiler and are shared by every base;
 //   - the cache salt, when one is set.
 //
 // Not the envbuild binary, the host, the base's other files or the time.
@@ -37,7 +42,7 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 	for i := range pp.Layers {
 		l := &pp.Layers[i]
 		l.Python = python[i]
-		l.Compile = pp.Bytecode && !l.Python && needsBytecode(pp.Target, *l)
+		l.Compile = pp.Bytecode && !l.Python && l.Part == 0 && needsBytecode(pp.Target, *l)
 	}
 	var pythonKeys []string
 	key := func(i int) {
@@ -49,6 +54,16 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 		var members []string
 		for _, pk := range l.Packages {
 			members = append(members, memberKey(*pp, pk, o, l.Compile, compiler))
+		}
+		if l.Parts > 0 {
+			l.Key = hashDoc(struct {
+				Format string `json:"format"`
+				Split  int    `json:"split"`
+				Member string `json:"member"`
+				Part   int    `json:"part"`
+				Parts  int    `json:"parts"`
+			}{layout.Version, installstep.SplitFormat, members[0], l.Part, l.Parts})
+			return
 		}
 		if len(members) == 1 {
 			l.Key = members[0]

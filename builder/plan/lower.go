@@ -217,7 +217,9 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 				mopts = append(mopts, llb.ContentCache(llb.MountContentCacheOff))
 			}
 			mounts = append(mounts, llb.AddMount(src, artifact, mopts...))
-			steps = append(steps, installStep(pk, path.Join(src, pk.Filename), short, pp.Target))
+			st := installStep(pk, path.Join(src, pk.Filename), short, pp.Target)
+			st.Part, st.Parts = l.Part, l.Parts
+			steps = append(steps, st)
 		}
 		if l.Compile {
 			steps = append(steps, installstep.Step{Kind: installstep.Compile, Root: "/out", PythonExe: pyexe})

@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
@@ -102,6 +103,9 @@ type Layer struct {
 	// Key is the layer's cache key (LayerKey): a hash of exactly what
 	// determines its bytes.
 	Key string
+	// Part of Parts: the layer holds one part of a big wheel (splitLayers);
+	// 0 of 0 for every other layer.
+	Part, Parts int
 }
 
 // PlatformPlan is what is built for one platform.
@@ -148,7 +152,7 @@ func Make(in Input) (*Plan, error) {
 			return nil, failure.User(fmt.Errorf("no base image for %s", platform))
 		}
 		pp := PlatformPlan{Platform: platform, Base: base, Target: *t}
-		pp.Layers = groupLayers(t.Packages, budget)
+		pp.Layers = splitLayers(groupLayers(t.Packages, budget), budget)
 		pp.Bytecode = in.Options.Bytecode
 		hostKnown := in.HostPlatform != ""
 		if pp.Bytecode && hostKnown && !pf.Same(platform, in.HostPlatform) {
@@ -264,6 +268,65 @@ func groupLayers(pkgs []lockfile.Package, budget int) []Layer {
 	return out
 }
 
+// SplitSize is the wheel file size above which a wheel is installed in
+// several layers, one per SplitSize or part of it (at most installstep.MaxParts,
+// and within the layer budget): BuildKit then compresses and pushes the
+// parts of torch (900 MB) side by side instead of one long layer last.
+const SplitSize = 256 << 20
+
+// splitLayers splits the layers of one big wheel each into parts, the
+// biggest wheels first while the budget has room; each part follows the
+// next in the wheel's place.
+func splitLayers(layers []Layer, budget int) []Layer {
+	var big []int
+	for i, l := range layers {
+		if len(l.Packages) == 1 && l.Packages[0].Kind == lockfile.KindWheel && l.Packages[0].Size >= SplitSize {
+			big = append(big, i)
+		}
+	}
+	sort.SliceStable(big, func(a, b int) bool { return layers[big[a]].Packages[0].Size > layers[big[b]].Packages[0].Size })
+	room := budget - len(layers)
+	parts := map[int]int{}
+	for _, i := range big {
+		n := min(int((layers[i].Packages[0].Size+SplitSize-1)/SplitSize), installstep.MaxParts, room+1)
+		if n < 2 {
+			continue
+		}
+		parts[i] = n
+		room -= n - 1
+	}
+	if len(parts) == 0 {
+		return layers
+	}
+	var out []Layer
+	for i, l := range layers {
+		n := parts[i]
+		if n == 0 {
+			out = append(out, l)
+			continue
+		}
+		for k := 0; k < n; k++ {
+			p := l
+			p.Name = fmt.Sprintf("%s (part %d of %d)", l.Name, k+1, n)
+			p.Part, p.Parts = k, n
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// splitDoc names how the layers of pp's big wheels are split, for the env
+// id: "" when none is, so the ids of every other environment stay as they
+// were before wheels were split.
+func splitDoc(pp PlatformPlan) string {
+	for _, l := range pp.Layers {
+		if l.Parts > 0 {
+			return fmt.Sprintf("%d@%d", installstep.SplitFormat, SplitSize)
+		}
+	}
+	return ""
+}
+
 // envID hashes the canonical document.
 func envID(p *Plan) string {
 	type pkg struct {
@@ -278,6 +341,7 @@ func envID(p *Plan) string {
 		Base     string `json:"base"`
 		Python   string `json:"python_source"`
 		Bytecode bool   `json:"bytecode_compiled"`
+		Split    string `json:"split,omitempty"`
 		Packages []pkg  `json:"packages"`
 	}
 	doc := struct {
@@ -287,7 +351,7 @@ func envID(p *Plan) string {
 		Platforms []plat `json:"platforms"`
 	}{Layout: layout.Version, Bytecode: p.Options.Bytecode, Budget: p.Options.LayerBudget}
 	for _, pp := range p.Platforms {
-		pl := plat{Platform: pf.Canonical(pp.Platform), Base: pp.Base.ManifestDigest, Python: string(pp.Target.PythonSource), Bytecode: pp.Bytecode}
+		pl := plat{Platform: pf.Canonical(pp.Platform), Base: pp.Base.ManifestDigest, Python: string(pp.Target.PythonSource), Bytecode: pp.Bytecode, Split: splitDoc(pp)}
 		for _, pk := range pp.Target.Packages {
 			pl.Packages = append(pl.Packages, pkg{pk.Name, pk.Version, pk.Sha256, string(pk.Source), string(pk.Kind)})
 		}

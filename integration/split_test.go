@@ -1,0 +1,160 @@
+package integration
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envbuild/envbuild/integration/testbed"
+)
+
+// bigWheel writes a wheel of more than 256 MiB (stored, not deflated, so
+// the file is that big) with five 56 MiB data files, each its own bytes,
+// and returns its path.
+func bigWheel(t *testing.T, dir string) string {
+	t.Helper()
+	const name, version = "bigpkg", "1.0"
+	distInfo := name + "-" + version + ".dist-info"
+	p := filepath.Join(dir, name+"-"+version+"-py3-none-any.whl")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	var record strings.Builder
+	add := func(path string, body func(io.Writer) error) {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		cw := &countWriter{w: io.MultiWriter(w, h)}
+		if err := body(cw); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", path, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), cw.n)
+	}
+	text := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	add(name+"/__init__.py", text("VALUE = 42\n"))
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 5; i++ {
+		add(fmt.Sprintf("%s/data/blob%d.bin", name, i), func(w io.Writer) error {
+			if _, err := fmt.Fprintf(w, "blob %d\n", i); err != nil {
+				return err
+			}
+			for j := 0; j < 56; j++ {
+				if _, err := w.Write(zeros); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	add(distInfo+"/METADATA", text(bigMetadata))
+	add(distInfo+"/WHEEL", text("Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
+	fmt.Fprintf(&record, "%s/RECORD,,\n", distInfo)
+	add(distInfo+"/RECORD", text(record.String()))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const bigMetadata = "Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n"
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// A wheel file of more than 256 MiB, from an index that gives its size
+// (PEP 691 JSON, as PyPI does), is installed in two layers, and the
+// environment holds every file the wheel's RECORD lists, with its hash,
+// its module compiled.
+func TestBuildSplitWheel(t *testing.T) {
+	bed := testbed.Require(t)
+	dir := t.TempDir()
+	whl := bigWheel(t, t.TempDir())
+	st, err := os.Stat(whl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(whl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	io.Copy(h, fh)
+	fh.Close()
+	sum := hex.EncodeToString(h.Sum(nil))
+	msum := sha256.Sum256([]byte(bigMetadata))
+	fn := filepath.Base(whl)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/simple/bigpkg/":
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			json.NewEncoder(w).Encode(map[string]any{
+				"meta": map[string]string{"api-version": "1.1"},
+				"name": "bigpkg",
+				"files": []map[string]any{{
+					"filename": fn, "url": "/files/" + fn, "hashes": map[string]string{"sha256": sum},
+					"size": st.Size(), "core-metadata": map[string]string{"sha256": hex.EncodeToString(msum[:])},
+				}},
+			})
+		case "/files/" + fn:
+			http.ServeFile(w, r, whl)
+		case "/files/" + fn + ".metadata":
+			io.WriteString(w, bigMetadata)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	res := mustBuild(t, dir, nil, "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--registry", bed.Registry+"/envs/split")
+	if res.LayersBuilt != 2 {
+		t.Errorf("built %d package layers, want the wheel's 2 parts", res.LayersBuilt)
+	}
+	const check = `
+import base64, hashlib, importlib.metadata, importlib.util, os, bigpkg
+checked = []
+for f in importlib.metadata.distribution("bigpkg").files:
+    if f.hash is None:
+        continue
+    p = f.locate()
+    with open(p, "rb") as fh:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(fh.read()).digest()).rstrip(b"=").decode()
+    assert digest == f.hash.value and os.path.getsize(p) == f.size, str(f)
+    checked.append(os.path.basename(str(f)))
+print(bigpkg.VALUE, os.path.exists(importlib.util.cache_from_source(bigpkg.__file__)), " ".join(sorted(checked)))
+`
+	out, errOut, code, err := bed.Run(context.Background(), res.Image, "linux/amd64", []string{"python", "-c", check}, nil)
+	if err != nil || code != 0 {
+		t.Fatalf("checking the split wheel in the image: %v, exit %d, %s", err, code, errOut)
+	}
+	for _, want := range []string{"42 True ", "blob0.bin blob1.bin blob2.bin blob3.bin blob4.bin", "METADATA"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("got %q, want it to contain %q", out, want)
+		}
+	}
+}
