@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envbuild/envbuild/integration/testbed"
 )
@@ -34,40 +35,34 @@ func bigWheel(t *testing.T, dir string) string {
 	defer f.Close()
 	zw := zip.NewWriter(f)
 	var record strings.Builder
-	add := func(path string, body func(io.Writer) error) {
+	add := func(path string, chunks ...[]byte) {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: zip.Store})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(w, h)}
-		if err := body(cw); err != nil {
-			t.Fatal(err)
+		h, n := sha256.New(), 0
+		for _, c := range chunks {
+			if _, err := w.Write(c); err != nil {
+				t.Fatal(err)
+			}
+			h.Write(c)
+			n += len(c)
 		}
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", path, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), cw.n)
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", path, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n)
 	}
-	text := func(s string) func(io.Writer) error {
-		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
-	}
-	add(name+"/__init__.py", text("VALUE = 42\n"))
+	add(name+"/__init__.py", []byte("VALUE = 42\n"))
 	zeros := make([]byte, 1<<20)
 	for i := 0; i < 5; i++ {
-		add(fmt.Sprintf("%s/data/blob%d.bin", name, i), func(w io.Writer) error {
-			if _, err := fmt.Fprintf(w, "blob %d\n", i); err != nil {
-				return err
-			}
-			for j := 0; j < 56; j++ {
-				if _, err := w.Write(zeros); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		chunks := [][]byte{[]byte(fmt.Sprintf("blob %d\n", i))}
+		for j := 0; j < 56; j++ {
+			chunks = append(chunks, zeros)
+		}
+		add(fmt.Sprintf("%s/data/blob%d.bin", name, i), chunks...)
 	}
-	add(distInfo+"/METADATA", text(bigMetadata))
-	add(distInfo+"/WHEEL", text("Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
+	add(distInfo+"/METADATA", []byte(bigMetadata))
+	add(distInfo+"/WHEEL", []byte("Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
 	fmt.Fprintf(&record, "%s/RECORD,,\n", distInfo)
-	add(distInfo+"/RECORD", text(record.String()))
+	add(distInfo+"/RECORD", []byte(record.String()))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,17 +70,6 @@ func bigWheel(t *testing.T, dir string) string {
 }
 
 const bigMetadata = "Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n"
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
 
 // A wheel file of more than 256 MiB, from an index that gives its size
 // (PEP 691 JSON, as PyPI does), is installed in two layers, and the
@@ -131,7 +115,10 @@ func TestBuildSplitWheel(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	res := mustBuild(t, dir, nil, "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--registry", bed.Registry+"/envs/split")
+	// A repository of its own per run: a bed kept between runs already
+	// holds the image and its layers.
+	repo := fmt.Sprintf("%s/envs/split-%d", bed.Registry, time.Now().UnixNano())
+	res := mustBuild(t, dir, nil, "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--registry", repo)
 	if res.LayersBuilt != 2 {
 		t.Errorf("built %d package layers, want the wheel's 2 parts", res.LayersBuilt)
 	}
