@@ -22,8 +22,8 @@ import (
 
 // bigWheel writes a wheel of more than 256 MiB (stored, not deflated, so
 // the file is that big) with five 56 MiB data files, each its own bytes,
-// and returns its path.
-func bigWheel(t *testing.T, dir string) string {
+// and returns its path, its sha256 and its size, taken as it is written.
+func bigWheel(t *testing.T, dir string) (path, sum string, size int64) {
 	t.Helper()
 	const name, version = "bigpkg", "1.0"
 	distInfo := name + "-" + version + ".dist-info"
@@ -33,7 +33,8 @@ func bigWheel(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zw := zip.NewWriter(f)
+	fileHash := sha256.New()
+	zw := zip.NewWriter(io.MultiWriter(f, fileHash))
 	var record strings.Builder
 	add := func(path string, chunks ...[]byte) {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: zip.Store})
@@ -66,7 +67,11 @@ func bigWheel(t *testing.T, dir string) string {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, hex.EncodeToString(fileHash.Sum(nil)), st.Size()
 }
 
 const bigMetadata = "Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n"
@@ -78,19 +83,7 @@ const bigMetadata = "Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n"
 func TestBuildSplitWheel(t *testing.T) {
 	bed := testbed.Require(t)
 	dir := t.TempDir()
-	whl := bigWheel(t, t.TempDir())
-	st, err := os.Stat(whl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fh, err := os.Open(whl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	io.Copy(h, fh)
-	fh.Close()
-	sum := hex.EncodeToString(h.Sum(nil))
+	whl, sum, size := bigWheel(t, t.TempDir())
 	msum := sha256.Sum256([]byte(bigMetadata))
 	fn := filepath.Base(whl)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +95,7 @@ func TestBuildSplitWheel(t *testing.T) {
 				"name": "bigpkg",
 				"files": []map[string]any{{
 					"filename": fn, "url": "/files/" + fn, "hashes": map[string]string{"sha256": sum},
-					"size": st.Size(), "core-metadata": map[string]string{"sha256": hex.EncodeToString(msum[:])},
+					"size": size, "core-metadata": map[string]string{"sha256": hex.EncodeToString(msum[:])},
 				}},
 			})
 		case "/files/" + fn:

@@ -77,13 +77,9 @@ func assignParts(files []wheelFile, parts int, distInfo string) []int {
 	return out
 }
 
-// checkPart checks WheelOptions' Part and Parts: both 0 (the whole wheel)
-// or 0 <= part < parts <= installstep.MaxParts.
+// checkPart checks WheelOptions' Part and Parts (installstep.ValidPart).
 func checkPart(part, parts int) error {
-	if part == 0 && parts == 0 {
-		return nil
-	}
-	if part < 0 || parts < 1 || part >= parts || parts > installstep.MaxParts {
+	if !installstep.ValidPart(part, parts) {
 		return fmt.Errorf("part %d of %d: want 0 <= part < parts <= %d", part, parts, installstep.MaxParts)
 	}
 	return nil

@@ -3,6 +3,7 @@ package installer
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,21 +114,12 @@ func TestInstallWheelParts(t *testing.T) {
 				t.Errorf("the large files went to %d parts, want %d", len(used), n)
 			}
 			for p, part := range where {
-				if part != 0 && !contains(movers, p) {
+				if part != 0 && !slices.Contains(movers, p) {
 					t.Errorf("%s went to part %d, want part 0", p, part)
 				}
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The deal is largest first, to the part holding the fewest bytes.

@@ -41,7 +41,7 @@ type WheelOptions struct {
 type WheelResult struct {
 	Name     string // the distribution name as the .dist-info directory spells it
 	Version  string
-	DistInfo string // on-image path of the .dist-info directory
+	DistInfo string // on-image path of the .dist-info directory; "" for a part other than 0
 	Files    int    // files written, RECORD and INSTALLER included
 }
 
@@ -287,7 +287,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		if err := Normalize(root); err != nil {
 			return nil, err
 		}
-		return &WheelResult{Name: name, Version: version, DistInfo: distDir, Files: len(rows)}, nil
+		return &WheelResult{Name: name, Version: version, Files: len(rows)}, nil
 	}
 	// The files other parts write are in RECORD as the wheel's RECORD has
 	// them: movable files are neither scripts nor hashed otherwise, so

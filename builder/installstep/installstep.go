@@ -38,6 +38,12 @@ var SourceDateEpoch = strconv.FormatInt(layout.Epoch, 10)
 // MaxParts is the most parts one wheel is installed in (Step.Parts).
 const MaxParts = 16
 
+// ValidPart reports whether part of parts names a part of a wheel: 0 of 0
+// (the whole wheel) or 0 <= part < parts <= MaxParts.
+func ValidPart(part, parts int) bool {
+	return part == 0 && parts == 0 || 0 <= part && part < parts && parts <= MaxParts
+}
+
 // SplitFormat names how the installer deals a wheel's files to its parts:
 // bump it when the deal changes, so that the parts' layer keys and the
 // env ids of split environments change with their bytes.
@@ -263,7 +269,7 @@ func Parse(args []string) (Step, error) {
 	if required != "" && fs.Lookup(required).Value.String() == "" {
 		return Step{}, fmt.Errorf("%s: --%s %s is required", s.Kind, required, what)
 	}
-	if (s.Part != 0 || s.Parts != 0) && (s.Part < 0 || s.Parts < 1 || s.Part >= s.Parts || s.Parts > MaxParts) {
+	if !ValidPart(s.Part, s.Parts) {
 		return Step{}, fmt.Errorf("%s: --part %d of --parts %d: want 0 <= part < parts <= %d", s.Kind, s.Part, s.Parts, MaxParts)
 	}
 	if s.Kind == Fetch && (s.Secret == "" || s.SHA256 == "" || s.Filename == "" || s.TokenAt <= 0 || s.TokenAt > len(s.URL)) {

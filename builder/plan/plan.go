@@ -274,13 +274,13 @@ func groupLayers(pkgs []lockfile.Package, budget int) []Layer {
 // parts of torch (900 MB) side by side instead of one long layer last.
 const SplitSize = 256 << 20
 
-// splitLayers splits the layers of one big wheel each into parts, the
-// biggest wheels first while the budget has room; each part follows the
-// next in the wheel's place.
+// splitLayers splits each layer that holds one big wheel into parts, the
+// biggest wheels first while the budget has room; the parts take the
+// wheel's place, one after another.
 func splitLayers(layers []Layer, budget int) []Layer {
 	var big []int
 	for i, l := range layers {
-		if len(l.Packages) == 1 && l.Packages[0].Kind == lockfile.KindWheel && l.Packages[0].Size >= SplitSize {
+		if len(l.Packages) == 1 && l.Packages[0].Kind == lockfile.KindWheel && l.Packages[0].Size > SplitSize {
 			big = append(big, i)
 		}
 	}
