@@ -1,7 +1,10 @@
 package installer
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -83,4 +86,48 @@ func checkPart(part, parts int) error {
 		return fmt.Errorf("part %d of %d: want 0 <= part < parts <= %d", part, parts, installstep.MaxParts)
 	}
 	return nil
+}
+
+// PartFile is one file of a part other than 0 of a big wheel: what that
+// part's layer holds besides directories, however the layer is made.
+type PartFile struct {
+	// Dest is the file's absolute path in the image.
+	Dest string
+	// Mode is its permission bits (0644, or 0755 for an executable entry).
+	Mode os.FileMode
+	// Entry is the wheel's zip entry, whose bytes the file is.
+	Entry *zip.File
+	// SHA256 is the file's digest in the wheel's RECORD.
+	SHA256 []byte
+}
+
+// PartFiles lists, in the wheel's order, the files that part opt.Part (1
+// or more) of opt.Parts of the wheel in data writes, and the site-packages
+// directory every part holds: a layer made of exactly these is the layer
+// InstallWheel writes for that part. The wheel's sha256 is not checked
+// here (opt.SHA256 is ignored): the caller has checked data.
+func PartFiles(src string, data []byte, opt WheelOptions) ([]PartFile, string, error) {
+	py, err := parsePython(opt.Python, opt.FreeThreaded)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkPart(opt.Part, opt.Parts); err != nil {
+		return nil, "", err
+	}
+	if opt.Part == 0 {
+		return nil, "", fmt.Errorf("part 0 of a wheel writes its .dist-info and compiles bytecode: only the installer makes it")
+	}
+	ws, err := scanWheel(src, data, py)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading wheel %q: %w", src, err)
+	}
+	var out []PartFile
+	for i, p := range assignParts(ws.files, opt.Parts, ws.distInfo) {
+		if p != opt.Part {
+			continue
+		}
+		wf := ws.files[i]
+		out = append(out, PartFile{Dest: wf.dest, Mode: wf.mode, Entry: wf.zf, SHA256: bytes.Clone(wf.want.digest)})
+	}
+	return out, ws.site, nil
 }

@@ -97,6 +97,110 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 			return nil, err
 		}
 	}
+	ws, err := scanWheel(src, data, py)
+	if err != nil {
+		return nil, err
+	}
+	files, distInfo, site, name, version, entryPoints, dests := ws.files, ws.distInfo, ws.site, ws.name, ws.version, ws.entryPoints, ws.dests
+
+	// A part of a big wheel (split.go) writes only the files dealt to it;
+	// part 0 keeps the rest for RECORD.
+	var moved []wheelFile
+	if opt.Parts > 1 {
+		part := assignParts(files, opt.Parts, distInfo)
+		var kept []wheelFile
+		for i, wf := range files {
+			switch {
+			case part[i] == opt.Part:
+				kept = append(kept, wf)
+			case opt.Part == 0:
+				moved = append(moved, wf)
+			}
+		}
+		files = kept
+	}
+	rows, err := writeWheelFiles(t, files, opt.Workers, site, data)
+	if err != nil {
+		return nil, err
+	}
+	distDir := site + "/" + distInfo
+	if opt.Part > 0 {
+		// The site-packages directory keeps the layer from being empty
+		// when no file was dealt to this part.
+		if err := t.mkdirAll(site); err != nil {
+			return nil, err
+		}
+		if err := Normalize(root); err != nil {
+			return nil, err
+		}
+		return &WheelResult{Name: name, Version: version, Files: len(rows)}, nil
+	}
+	// The files other parts write are in RECORD as the wheel's RECORD has
+	// them: movable files are neither scripts nor hashed otherwise, so
+	// their bytes are the wheel's, which those parts check.
+	for _, wf := range moved {
+		rows = append(rows, recordRow{path: relTo(site, wf.dest), hash: recordHash(wf.want.digest), size: int64(wf.zf.UncompressedSize64)})
+	}
+	// Entry points replace scripts of the same name, as pip does.
+	for _, ep := range entryPoints {
+		dest := layout.BinDir + "/" + ep.name
+		if _, dup := dests[dest]; dup {
+			if err := os.Remove(t.host(dest)); err != nil {
+				return nil, fmt.Errorf("replacing script %q by an entry point: %w", dest, err)
+			}
+			rel := relTo(site, dest)
+			kept := rows[:0]
+			for _, r := range rows {
+				if r.path != rel {
+					kept = append(kept, r)
+				}
+			}
+			rows = kept
+		}
+		dests[dest] = "entry point " + ep.name
+		body := ep.script()
+		if err := t.writeBytes(dest, modeExec, body); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(body)
+		rows = append(rows, recordRow{path: relTo(site, dest), hash: recordHash(sum[:]), size: int64(len(body))})
+	}
+
+	installer := []byte("envbuild\n")
+	if err := t.writeBytes(distDir+"/INSTALLER", modeFile, installer); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(installer)
+	rows = append(rows,
+		recordRow{path: distInfo + "/INSTALLER", hash: recordHash(sum[:]), size: int64(len(installer))},
+		recordRow{path: distInfo + "/RECORD", size: -1},
+	)
+	record, err := writeRecord(rows)
+	if err != nil {
+		return nil, fmt.Errorf("writing RECORD: %w", err)
+	}
+	if err := t.writeBytes(distDir+"/RECORD", modeFile, record); err != nil {
+		return nil, err
+	}
+	if err := Normalize(root); err != nil {
+		return nil, err
+	}
+	return &WheelResult{Name: name, Version: version, DistInfo: distDir, Files: len(rows)}, nil
+}
+
+// wheelScan is what scanWheel reads of a wheel.
+type wheelScan struct {
+	name, version string
+	distInfo      string // NAME-VERSION.dist-info
+	site          string // the site-packages directory
+	files         []wheelFile
+	dests         map[string]string // on-image path -> the entry installed there
+	entryPoints   []entryPoint
+}
+
+// scanWheel reads the wheel in data (the file src): its .dist-info, WHEEL,
+// RECORD and entry points, and where each entry goes.
+func scanWheel(src string, data []byte, py pyVersion) (*wheelScan, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("reading the zip archive: %w; the file is truncated or not a wheel", err)
@@ -257,89 +361,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		files = append(files, wf)
 	}
 
-	// A part of a big wheel (split.go) writes only the files dealt to it;
-	// part 0 keeps the rest for RECORD.
-	var moved []wheelFile
-	if opt.Parts > 1 {
-		part := assignParts(files, opt.Parts, distInfo)
-		var kept []wheelFile
-		for i, wf := range files {
-			switch {
-			case part[i] == opt.Part:
-				kept = append(kept, wf)
-			case opt.Part == 0:
-				moved = append(moved, wf)
-			}
-		}
-		files = kept
-	}
-	rows, err := writeWheelFiles(t, files, opt.Workers, site, data)
-	if err != nil {
-		return nil, err
-	}
-	distDir := site + "/" + distInfo
-	if opt.Part > 0 {
-		// The site-packages directory keeps the layer from being empty
-		// when no file was dealt to this part.
-		if err := t.mkdirAll(site); err != nil {
-			return nil, err
-		}
-		if err := Normalize(root); err != nil {
-			return nil, err
-		}
-		return &WheelResult{Name: name, Version: version, Files: len(rows)}, nil
-	}
-	// The files other parts write are in RECORD as the wheel's RECORD has
-	// them: movable files are neither scripts nor hashed otherwise, so
-	// their bytes are the wheel's, which those parts check.
-	for _, wf := range moved {
-		rows = append(rows, recordRow{path: relTo(site, wf.dest), hash: recordHash(wf.want.digest), size: int64(wf.zf.UncompressedSize64)})
-	}
-	// Entry points replace scripts of the same name, as pip does.
-	for _, ep := range entryPoints {
-		dest := layout.BinDir + "/" + ep.name
-		if _, dup := dests[dest]; dup {
-			if err := os.Remove(t.host(dest)); err != nil {
-				return nil, fmt.Errorf("replacing script %q by an entry point: %w", dest, err)
-			}
-			rel := relTo(site, dest)
-			kept := rows[:0]
-			for _, r := range rows {
-				if r.path != rel {
-					kept = append(kept, r)
-				}
-			}
-			rows = kept
-		}
-		dests[dest] = "entry point " + ep.name
-		body := ep.script()
-		if err := t.writeBytes(dest, modeExec, body); err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(body)
-		rows = append(rows, recordRow{path: relTo(site, dest), hash: recordHash(sum[:]), size: int64(len(body))})
-	}
-
-	installer := []byte("envbuild\n")
-	if err := t.writeBytes(distDir+"/INSTALLER", modeFile, installer); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(installer)
-	rows = append(rows,
-		recordRow{path: distInfo + "/INSTALLER", hash: recordHash(sum[:]), size: int64(len(installer))},
-		recordRow{path: distInfo + "/RECORD", size: -1},
-	)
-	record, err := writeRecord(rows)
-	if err != nil {
-		return nil, fmt.Errorf("writing RECORD: %w", err)
-	}
-	if err := t.writeBytes(distDir+"/RECORD", modeFile, record); err != nil {
-		return nil, err
-	}
-	if err := Normalize(root); err != nil {
-		return nil, err
-	}
-	return &WheelResult{Name: name, Version: version, DistInfo: distDir, Files: len(rows)}, nil
+	return &wheelScan{name: name, version: version, distInfo: distInfo, site: site, files: files, dests: dests, entryPoints: entryPoints}, nil
 }
 
 // checkWheelMeta reads the WHEEL file: Wheel-Version must be 1.x; it returns
