@@ -20,9 +20,11 @@ import (
 	"github.com/envbuild/envbuild/integration/testbed"
 )
 
-// bigWheel writes a wheel of more than 256 MiB (stored, not deflated, so
-// the file is that big) with five 56 MiB data files, each its own bytes,
-// and returns its path, its sha256 and its size, taken as it is written.
+// bigWheel writes a wheel of more than 256 MiB with four 70 MiB data
+// files, stored (so that the file is that big), each its own bytes, and a
+// deflated 8 MiB one, and returns its path, its sha256 and its size, taken
+// as it is written. Split in two, the deflated file goes to part 1 (the
+// parts hold 140 MiB each before it, and part 0 also the small files).
 func bigWheel(t *testing.T, dir string) (path, sum string, size int64) {
 	t.Helper()
 	const name, version = "bigpkg", "1.0"
@@ -36,8 +38,8 @@ func bigWheel(t *testing.T, dir string) (path, sum string, size int64) {
 	fileHash := sha256.New()
 	zw := zip.NewWriter(io.MultiWriter(f, fileHash))
 	var record strings.Builder
-	add := func(path string, chunks ...[]byte) {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: zip.Store})
+	add := func(path string, method uint16, chunks ...[]byte) {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: path, Method: method})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,19 +53,24 @@ func bigWheel(t *testing.T, dir string) (path, sum string, size int64) {
 		}
 		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", path, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n)
 	}
-	add(name+"/__init__.py", []byte("VALUE = 42\n"))
+	add(name+"/__init__.py", zip.Store, []byte("VALUE = 42\n"))
 	zeros := make([]byte, 1<<20)
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 4; i++ {
 		chunks := [][]byte{[]byte(fmt.Sprintf("blob %d\n", i))}
-		for j := 0; j < 56; j++ {
+		for j := 0; j < 70; j++ {
 			chunks = append(chunks, zeros)
 		}
-		add(fmt.Sprintf("%s/data/blob%d.bin", name, i), chunks...)
+		add(fmt.Sprintf("%s/data/blob%d.bin", name, i), zip.Store, chunks...)
 	}
-	add(distInfo+"/METADATA", []byte(bigMetadata))
-	add(distInfo+"/WHEEL", []byte("Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
+	var text []byte
+	for i := 0; len(text) < 8<<20; i++ {
+		text = fmt.Appendf(text, "line %d of a deflated file\n", i)
+	}
+	add(name+"/data/blob4.bin", zip.Deflate, text)
+	add(distInfo+"/METADATA", zip.Store, []byte(bigMetadata))
+	add(distInfo+"/WHEEL", zip.Store, []byte("Wheel-Version: 1.0\nGenerator: envbuild-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
 	fmt.Fprintf(&record, "%s/RECORD,,\n", distInfo)
-	add(distInfo+"/RECORD", []byte(record.String()))
+	add(distInfo+"/RECORD", zip.Store, []byte(record.String()))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +115,56 @@ func TestBuildSplitWheel(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	// A repository of its own per run: a bed kept between runs already
-	// holds the image and its layers.
-	repo := fmt.Sprintf("%s/envs/split-%d", bed.Registry, time.Now().UnixNano())
-	res := mustBuild(t, dir, nil, "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--registry", repo)
-	if res.LayersBuilt != 2 {
-		t.Errorf("built %d package layers, want the wheel's 2 parts", res.LayersBuilt)
+	// BuildKit installs both parts, whatever the compression; with
+	// --layers-from-wheels envbuild writes part 2 from the wheel, the
+	// deflated file's data copied. A repository of its own per run: a bed
+	// kept between runs already holds the image and its layers.
+	for _, c := range []struct {
+		name string
+		args []string
+		log  string
+	}{
+		{"gzip", nil, ""},
+		{"zstd", []string{"--compression", "zstd"}, ""},
+		{"from wheels", []string{"--layers-from-wheels"}, "(part 2 of 2) (linux/amd64) from its wheel: 3 files, 1 copied as compressed in the wheel"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := fmt.Sprintf("%s/envs/split-%s-%d", bed.Registry, strings.ReplaceAll(c.name, " ", "-"), time.Now().UnixNano())
+			args := append([]string{"build", "--json", "--progress", "plain", "--pypi", "bigpkg==1.0", "--index-url", srv.URL + "/simple", "--base", bed.Base, "--registry", repo}, c.args...)
+			r := envbuild(t, dir, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
+			}
+			var res result
+			if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+				t.Fatalf("build printed no JSON result: %v\n%s", err, r.stdout)
+			}
+			if res.LayersBuilt != 2 {
+				t.Errorf("built %d package layers, want the wheel's 2 parts", res.LayersBuilt)
+			}
+			if wrote := strings.Contains(r.stderr, "from its wheel"); wrote != (c.log != "") || !strings.Contains(r.stderr, c.log) {
+				t.Errorf("the log says %q of the layers written from the wheel, want %q", grepLines(r.stderr, "from its wheel"), c.log)
+			}
+			checkSplitImage(t, bed, res.Image)
+		})
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// checkSplitImage checks, inside image, that every file of the wheel's
+// RECORD has its hash and size, and that the module's bytecode is there.
+func checkSplitImage(t *testing.T, bed *testbed.Bed, image string) {
+	t.Helper()
 	const check = `
 import base64, hashlib, importlib.metadata, importlib.util, os, bigpkg
 checked = []
@@ -128,7 +178,7 @@ for f in importlib.metadata.distribution("bigpkg").files:
     checked.append(os.path.basename(str(f)))
 print(bigpkg.VALUE, os.path.exists(importlib.util.cache_from_source(bigpkg.__file__)), " ".join(sorted(checked)))
 `
-	out, errOut, code, err := bed.Run(context.Background(), res.Image, "linux/amd64", []string{"python", "-c", check}, nil)
+	out, errOut, code, err := bed.Run(context.Background(), image, "linux/amd64", []string{"python", "-c", check}, nil)
 	if err != nil || code != 0 {
 		t.Fatalf("checking the split wheel in the image: %v, exit %d, %s", err, code, errOut)
 	}

@@ -3,7 +3,9 @@
 // matches (locking first when there is none, and saying so), plans the
 // layers, their cache keys and the env id, asks the registry for the env's
 // tag, then the team layer cache for every layer, has BuildKit build only
-// the layers no record names (recording them), and writes the image.
+// the layers no record names (recording them), meanwhile writing the
+// layers of big wheels' parts from the wheels (builder/wheellayer), and
+// writes the image.
 //
 // It wires the stages together and holds no format, resolution, LLB or
 // registry logic of its own: those live in frontends, lock, builder/plan,
@@ -20,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/envbuild/envbuild/builder/baseimage"
 	"github.com/envbuild/envbuild/builder/engine"
@@ -60,6 +64,10 @@ type Options struct {
 	// CompressionLevel of the package layers (gzip 1-9, zstd 1-22); 0 is
 	// the compressor's default (gzip 6, zstd 3).
 	CompressionLevel int
+	// LayersFromWheels has envbuild write the layers of big wheels' parts
+	// other than the first from the wheels' own DEFLATE data (see
+	// plan.Options.LayersFromWheels); it fetches those wheels itself.
+	LayersFromWheels bool
 	// DockerConfigDir overrides where registry credentials are read.
 	DockerConfigDir string
 	// LockMu, when set, is held while the lock file is read, made and
@@ -139,7 +147,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Env:        env,
 		Platforms:  platforms,
 		Bases:      bases,
-		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CompressionLevel: o.CompressionLevel, CacheSalt: o.CacheSalt},
+		Options:    plan.Options{Bytecode: !s.Options.NoBytecode, Compression: o.Compression, CompressionLevel: o.CompressionLevel, LayersFromWheels: o.LayersFromWheels, CacheSalt: o.CacheSalt},
 		LockDigest: envDigest(env),
 	}
 	cands, err := planCandidates(input)
@@ -466,6 +474,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	}
 	var jobs []engine.PlatformJob
 	lowered := map[string]*plan.Lowered{}
+	fromWheels, perPlatform := wheelLayersToMake(pl, records)
 	for _, pp := range pl.Platforms {
 		hits := map[int]string{}
 		for i, l := range pp.Layers {
@@ -473,7 +482,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 				hits[i] = rec.Image()
 			}
 		}
-		if len(hits) == len(pp.Layers) {
+		if len(hits)+perPlatform[pp.Platform] == len(pp.Layers) {
 			continue
 		}
 		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records), TokenChannels: creds.tokenChannels, FetchCABundle: creds.fetchCA, FetchProxy: creds.fetchProxy, NoContentHash: eng.Info.MountContentCache})
@@ -527,13 +536,32 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 	} else {
 		job.Export.OCIDir = layoutTmp
 	}
+	// BuildKit builds its layers while the layers of big wheels are
+	// written here from the wheels (wheellayers.go).
 	start := time.Now()
-	br, err := eng.Build(ctx, job)
-	if err != nil {
+	br := &engine.Result{}
+	var made []*registry.LayerRecord
+	var madePushed int64
+	g, gctx := errgroup.WithContext(ctx)
+	if len(jobs) > 0 {
+		g.Go(func() (err error) {
+			br, err = eng.Build(gctx, job)
+			return err
+		})
+	}
+	g.Go(func() (err error) {
+		made, madePushed, err = makeWheelLayers(gctx, o, fromWheels, target, layoutTmp)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return 0, err
 	}
 	res.Steps, res.StepsCached = br.Vertexes, br.Cached
 	built := 0
+	for _, rec := range made {
+		records[rec.Key] = rec
+		built++
+	}
 	for _, pp := range pl.Platforms {
 		lw := lowered[pp.Platform]
 		if lw == nil {
@@ -552,7 +580,7 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		}
 	}
 	o.logf("built %d layers of %s in %.1fs (%d of %d steps cached)", built, pl.Tag(), time.Since(start).Seconds(), br.Cached, br.Vertexes)
-	return br.PushedBytes, nil
+	return br.PushedBytes + madePushed, nil
 }
 
 // finish writes the image of pl from the base's layers, the package

@@ -9,6 +9,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/installstep"
 	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/builder/wheellayer"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/platform"
 )
@@ -56,13 +57,21 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 			members = append(members, memberKey(*pp, pk, o, l.Compile, compiler))
 		}
 		if l.Parts > 0 {
+			// A part other than 0 written from the wheel's own DEFLATE
+			// data (FromWheel) has other bytes than BuildKit's for the
+			// same files: a key of its own.
+			fromWheel := 0
+			if l.FromWheel = o.LayersFromWheels && l.Part > 0 && (o.Compression == "" || o.Compression == "gzip") && o.CompressionLevel == 0; l.FromWheel {
+				fromWheel = wheellayer.Format
+			}
 			l.Key = hashDoc(struct {
-				Format string `json:"format"`
-				Split  int    `json:"split"`
-				Member string `json:"member"`
-				Part   int    `json:"part"`
-				Parts  int    `json:"parts"`
-			}{layout.Version, installstep.SplitFormat, members[0], l.Part, l.Parts})
+				Format    string `json:"format"`
+				Split     int    `json:"split"`
+				Member    string `json:"member"`
+				Part      int    `json:"part"`
+				Parts     int    `json:"parts"`
+				FromWheel int    `json:"from_wheel,omitempty"`
+			}{layout.Version, installstep.SplitFormat, members[0], l.Part, l.Parts, fromWheel})
 			return
 		}
 		if len(members) == 1 {

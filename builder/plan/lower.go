@@ -159,7 +159,9 @@ type Lowered struct {
 // Lower builds the LLB of one platform's missing layers: each installed by
 // its own exec step from artifacts BuildKit fetches and checks against the
 // lock's sha256, on an empty root or, where bytecode is compiled, on the
-// base image. The result is a pure function of the plan and options.
+// base image. The layers written from their wheel (Layer.FromWheel) are
+// left out: the client makes them. The result is a pure function of the
+// plan and options.
 func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	host, err := platforms.Parse(opt.HostPlatform)
 	if err != nil {
@@ -256,6 +258,11 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	lw := &Lowered{}
 	var built, builtMeta []llb.State
 	for i, l := range pp.Layers {
+		if _, hit := opt.Hits[i]; l.FromWheel && !hit {
+			// Written by the client from the wheel (builder/wheellayer):
+			// nothing for BuildKit to do, and no other layer reads it.
+			continue
+		}
 		if !l.Python {
 			if err := lowerLayer(i); err != nil {
 				return nil, err
@@ -272,7 +279,8 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	lw.Each, lw.EachMeta = built, builtMeta
 	switch len(built) {
 	case 0:
-		return nil, fmt.Errorf("nothing to build for %s", pp.Platform)
+		// Every layer is a hit or written from its wheel.
+		lw.Layers = llb.Scratch()
 	case 1:
 		lw.Layers = built[0]
 	default:

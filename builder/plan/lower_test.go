@@ -36,8 +36,14 @@ func condaTarget() lockfile.Target {
 
 func makePlan(t *testing.T, lt lockfile.Target, host string) *Plan {
 	t.Helper()
+	return makePlanWith(t, lt, host, Options{Bytecode: true})
+}
+
+// makePlanWith is makePlan with options o.
+func makePlanWith(t *testing.T, lt lockfile.Target, host string, o Options) *Plan {
+	t.Helper()
 	env := &lockfile.Env{Name: "default", Targets: []lockfile.Target{lt}}
-	p, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{lt.Platform}, HostPlatform: host, Options: Options{Bytecode: true},
+	p, err := Make(Input{EnvName: "default", Env: env, Platforms: []string{lt.Platform}, HostPlatform: host, Options: o,
 		Bases: map[string]Base{lt.Platform: {Ref: "reg/base@sha256:" + sha("9"), ManifestDigest: "sha256:" + sha("9"), Config: &v1.ConfigFile{}, Interpreter: "/usr/bin/python3.11", PythonVersion: "3.11.2"}}})
 	if err != nil {
 		t.Fatal(err)

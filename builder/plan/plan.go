@@ -64,6 +64,13 @@ type Options struct {
 	// keys (only when set, so keys made without it are unchanged), not the
 	// env id.
 	CompressionLevel int
+	// LayersFromWheels: the parts other than 0 of a big wheel (splitLayers)
+	// are written by the client from the wheel's own DEFLATE data
+	// (Layer.FromWheel), with gzip at its default level only: their
+	// bytes differ from BuildKit's (not their files), so it enters those
+	// layers' keys. Off by default: the client then fetches those wheels
+	// itself, which a laptop driving a remote BuildKit should not.
+	LayersFromWheels bool
 	// CacheSalt, when set, enters every layer key: changing it starts the
 	// team layer cache afresh.
 	CacheSalt string
@@ -106,6 +113,10 @@ type Layer struct {
 	// Part of Parts: the layer holds one part of a big wheel (splitLayers);
 	// 0 of 0 for every other layer.
 	Part, Parts int
+	// FromWheel marks a part other than 0 that envbuild writes from the
+	// wheel's own DEFLATE data (builder/wheellayer; Options.LayersFromWheels)
+	// instead of BuildKit installing and compressing it.
+	FromWheel bool
 }
 
 // PlatformPlan is what is built for one platform.

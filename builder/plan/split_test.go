@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -151,46 +152,72 @@ func TestSplitEnvID(t *testing.T) {
 }
 
 // Each part lowers to an install step of its own with --part and --parts;
-// part 0 compiles on the base, the others run on an empty root.
+// part 0 compiles on the base, the others run on an empty root. With
+// LayersFromWheels and gzip at its default level, the parts other than 0
+// are written from the wheel by the client (FromWheel): only part 0 is
+// lowered.
 func TestLowerSplitWheel(t *testing.T) {
-	lt := wheelTarget(sized(wheel("torch", "2.5.1", "1"), 600*mib))
-	p := makePlan(t, lt, "linux/amd64")
-	ops := lowerOps(t, p, testOptions())
-	byDigest := map[string]bool{}
-	for _, lo := range ops {
-		byDigest[string(lo.dgst)] = lo.op.GetSource() != nil && strings.HasPrefix(lo.op.GetSource().Identifier, "docker-image://")
-	}
-	parts := 0
-	for _, lo := range ops {
-		e := lo.op.GetExec()
-		if e == nil || len(e.Meta.Args) < 2 || e.Meta.Args[1] != installstep.Command {
-			continue
+	for _, c := range []struct {
+		o    Options
+		want int // the parts lowered, as bits
+	}{
+		{Options{Bytecode: true}, 0b111},
+		{Options{Bytecode: true, LayersFromWheels: true}, 0b001},
+		{Options{Bytecode: true, Compression: "gzip", LayersFromWheels: true}, 0b001},
+		{Options{Bytecode: true, Compression: "gzip", CompressionLevel: 9, LayersFromWheels: true}, 0b111},
+		{Options{Bytecode: true, Compression: "zstd", LayersFromWheels: true}, 0b111},
+	} {
+		lt := wheelTarget(sized(wheel("torch", "2.5.1", "1"), 600*mib))
+		p := makePlanWith(t, lt, "linux/amd64", c.o)
+		for _, l := range p.Platforms[0].Layers {
+			if l.FromWheel != (c.want&(1<<l.Part) == 0) {
+				t.Errorf("%+v: %s FromWheel %v", c.o, l.Name, l.FromWheel)
+			}
 		}
-		steps, err := installstep.ParseAll(e.Meta.Args[2:])
+		lw, err := Lower(p, p.Platforms[0], testOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := steps[0]
-		if st.Kind != installstep.Wheel || st.Parts != 3 {
-			t.Errorf("install step %q, want a part of 3", e.Meta.Args)
-			continue
+		if want := bits.OnesCount(uint(c.want)); len(lw.Built) != want || len(lw.Each) != want {
+			t.Errorf("%+v: %d layers built, want %d", c.o, len(lw.Built), want)
 		}
-		parts |= 1 << st.Part
-		compiles := false
-		for _, s := range steps {
-			compiles = compiles || s.Kind == installstep.Compile
+		ops := lowerOps(t, p, testOptions())
+		byDigest := map[string]bool{}
+		for _, lo := range ops {
+			byDigest[string(lo.dgst)] = lo.op.GetSource() != nil && strings.HasPrefix(lo.op.GetSource().Identifier, "docker-image://")
 		}
-		onBase := false
-		for _, m := range e.Mounts {
-			if m.Dest == "/" && m.Input >= 0 {
-				onBase = byDigest[lo.op.Inputs[m.Input].Digest]
+		parts := 0
+		for _, lo := range ops {
+			e := lo.op.GetExec()
+			if e == nil || len(e.Meta.Args) < 2 || e.Meta.Args[1] != installstep.Command {
+				continue
+			}
+			steps, err := installstep.ParseAll(e.Meta.Args[2:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := steps[0]
+			if st.Kind != installstep.Wheel || st.Parts != 3 {
+				t.Errorf("install step %q, want a part of 3", e.Meta.Args)
+				continue
+			}
+			parts |= 1 << st.Part
+			compiles := false
+			for _, s := range steps {
+				compiles = compiles || s.Kind == installstep.Compile
+			}
+			onBase := false
+			for _, m := range e.Mounts {
+				if m.Dest == "/" && m.Input >= 0 {
+					onBase = byDigest[lo.op.Inputs[m.Input].Digest]
+				}
+			}
+			if compiles != (st.Part == 0) || onBase != (st.Part == 0) {
+				t.Errorf("part %d: compiles %v, on the base %v; want both for part 0 only", st.Part, compiles, onBase)
 			}
 		}
-		if compiles != (st.Part == 0) || onBase != (st.Part == 0) {
-			t.Errorf("part %d: compiles %v, on the base %v; want both for part 0 only", st.Part, compiles, onBase)
+		if parts != c.want {
+			t.Errorf("%+v: lowered parts %b, want %b", c.o, parts, c.want)
 		}
-	}
-	if parts != 0b111 {
-		t.Errorf("lowered parts %b, want 0, 1 and 2", parts)
 	}
 }

@@ -270,6 +270,29 @@ func (c *Client) PushImage(ctx context.Context, tagRef string, images []NewImage
 	return res, nil
 }
 
+// UploadBlob uploads b (its Data or the file at its Path) to repo, unless
+// repo has it, checking on the way that its bytes have b's digest. It
+// returns the bytes sent.
+func (c *Client) UploadBlob(ctx context.Context, repo string, b Blob) (int64, error) {
+	r, err := c.parseRepository(repo)
+	if err != nil {
+		return 0, err
+	}
+	p, err := remote.NewPusher(c.remoteOptions(ctx)...)
+	if err != nil {
+		return 0, err
+	}
+	var n atomic.Int64
+	l, err := c.blobLayer(ctx, Blob{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType, Data: b.Data, Path: b.Path}, &n)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.Upload(ctx, r, l); err != nil {
+		return 0, c.classify("uploading layer "+b.Digest+" to", r.String(), r.RegistryStr(), err)
+	}
+	return n.Load(), nil
+}
+
 // blobLayer is a go-containerregistry layer for b whose reads are counted
 // in n: a mountable layer for a blob of a repository.
 func (c *Client) blobLayer(ctx context.Context, b Blob, n *atomic.Int64) (v1.Layer, error) {

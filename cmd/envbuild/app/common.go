@@ -98,6 +98,7 @@ func layerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 		&cli.IntFlag{Name: "compression-level", Usage: "the package layers' compression level, gzip 1-9 or zstd 1-22 (default: the compressor's, gzip 6, zstd 3); lower is faster and larger"},
+		&cli.BoolFlag{Name: "layers-from-wheels", Usage: "write the layers of big wheels (over 256 MiB) from the wheels' own compressed data instead of compressing them again (gzip at its default level; envbuild fetches those wheels itself: for a BuildKit on this machine)"},
 	}
 }
 
@@ -389,6 +390,7 @@ func buildOptions(c *cli.Context, env map[string]string, conf config.Resolved, p
 		Lock:             lreq,
 		Compression:      c.String("compression"),
 		CompressionLevel: c.Int("compression-level"),
+		LayersFromWheels: c.Bool("layers-from-wheels"),
 		LockPolicy:       policy,
 		PushTimeout:      push,
 	}

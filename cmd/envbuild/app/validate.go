@@ -34,6 +34,9 @@ func validateBuildFlags(c *cli.Context, env map[string]string) error {
 			return failure.Usage(fmt.Errorf("--compression-level %d: want 1-%d for %s", l, top, v))
 		}
 	}
+	if c.Bool("layers-from-wheels") && (v != "gzip" || c.IsSet("compression-level")) {
+		return failure.Usage(fmt.Errorf("--layers-from-wheels copies the wheels' DEFLATE data into gzip layers: it works with --compression gzip at its default level only"))
+	}
 	if v := c.String("layer-cache"); v != "" && !oneOf(v, []string{build.LayerCacheWrite, build.LayerCacheRead, build.LayerCacheOff}) {
 		return failure.Usage(fmt.Errorf("--layer-cache %s: want write, read or off", failure.Quote(v)))
 	}

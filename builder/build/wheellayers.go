@@ -1,0 +1,263 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/envbuild/envbuild/builder/installer"
+	"github.com/envbuild/envbuild/builder/plan"
+	"github.com/envbuild/envbuild/builder/registry"
+	"github.com/envbuild/envbuild/builder/wheellayer"
+	"github.com/envbuild/envbuild/internal/httpc"
+	"github.com/envbuild/envbuild/lock/failure"
+	"github.com/envbuild/envbuild/lock/lockfile"
+	"github.com/envbuild/envbuild/lock/platform"
+	"github.com/envbuild/envbuild/lock/pypi/index"
+)
+
+// fromWheel is a layer of the plan the client writes from its wheel
+// (plan.Layer.FromWheel).
+type fromWheel struct {
+	pp    *plan.PlatformPlan
+	layer plan.Layer
+}
+
+// wheelLayersToMake lists the FromWheel layers of pl without a record,
+// and counts them per platform.
+func wheelLayersToMake(pl *plan.Plan, records map[string]*registry.LayerRecord) ([]fromWheel, map[string]int) {
+	var out []fromWheel
+	per := map[string]int{}
+	for i := range pl.Platforms {
+		pp := &pl.Platforms[i]
+		for _, l := range pp.Layers {
+			if l.FromWheel && records[l.Key] == nil {
+				out = append(out, fromWheel{pp, l})
+				per[pp.Platform]++
+			}
+		}
+	}
+	return out, per
+}
+
+// wheelLayerWriters bounds how many layers are written at once: each
+// keeps a core busy inflating to check the wheel's files.
+const wheelLayerWriters = 2
+
+// makeWheelLayers writes the layers of todo from their wheels, which it
+// fetches here (each once) and checks against the lock's sha256, and puts
+// each where BuildKit's built layers go: pushed by digest to target, else
+// (target "") kept in dir for the OCI layout. It runs beside BuildKit's
+// build and returns the layers' records and the bytes it pushed. On an
+// error nothing is recorded (blobs pushed by digest are not an image).
+func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, dir string) ([]*registry.LayerRecord, int64, error) {
+	if len(todo) == 0 {
+		return nil, 0, nil
+	}
+	start := time.Now()
+	client, err := wheelClient(o)
+	if err != nil {
+		return nil, 0, err
+	}
+	tmp, err := os.MkdirTemp("", "envbuild-wheels-")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer os.RemoveAll(tmp)
+	if dir == "" {
+		dir = tmp
+	}
+	byWheel := map[string][]fromWheel{}
+	var order []string
+	for _, fw := range todo {
+		sum := fw.layer.Packages[0].Sha256
+		if byWheel[sum] == nil {
+			order = append(order, sum)
+		}
+		byWheel[sum] = append(byWheel[sum], fw)
+	}
+	var mu sync.Mutex
+	var recs []*registry.LayerRecord
+	var pushed atomic.Int64
+	var passed atomic.Int64
+	writers := make(chan struct{}, wheelLayerWriters)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2 * wheelLayerWriters)
+	for _, sum := range order {
+		layers := byWheel[sum]
+		pk := layers[0].layer.Packages[0]
+		g.Go(func() error {
+			// The installer checks the file's name against the wheel's
+			// contents: a directory per wheel keeps the name.
+			wdir := filepath.Join(tmp, sum[:16])
+			if err := os.Mkdir(wdir, 0o700); err != nil {
+				return err
+			}
+			defer os.RemoveAll(wdir)
+			wheel := filepath.Join(wdir, filepath.Base(pk.Filename))
+			if err := fetchWheel(gctx, client, pk, wheel); err != nil {
+				return err
+			}
+			wg, wctx := errgroup.WithContext(gctx)
+			for _, fw := range layers {
+				wg.Go(func() error {
+					select {
+					case writers <- struct{}{}:
+					case <-wctx.Done():
+						return wctx.Err()
+					}
+					defer func() { <-writers }()
+					rec, n, err := writeWheelLayer(wctx, o, fw, wheel, dir)
+					if err != nil {
+						return err
+					}
+					// Reading a big wheel's directory leaves tens of MB of
+					// garbage; collected now, it does not grow the heap
+					// the rest of the build runs in (envbuild's peak
+					// memory stays under 256 MB).
+					debug.FreeOSMemory()
+					passed.Add(n)
+					mu.Lock()
+					recs = append(recs, rec)
+					mu.Unlock()
+					if target != "" {
+						up, err := o.Registry.UploadBlob(wctx, target, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, Path: rec.Path})
+						if err != nil {
+							return err
+						}
+						pushed.Add(up)
+						os.Remove(rec.Path)
+						rec.Path, rec.Repository = "", target
+					}
+					return nil
+				})
+			}
+			return wg.Wait()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	o.logf("wrote %d layer(s) of big wheels from the wheels' own compressed data (%.0f MB not compressed again) in %.1fs", len(recs), float64(passed.Load())/1e6, time.Since(start).Seconds())
+	return recs, pushed.Load(), nil
+}
+
+// writeWheelLayer writes the layer of fw from wheel into a file of dir
+// and returns its record (Path set) and how many bytes of files were
+// copied without compressing.
+func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir string) (*registry.LayerRecord, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	l := fw.layer
+	f, err := os.CreateTemp(dir, "layer-*.tar.gz")
+	if err != nil {
+		return nil, 0, err
+	}
+	opt := installer.WheelOptions{Python: strings.TrimSuffix(fw.pp.Target.PythonShort(), "t"), FreeThreaded: fw.pp.Target.FreeThreaded, Part: l.Part, Parts: l.Parts}
+	wl, err := wheellayer.Write(f, wheel, opt)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, 0, failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))
+	}
+	meta, err := json.Marshal(installer.LayerMeta{})
+	if err != nil {
+		return nil, 0, err
+	}
+	o.logf("wrote layer %s (%s) from its wheel: %d files, %d copied as compressed in the wheel", l.Name, fw.pp.Platform, wl.Files, wl.Passed)
+	return &registry.LayerRecord{
+		Key: l.Key, Platform: platform.Canonical(fw.pp.Platform), Digest: wl.Digest, Size: wl.Size, MediaType: wheellayer.MediaType,
+		DiffID: wl.DiffID, Meta: meta, Path: f.Name(), Built: true, Name: l.Name,
+	}, wl.PassedBytes, nil
+}
+
+// wheelClient is the HTTP client that fetches wheels here: the index's
+// credentials (its URLs, pip's configuration, netrc) and CA bundle, as
+// the lock uses and BuildKit's fetches get.
+func wheelClient(o Options) (*httpc.Client, error) {
+	certFile, err := index.PipCert(o.Lock.Env)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	client, err := httpc.New(httpc.Options{CertFile: certFile, Netrc: o.Lock.Env["NETRC"], Noun: "index"})
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	indexes, err := index.FromPipConfig(o.Lock.Env, o.Spec.PyPI.IndexURL, o.Spec.PyPI.ExtraIndexURLs)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	for _, ix := range indexes {
+		client.AddCredentials(ix.URL, "the index URL")
+	}
+	return client, nil
+}
+
+// fetchWheel downloads pk to path, checking its size and sha256 against
+// the lock; a try that breaks off starts the file again.
+func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, path string) error {
+	u, err := url.Parse(pk.URL)
+	if err != nil || u.Host == "" {
+		return failure.User(fmt.Errorf("%s: the lock's URL %q is not a URL", pk.Filename, httpc.Redact(pk.URL)))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// A file of other bytes than the lock's is the user's to act on, not
+	// a transient failure: it ends the fetch as it is.
+	var wrong error
+	err = client.Send(ctx, pk.URL, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, pk.URL, nil)
+	}, func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answers %d %s", u.Host, resp.StatusCode, http.StatusText(resp.StatusCode))
+		}
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		h := sha256.New()
+		limit := pk.Size + 1
+		if pk.Size <= 0 {
+			limit = 64 << 30
+		}
+		n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, limit))
+		if err != nil {
+			return err
+		}
+		if pk.Size > 0 && n != pk.Size {
+			wrong = fmt.Errorf("%s from %s is %d bytes, but the lock says %d: the index now serves another file, or the lock was edited", pk.Filename, u.Host, n, pk.Size)
+		} else if got := hex.EncodeToString(h.Sum(nil)); got != pk.Sha256 {
+			wrong = fmt.Errorf("%s from %s has sha256 %s, but the lock says %s: the index now serves other bytes, or the lock was edited; lock again (envbuild lock --upgrade-package %s) if the new file is trusted", pk.Filename, u.Host, got, pk.Sha256, pk.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return failure.Infra(fmt.Errorf("fetching %s to write its layers (envbuild writes the layers of a wheel bigger than %d MiB itself, from the wheel's own compressed data): %s", pk.Filename, plan.SplitSize>>20, failure.ShortenURLs(httpc.Redact(err.Error()))))
+	}
+	if wrong != nil {
+		return failure.User(wrong)
+	}
+	return f.Close()
+}
