@@ -70,7 +70,7 @@ def pull_figures(rows, comp, scen):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
-    for k in ("date", "checkout", "spec", "packages", "gb", "dockerd", "containerd", "machine"):
+    for k in ("date", "checkout", "spec", "packages", "gb", "dockerd", "containerd", "machine", "envbuild-args"):
         ap.add_argument("--" + k, default="")
     ap.add_argument("--cores", type=int, default=2)
     a = ap.parse_args()
@@ -88,6 +88,8 @@ def main():
     w("- every wheel is read from a loopback mirror filled once from the package index; "
       "each cold build runs on a buildkitd of its own started empty and pushes to a registry started empty; "
       "the two tools alternate who goes first")
+    if a.envbuild_args:
+        w(f"- every envbuild build ran with `{a.envbuild_args}`")
     w("- figures are medians of the runs made; (n=K) marks a median of K runs instead of 3")
     w("")
     for comp in comps:

@@ -18,6 +18,8 @@
 # default) by a fresh containerd too: Debian's dockerd 20.10 refuses zstd
 # layers, containerd unpacks them. Each cold build also records the CPU time
 # the whole machine spent during it (cpu_s).
+# EB_ARGS are flags added to every envbuild build (EB_ARGS=--layers-from-wheels
+# with ROUNDS of gzip only: the flag refuses zstd).
 # DEADLINE (seconds since the epoch) stops starting new rounds after it; the
 # report says how many runs each figure is the median of. Results are also
 # kept in .cache/bench-big/results-TIME.tsv (RESULTS names another file,
@@ -173,6 +175,8 @@ EOF
 }
 stopreg() { kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; rm -rf "$1"; }
 
+# EB_ARGS is split into flags on purpose.
+# shellcheck disable=SC2086
 envbuild_build() { # envbuild_build NAME LOCKDIR ADDR COMP REPO [ARGS...]: sets secs, rss, json
   local name=$1 lock=$2 a=$3 comp=$4 repo=$5; shift 5
   local dir=$work/run-$name ver=$from
@@ -183,7 +187,7 @@ envbuild_build() { # envbuild_build NAME LOCKDIR ADDR COMP REPO [ARGS...]: sets 
   local t0 j0; t0=$(now); j0=$(jiffies)
   (cd "$dir" && XDG_CACHE_HOME=$dir/xdg /usr/bin/time -v -o "$dir/time" "$root/bin/envbuild" build --locked --json --progress plain \
     "${sa[@]}" --index-url "$index" --base "$base" --buildkit-addr "$a" \
-    --compression "$comp" --registry "$repo" "$@" >"$dir/result.json" 2>"$dir/log") || { log "envbuild $name failed: $(tail -5 "$dir/log")"; return 1; }
+    --compression "$comp" --registry "$repo" ${EB_ARGS:-} "$@" >"$dir/result.json" 2>"$dir/log") || { log "envbuild $name failed: $(tail -5 "$dir/log")"; return 1; }
   secs=$(since "$t0")
   cpu=$(cpusince "$j0")
   rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$dir/time")
@@ -397,7 +401,7 @@ done
 python3 scripts/bench-big-report.py "$results" \
   --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --checkout "$(git describe --always --dirty)" \
   --spec "$spec $pin" --packages "$npkg" --gb "$gb" --dockerd "$dockerd_version" --containerd "$containerd_version" \
-  --cores "$(nproc)" --machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo), $(uname -r)" >"$out"
+  --cores "$(nproc)" --envbuild-args "${EB_ARGS:-}" --machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo), $(uname -r)" >"$out"
 cat "$out"
 exit
 }
