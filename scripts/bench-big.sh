@@ -401,7 +401,7 @@ done
 python3 scripts/bench-big-report.py "$results" \
   --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --checkout "$(git describe --always --dirty)" \
   --spec "$spec $pin" --packages "$npkg" --gb "$gb" --dockerd "$dockerd_version" --containerd "$containerd_version" \
-  --cores "$(nproc)" --envbuild-args "${EB_ARGS:-}" --machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo), $(uname -r)" >"$out"
+  --cores "$(nproc)" --envbuild-args="${EB_ARGS:-}" --machine "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo), $(uname -r)" >"$out"
 cat "$out"
 exit
 }
