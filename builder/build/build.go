@@ -14,6 +14,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -421,7 +422,8 @@ func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input 
 		defer os.RemoveAll(layoutTmp)
 	}
 	pushed, err := buildMissing(ctx, o, eng, pl, host, records, dest.mode, dest.repo, dest.cacheRepo, layoutTmp, res, roots)
-	if err != nil && ctx.Err() == nil && roots.failed() {
+	var fwe fromWheelError
+	if err != nil && ctx.Err() == nil && roots.failed() && !errors.As(err, &fwe) {
 		// A compile root is the base's own files, so this is not expected;
 		// but a root that misses what some package's compiling needs must
 		// not fail a build the base can do.
@@ -488,6 +490,9 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		lw, err := plan.Lower(pl, pp, plan.LowerOptions{Installer: installerState, InstallerName: InstallerName, HostPlatform: host, Hits: hits, CABundle: caBundle(o.Lock.Env), CompileRoot: roots.root(pp, records), TokenChannels: creds.tokenChannels, FetchCABundle: creds.fetchCA, FetchProxy: creds.fetchProxy, NoContentHash: eng.Info.MountContentCache})
 		if err != nil {
 			return 0, err
+		}
+		if len(lw.Built) == 0 {
+			return 0, failure.Infra(fmt.Errorf("nothing for BuildKit to build for %s, yet %d layers miss", pp.Platform, len(pp.Layers)-len(hits)))
 		}
 		lowered[pp.Platform] = lw
 		// Each layer is its own export, so that it is compressed and

@@ -54,6 +54,13 @@ func wheelLayersToMake(pl *plan.Plan, records map[string]*registry.LayerRecord) 
 	return out, per
 }
 
+// fromWheelError is a failure of makeWheelLayers: not one of BuildKit's,
+// so a build on the base's compile root is not tried again for it.
+type fromWheelError struct{ err error }
+
+func (e fromWheelError) Error() string { return e.err.Error() }
+func (e fromWheelError) Unwrap() error { return e.err }
+
 // wheelLayerWriters bounds how many layers are written at once: each
 // keeps a core busy inflating to check the wheel's files.
 const wheelLayerWriters = 2
@@ -73,7 +80,16 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 	if err != nil {
 		return nil, 0, err
 	}
-	tmp, err := os.MkdirTemp("", "envbuild-wheels-")
+	// The wheels (gigabytes) go to the cache directory, on disk, rather
+	// than a temporary directory that may be in memory.
+	tmpRoot := ""
+	if o.CacheDir != "" {
+		tmpRoot = filepath.Join(o.CacheDir, "tmp")
+		if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
+			return nil, 0, err
+		}
+	}
+	tmp, err := os.MkdirTemp(tmpRoot, "wheels-")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -150,6 +166,9 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 		})
 	}
 	if err := g.Wait(); err != nil {
+		if _, ok := err.(fromWheelError); !ok && ctx.Err() == nil {
+			err = fromWheelError{err}
+		}
 		return nil, 0, err
 	}
 	o.logf("wrote %d layer(s) of big wheels from the wheels' own compressed data (%.0f MB not compressed again) in %.1fs", len(recs), float64(passed.Load())/1e6, time.Since(start).Seconds())
@@ -169,13 +188,16 @@ func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir st
 		return nil, 0, err
 	}
 	opt := installer.WheelOptions{Python: strings.TrimSuffix(fw.pp.Target.PythonShort(), "t"), FreeThreaded: fw.pp.Target.FreeThreaded, Part: l.Part, Parts: l.Parts}
-	wl, err := wheellayer.Write(f, wheel, opt)
+	wl, err := wheellayer.Write(ctx, f, wheel, opt)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return nil, 0, failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		return nil, 0, fromWheelError{failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))}
 	}
 	meta, err := json.Marshal(installer.LayerMeta{})
 	if err != nil {
@@ -254,6 +276,9 @@ func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, 
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return failure.Infra(fmt.Errorf("fetching %s to write its layers (envbuild writes the layers of a wheel bigger than %d MiB itself, from the wheel's own compressed data): %s", pk.Filename, plan.SplitSize>>20, failure.ShortenURLs(httpc.Redact(err.Error()))))
 	}
 	if wrong != nil {

@@ -141,8 +141,11 @@ var fixedLit, fixedDist = func() ([]uint32, []uint32) {
 
 // buildTable fills table (root index bits, then subtables) for the
 // canonical Huffman code of lens. An over-subscribed code is an error; an
-// incomplete one is accepted only with at most one code (as RFC 1951
-// allows for a distance code), its unused entries invalid.
+// incomplete one is accepted only when it has no code or a single code of
+// length 1 (RFC 1951 allows one distance code; zlib and Go's compress/flate
+// accept no other incomplete code, so neither may we: a stream this
+// package accepts is copied as it is into gzip layers that they read),
+// its unused entries invalid.
 func buildTable(table []uint32, lens []uint8, root uint, entry func(int) (uint32, uint32, uint32)) error {
 	var count [16]int
 	for _, l := range lens {
@@ -159,7 +162,7 @@ func buildTable(table []uint32, lens []uint8, root uint, entry func(int) (uint32
 		}
 		ncodes += count[l]
 	}
-	if left > 0 && ncodes > 1 {
+	if left > 0 && (ncodes > 1 || ncodes == 1 && count[1] != 1) {
 		return fmt.Errorf("%w: incomplete Huffman code", ErrCorrupt)
 	}
 	// next[l] is the next code of length l (RFC 1951, 3.2.2).

@@ -277,3 +277,25 @@ func FuzzInflate(f *testing.F) {
 		compareDecoders(t, s)
 	})
 }
+
+// An incomplete code is accepted as zlib and compress/flate accept it: no
+// code, or one code of length 1; one code of any other length is refused.
+func TestIncompleteCodes(t *testing.T) {
+	table := make([]uint32, distTableLen)
+	for _, c := range []struct {
+		lens []uint8
+		ok   bool
+	}{
+		{[]uint8{0, 0}, true},
+		{[]uint8{0, 1}, true},
+		{[]uint8{2, 0}, false},
+		{[]uint8{0, 0, 5}, false},
+		{[]uint8{1, 2}, false},
+		{[]uint8{1, 1}, true},
+	} {
+		err := buildTable(table, c.lens, distBits, distEntry)
+		if (err == nil) != c.ok {
+			t.Errorf("lengths %v: error %v, want accepted %v", c.lens, err, c.ok)
+		}
+	}
+}

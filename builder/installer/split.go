@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -119,7 +120,7 @@ func PartFiles(src string, data []byte, opt WheelOptions) ([]PartFile, string, e
 	}
 	ws, err := scanWheel(src, data, py)
 	if err != nil {
-		return nil, "", fmt.Errorf("reading wheel %q: %w", src, err)
+		return nil, "", fmt.Errorf("reading wheel %s: %w", filepath.Base(src), err)
 	}
 	var out []PartFile
 	for i, p := range assignParts(ws.files, opt.Parts, ws.distInfo) {

@@ -31,6 +31,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -77,7 +78,7 @@ type Layer struct {
 // checked: the same files, directories, modes and times as the layer the
 // installer makes for that part. A wheel whose files do not match its
 // RECORD is an error, and w then holds part of a layer, to be discarded.
-func Write(w io.Writer, wheel string, opt installer.WheelOptions) (*Layer, error) {
+func Write(ctx context.Context, w io.Writer, wheel string, opt installer.WheelOptions) (*Layer, error) {
 	f, err := os.Open(wheel)
 	if err != nil {
 		return nil, err
@@ -96,18 +97,19 @@ func Write(w io.Writer, wheel string, opt installer.WheelOptions) (*Layer, error
 	if err != nil {
 		return nil, err
 	}
-	lw := &layerWriter{out: w, blob: sha256.New(), diff: sha256.New(), m: m}
+	lw := &layerWriter{ctx: ctx, out: w, blob: sha256.New(), diff: sha256.New(), m: m}
 	lw.out = io.MultiWriter(w, countWriter{lw}, lw.blob)
 	layer, err := lw.write(files, site)
 	if err != nil {
-		return nil, fmt.Errorf("making the layer of part %d of %d of %s: %w", opt.Part, opt.Parts, path.Base(wheel), err)
+		return nil, fmt.Errorf("%s: %w", path.Base(wheel), err)
 	}
 	return layer, nil
 }
 
 // layerWriter writes one layer.
 type layerWriter struct {
-	out        io.Writer // the blob, counted and hashed
+	ctx        context.Context // checked between chunks
+	out        io.Writer       // the blob, counted and hashed
 	n          int64
 	blob, diff hash.Hash
 	pending    bytes.Buffer // tar bytes not yet written as a member
@@ -272,6 +274,9 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 	var n uint64
 	released := start
 	for {
+		if err := lw.ctx.Err(); err != nil {
+			return false, err
+		}
 		k, err := src.Read(lw.buf)
 		if k > 0 {
 			n += uint64(k)
@@ -311,6 +316,9 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 		}
 		released = start
 		for at := 0; at < len(raw); {
+			if err := lw.ctx.Err(); err != nil {
+				return false, err
+			}
 			k := min(len(raw)-at, 8<<20)
 			if _, err := lw.out.Write(raw[at : at+k]); err != nil {
 				return false, err
@@ -332,7 +340,7 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := io.CopyBuffer(zw, src, lw.buf); err != nil {
+	if _, err := io.CopyBuffer(zw, ctxReader{lw.ctx, src}, lw.buf); err != nil {
 		return false, err
 	}
 	if err := zw.Close(); err != nil {
@@ -340,4 +348,17 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 	}
 	lw.m.release(start, end)
 	return false, nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

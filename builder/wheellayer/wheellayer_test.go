@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -196,7 +197,7 @@ func TestLayerIsTheInstallersPart(t *testing.T) {
 					t.Fatal(err)
 				}
 				var blob bytes.Buffer
-				l, err := Write(&blob, wheel, opt)
+				l, err := Write(context.Background(), &blob, wheel, opt)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -258,7 +259,7 @@ func TestOtherReaders(t *testing.T) {
 	dir := t.TempDir()
 	wheel := writeWheel(t, dir, testEntries())
 	var blob bytes.Buffer
-	l, err := Write(&blob, wheel, installer.WheelOptions{Python: "3.11", Part: 1, Parts: 2})
+	l, err := Write(context.Background(), &blob, wheel, installer.WheelOptions{Python: "3.11", Part: 1, Parts: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestTamperedWheel(t *testing.T) {
 			var failed bool
 			// In 8 parts each big file has a part of its own.
 			for part := 1; part < 8; part++ {
-				_, err := Write(io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: part, Parts: 8})
+				_, err := Write(context.Background(), io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: part, Parts: 8})
 				if err != nil {
 					if !strings.Contains(err.Error(), "RECORD") {
 						t.Errorf("error %q does not say RECORD", err)
@@ -331,7 +332,17 @@ func TestTamperedWheel(t *testing.T) {
 func TestPartZero(t *testing.T) {
 	dir := t.TempDir()
 	wheel := writeWheel(t, dir, testEntries())
-	if _, err := Write(io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: 0, Parts: 2}); err == nil {
+	if _, err := Write(context.Background(), io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: 0, Parts: 2}); err == nil {
 		t.Error("part 0 written")
+	}
+}
+
+// TestCanceled: a canceled context stops a layer between chunks.
+func TestCanceled(t *testing.T) {
+	wheel := writeWheel(t, t.TempDir(), testEntries())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Write(ctx, io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: 1, Parts: 2}); err != context.Canceled && !strings.Contains(fmt.Sprint(err), "context canceled") {
+		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
