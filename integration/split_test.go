@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
 	"github.com/envbuild/envbuild/integration/testbed"
 )
 
@@ -83,13 +85,10 @@ func bigWheel(t *testing.T, dir string) (path, sum string, size int64) {
 
 const bigMetadata = "Metadata-Version: 2.1\nName: bigpkg\nVersion: 1.0\n"
 
-// A wheel file of more than 256 MiB, from an index that gives its size
-// (PEP 691 JSON, as PyPI does), is installed in two layers, and the
-// environment holds every file the wheel's RECORD lists, with its hash,
-// its module compiled.
-func TestBuildSplitWheel(t *testing.T) {
-	bed := testbed.Require(t)
-	dir := t.TempDir()
+// splitIndex serves bigWheel from a PEP 691 index that gives its size, as
+// PyPI does; closed when the test ends.
+func splitIndex(t *testing.T) *httptest.Server {
+	t.Helper()
 	whl, sum, size := bigWheel(t, t.TempDir())
 	msum := sha256.Sum256([]byte(bigMetadata))
 	fn := filepath.Base(whl)
@@ -113,7 +112,18 @@ func TestBuildSplitWheel(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A wheel file of more than 256 MiB, from an index that gives its size
+// (PEP 691 JSON, as PyPI does), is installed in two layers, and the
+// environment holds every file the wheel's RECORD lists, with its hash,
+// its module compiled.
+func TestBuildSplitWheel(t *testing.T) {
+	bed := testbed.Require(t)
+	dir := t.TempDir()
+	srv := splitIndex(t)
 
 	// BuildKit installs both parts, whatever the compression; with
 	// --layers-from-wheels envbuild writes part 2 from the wheel, the
@@ -148,6 +158,73 @@ func TestBuildSplitWheel(t *testing.T) {
 			checkSplitImage(t, bed, res.Image)
 		})
 	}
+}
+
+// With --layers-from-wheels and no repository, the layer written from the
+// wheel goes into the OCI layout with the others: the layout's image is
+// whole and every layer's bytes have its digest and diff id.
+func TestSplitWheelIntoLayout(t *testing.T) {
+	bed := testbed.Require(t)
+	dir := t.TempDir()
+	srv := splitIndex(t)
+	out := filepath.Join(dir, "layout")
+	r := envbuild(t, dir, []string{"ENVBUILD_REPOSITORY="}, "build", "--json", "--progress", "plain", "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--output", out, "--layers-from-wheels")
+	if r.code != 0 {
+		t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
+	}
+	if !strings.Contains(r.stderr, "from its wheel") {
+		t.Errorf("no layer was written from the wheel:\n%s", tail(r.stderr, 20))
+	}
+	p, err := layout.FromPath(out)
+	if err != nil {
+		t.Fatalf("%s is not an OCI layout: %v", out, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) != 1 {
+		t.Fatalf("layout index %+v, %v", m, err)
+	}
+	img, err := p.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil || len(cfg.RootFS.DiffIDs) != len(layers) {
+		t.Fatalf("config %v, %v: want a diff id per layer (%d)", cfg, err, len(layers))
+	}
+	// Each blob read in full: its sha256 is its digest, and its contents
+	// gunzipped (every gzip member) hash to its diff id.
+	for i, l := range layers {
+		want, _ := l.Digest()
+		if got := hashOf(t, l.Compressed); got != want.String() {
+			t.Errorf("layer %d: blob %s, manifest says %s", i, got, want)
+		}
+		if got := hashOf(t, l.Uncompressed); got != cfg.RootFS.DiffIDs[i].String() {
+			t.Errorf("layer %d: contents %s, config says %s", i, got, cfg.RootFS.DiffIDs[i])
+		}
+	}
+}
+
+// hashOf reads what open gives and returns its "sha256:…".
+func hashOf(t *testing.T, open func() (io.ReadCloser, error)) string {
+	t.Helper()
+	rc, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		t.Fatal(err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // grepLines returns the lines of s that contain sub.
