@@ -12,7 +12,7 @@ import (
 	"github.com/envbuild/envbuild/builder/inflate"
 )
 
-// The wheel is read from memory (mapped, see mapFile): a deflated entry
+// The wheel is read from memory (mapped, see internal/mapfile): a deflated entry
 // is decoded by package inflate, which is faster than archive/zip's
 // decompressors when the input is all there; inflating the CUDA
 // libraries of an ML environment is most of the installer's time.

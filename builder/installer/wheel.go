@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/internal/mapfile"
 )
 
 // WheelOptions say how to install a wheel.
@@ -78,20 +79,12 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 	}
 	// The wheel is mapped once and everything is read from memory: its
 	// sha256, the zip directory, every entry (see openEntry).
-	f, err := os.Open(src)
+	m, err := mapfile.Open(src)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	data, unmap, err := mapFile(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer unmap()
+	defer m.Close()
+	data := m.Data
 	if opt.SHA256 != "" {
 		if err := verifySHA256(src, data, opt.SHA256); err != nil {
 			return nil, err

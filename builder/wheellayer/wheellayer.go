@@ -40,7 +40,6 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -49,6 +48,7 @@ import (
 	"github.com/envbuild/envbuild/builder/inflate"
 	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/layout"
+	"github.com/envbuild/envbuild/internal/mapfile"
 )
 
 // Format is the version of the layers written here: it enters the keys
@@ -79,21 +79,12 @@ type Layer struct {
 // installer makes for that part. A wheel whose files do not match its
 // RECORD is an error, and w then holds part of a layer, to be discarded.
 func Write(ctx context.Context, w io.Writer, wheel string, opt installer.WheelOptions) (*Layer, error) {
-	f, err := os.Open(wheel)
+	m, err := mapfile.Open(wheel)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	m, err := mapFile(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer m.close()
-	files, site, err := installer.PartFiles(wheel, m.data, opt)
+	defer m.Close()
+	files, site, err := installer.PartFiles(wheel, m.Data, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +104,7 @@ type layerWriter struct {
 	n          int64
 	blob, diff hash.Hash
 	pending    bytes.Buffer // tar bytes not yet written as a member
-	m          *mapping
+	m          *mapfile.File
 	buf        []byte
 }
 
@@ -247,7 +238,7 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	data := lw.m.data
+	data := lw.m.Data
 	if off < 0 || zf.CompressedSize64 > uint64(len(data)) || uint64(off) > uint64(len(data))-zf.CompressedSize64 {
 		return false, errors.New("the entry extends past the end of the wheel; the wheel is truncated or corrupt")
 	}
@@ -287,7 +278,7 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 			crc.Write(lw.buf[:k])
 			lw.diff.Write(lw.buf[:k])
 			if inf != nil {
-				released = lw.m.release(released, start+min(inf.Consumed(), len(raw)))
+				released = lw.m.Release(released, start+min(inf.Consumed(), len(raw)))
 			}
 		}
 		if err == io.EOF {
@@ -324,7 +315,7 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 				return false, err
 			}
 			at += k
-			released = lw.m.release(released, start+at)
+			released = lw.m.Release(released, start+at)
 		}
 		if _, err := lw.out.Write(trailer[:]); err != nil {
 			return false, err
@@ -346,7 +337,7 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 	if err := zw.Close(); err != nil {
 		return false, err
 	}
-	lw.m.release(start, end)
+	lw.m.Release(start, end)
 	return false, nil
 }
 
