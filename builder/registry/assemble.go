@@ -270,9 +270,9 @@ func (c *Client) PushImage(ctx context.Context, tagRef string, images []NewImage
 	return res, nil
 }
 
-// UploadBlob uploads b (its Data or the file at its Path) to repo, unless
-// repo has it, checking on the way that its bytes have b's digest. It
-// returns the bytes sent.
+// UploadBlob uploads b (its Data or the file at its Path; From is not
+// read) to repo, unless repo has it, checking on the way that its bytes
+// have b's digest. It returns the bytes sent.
 func (c *Client) UploadBlob(ctx context.Context, repo string, b Blob) (int64, error) {
 	r, err := c.parseRepository(repo)
 	if err != nil {
@@ -283,7 +283,8 @@ func (c *Client) UploadBlob(ctx context.Context, repo string, b Blob) (int64, er
 		return 0, err
 	}
 	var n atomic.Int64
-	l, err := c.blobLayer(ctx, Blob{Digest: b.Digest, Size: b.Size, MediaType: b.MediaType, Data: b.Data, Path: b.Path}, &n)
+	b.From = ""
+	l, err := c.blobLayer(ctx, b, &n)
 	if err != nil {
 		return 0, err
 	}

@@ -243,19 +243,11 @@ func (c *Client) WriteRecord(ctx context.Context, repo string, rec *LayerRecord)
 // size rec names) to repo, then records it: a layer made outside BuildKit,
 // as the compile root is.
 func (c *Client) WriteBlobRecord(ctx context.Context, repo string, rec *LayerRecord, blob []byte) error {
-	r, err := c.parseRepository(repo)
-	if err != nil {
-		return err
-	}
 	if d := digestOf(blob); d != rec.Digest || int64(len(blob)) != rec.Size {
 		return fmt.Errorf("the blob of record %s is %s (%d bytes), not %s (%d bytes)", rec.Key, d, len(blob), rec.Digest, rec.Size)
 	}
-	p, err := remote.NewPusher(c.remoteOptions(ctx)...)
-	if err != nil {
+	if _, err := c.UploadBlob(ctx, repo, Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, Data: blob}); err != nil {
 		return err
-	}
-	if err := p.Upload(ctx, r, static.NewLayer(blob, types.MediaType(rec.MediaType))); err != nil {
-		return c.classify("uploading a layer of the layer cache", r.String(), r.RegistryStr(), err)
 	}
 	return c.WriteRecord(ctx, repo, rec)
 }
