@@ -491,9 +491,6 @@ func buildMissing(ctx context.Context, o Options, eng *engine.Engine, pl *plan.P
 		if err != nil {
 			return 0, err
 		}
-		if len(lw.Built) == 0 {
-			return 0, failure.Infra(fmt.Errorf("nothing for BuildKit to build for %s, yet %d layers miss", pp.Platform, len(pp.Layers)-len(hits)))
-		}
 		lowered[pp.Platform] = lw
 		// Each layer is its own export, so that it is compressed and
 		// pushed as soon as it is built (engine.Build).

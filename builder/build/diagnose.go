@@ -51,17 +51,11 @@ func diagnoseFetch(ctx context.Context, err error, env *lockfile.Env, o Options)
 	host := u.Host
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	certFile, _ := index.PipCert(o.Lock.Env)
-	client, cerr := httpc.New(httpc.Options{CertFile: certFile, Retries: -1, Netrc: o.Lock.Env["NETRC"]})
+	client, cerr := indexClient(o, httpc.Options{Retries: -1})
 	if cerr != nil {
 		return err
 	}
 	target := pkg.URL
-	if indexes, ierr := index.FromPipConfig(o.Lock.Env, o.Spec.PyPI.IndexURL, o.Spec.PyPI.ExtraIndexURLs); ierr == nil {
-		for _, ix := range indexes {
-			client.AddCredentials(ix.URL, "the index URL")
-		}
-	}
 	if pkg.Source == lockfile.SourceConda {
 		if chans, cerr := envlock.Channels(o.Spec.Conda.Specs, o.Spec.Conda.Channels, o.Lock.Env); cerr == nil {
 			for _, ch := range chans {
@@ -113,5 +107,34 @@ func diagnoseFetch(ctx context.Context, err error, env *lockfile.Env, o Options)
 	if got == pkg.Sha256 {
 		return failure.Infra(fmt.Errorf("downloading %s inside BuildKit did not give the bytes of the lock, but %s serves the right file now: a transient failure of the index or a proxy; run again", fn, host))
 	}
-	return failure.User(fmt.Errorf("%s from %s has sha256 %s, but the lock says %s: the index now serves other bytes, or the lock was edited; lock again (envbuild lock --upgrade-package %s) if the new file is trusted", fn, host, got, pkg.Sha256, pkg.Name))
+	return wrongBytes(*pkg, host, got)
+}
+
+// wrongBytes is the error of an artifact from host whose sha256 (got) is
+// not the lock's.
+func wrongBytes(pk lockfile.Package, host, got string) error {
+	return failure.User(fmt.Errorf("%s from %s has sha256 %s, but the lock says %s: the index now serves other bytes, or the lock was edited; lock again (envbuild lock --upgrade-package %s) if the new file is trusted", pk.Filename, host, got, pk.Sha256, pk.Name))
+}
+
+// indexClient is an HTTP client for the artifacts of the spec's indexes,
+// with opts and what the lock uses: pip's CA bundle, netrc, and the
+// credentials in the index URLs (theirs or pip's configuration).
+func indexClient(o Options, opts httpc.Options) (*httpc.Client, error) {
+	certFile, err := index.PipCert(o.Lock.Env)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	opts.CertFile, opts.Netrc = certFile, o.Lock.Env["NETRC"]
+	client, err := httpc.New(opts)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	indexes, err := index.FromPipConfig(o.Lock.Env, o.Spec.PyPI.IndexURL, o.Spec.PyPI.ExtraIndexURLs)
+	if err != nil {
+		return nil, failure.User(err)
+	}
+	for _, ix := range indexes {
+		client.AddCredentials(ix.URL, "the index URL")
+	}
+	return client, nil
 }

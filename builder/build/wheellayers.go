@@ -27,7 +27,6 @@ import (
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
 	"github.com/envbuild/envbuild/lock/platform"
-	"github.com/envbuild/envbuild/lock/pypi/index"
 )
 
 // fromWheel is a layer of the plan the client writes from its wheel
@@ -76,7 +75,7 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 		return nil, 0, nil
 	}
 	start := time.Now()
-	client, err := wheelClient(o)
+	client, err := indexClient(o, httpc.Options{Noun: "index"})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -151,7 +150,7 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 					recs = append(recs, rec)
 					mu.Unlock()
 					if target != "" {
-						up, err := o.Registry.UploadBlob(wctx, target, registry.Blob{Digest: rec.Digest, Size: rec.Size, MediaType: rec.MediaType, Path: rec.Path})
+						up, err := o.Registry.UploadBlob(wctx, target, rec.Blob())
 						if err != nil {
 							return err
 						}
@@ -166,7 +165,7 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 		})
 	}
 	if err := g.Wait(); err != nil {
-		if _, ok := err.(fromWheelError); !ok && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			err = fromWheelError{err}
 		}
 		return nil, 0, err
@@ -197,7 +196,7 @@ func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir st
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()
 		}
-		return nil, 0, fromWheelError{failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))}
+		return nil, 0, failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))
 	}
 	meta, err := json.Marshal(installer.LayerMeta{})
 	if err != nil {
@@ -208,28 +207,6 @@ func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir st
 		Key: l.Key, Platform: platform.Canonical(fw.pp.Platform), Digest: wl.Digest, Size: wl.Size, MediaType: wheellayer.MediaType,
 		DiffID: wl.DiffID, Meta: meta, Path: f.Name(), Built: true, Name: l.Name,
 	}, wl.PassedBytes, nil
-}
-
-// wheelClient is the HTTP client that fetches wheels here: the index's
-// credentials (its URLs, pip's configuration, netrc) and CA bundle, as
-// the lock uses and BuildKit's fetches get.
-func wheelClient(o Options) (*httpc.Client, error) {
-	certFile, err := index.PipCert(o.Lock.Env)
-	if err != nil {
-		return nil, failure.User(err)
-	}
-	client, err := httpc.New(httpc.Options{CertFile: certFile, Netrc: o.Lock.Env["NETRC"], Noun: "index"})
-	if err != nil {
-		return nil, failure.User(err)
-	}
-	indexes, err := index.FromPipConfig(o.Lock.Env, o.Spec.PyPI.IndexURL, o.Spec.PyPI.ExtraIndexURLs)
-	if err != nil {
-		return nil, failure.User(err)
-	}
-	for _, ix := range indexes {
-		client.AddCredentials(ix.URL, "the index URL")
-	}
-	return client, nil
 }
 
 // fetchWheel downloads pk to path, checking its size and sha256 against
@@ -269,9 +246,9 @@ func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, 
 			return err
 		}
 		if pk.Size > 0 && n != pk.Size {
-			wrong = fmt.Errorf("%s from %s is %d bytes, but the lock says %d: the index now serves another file, or the lock was edited", pk.Filename, u.Host, n, pk.Size)
+			wrong = failure.User(fmt.Errorf("%s from %s is %d bytes, but the lock says %d: the index now serves another file, or the lock was edited", pk.Filename, u.Host, n, pk.Size))
 		} else if got := hex.EncodeToString(h.Sum(nil)); got != pk.Sha256 {
-			wrong = fmt.Errorf("%s from %s has sha256 %s, but the lock says %s: the index now serves other bytes, or the lock was edited; lock again (envbuild lock --upgrade-package %s) if the new file is trusted", pk.Filename, u.Host, got, pk.Sha256, pk.Name)
+			wrong = wrongBytes(pk, u.Host, got)
 		}
 		return nil
 	})
@@ -282,7 +259,7 @@ func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, 
 		return failure.Infra(fmt.Errorf("fetching %s to write its layers (envbuild writes the layers of a wheel bigger than %d MiB itself, from the wheel's own compressed data): %s", pk.Filename, plan.SplitSize>>20, failure.ShortenURLs(httpc.Redact(err.Error()))))
 	}
 	if wrong != nil {
-		return failure.User(wrong)
+		return wrong
 	}
 	return f.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/envbuild/envbuild/internal/httpc"
 	"github.com/envbuild/envbuild/lock/failure"
 	"github.com/envbuild/envbuild/lock/lockfile"
 )
@@ -28,7 +29,7 @@ func TestFetchWheel(t *testing.T) {
 		w.Write([]byte(serve))
 	}))
 	defer srv.Close()
-	client, err := wheelClient(Options{})
+	client, err := indexClient(Options{}, httpc.Options{Noun: "index"})
 	if err != nil {
 		t.Fatal(err)
 	}

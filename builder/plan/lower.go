@@ -279,8 +279,7 @@ func Lower(p *Plan, pp PlatformPlan, opt LowerOptions) (*Lowered, error) {
 	lw.Each, lw.EachMeta = built, builtMeta
 	switch len(built) {
 	case 0:
-		// Every layer is a hit or written from its wheel.
-		lw.Layers = llb.Scratch()
+		return nil, fmt.Errorf("nothing to build for %s", pp.Platform)
 	case 1:
 		lw.Layers = built[0]
 	default:
