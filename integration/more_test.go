@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -75,16 +76,26 @@ func TestOCILayoutWithoutRepository(t *testing.T) {
 	if res.Image != "" || res.OCILayout != out || !strings.HasPrefix(res.Digest, "sha256:") {
 		t.Errorf("result %+v; want oci_layout %s and no image", res, out)
 	}
-	p, err := layout.FromPath(out)
+	_, m := layoutIndex(t, out)
+	if len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != res.Digest {
+		t.Errorf("layout index %+v does not hold the digest %s", m.Manifests, res.Digest)
+	}
+}
+
+// layoutIndex opens the OCI layout at dir and reads its index.
+func layoutIndex(t *testing.T, dir string) (layout.Path, *v1.IndexManifest) {
+	t.Helper()
+	p, err := layout.FromPath(dir)
 	if err != nil {
-		t.Fatalf("%s is not an OCI layout: %v", out, err)
+		t.Fatalf("%s is not an OCI layout: %v", dir, err)
 	}
 	idx, err := p.ImageIndex()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := idx.IndexManifest()
-	if len(m.Manifests) != 1 || m.Manifests[0].Digest.String() != res.Digest {
-		t.Errorf("layout index %+v does not hold the digest %s", m.Manifests, res.Digest)
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return p, m
 }

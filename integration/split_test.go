@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-
 	"github.com/envbuild/envbuild/integration/testbed"
 )
 
@@ -175,17 +173,9 @@ func TestSplitWheelIntoLayout(t *testing.T) {
 	if !strings.Contains(r.stderr, "from its wheel") {
 		t.Errorf("no layer was written from the wheel:\n%s", tail(r.stderr, 20))
 	}
-	p, err := layout.FromPath(out)
-	if err != nil {
-		t.Fatalf("%s is not an OCI layout: %v", out, err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil || len(m.Manifests) != 1 {
-		t.Fatalf("layout index %+v, %v", m, err)
+	p, m := layoutIndex(t, out)
+	if len(m.Manifests) != 1 {
+		t.Fatalf("layout index %+v: want one image", m.Manifests)
 	}
 	img, err := p.Image(m.Manifests[0].Digest)
 	if err != nil {
