@@ -158,15 +158,22 @@ func TestBuildSplitWheel(t *testing.T) {
 	}
 }
 
-// With --layers-from-wheels and no repository, the layer written from the
-// wheel goes into the OCI layout with the others: the layout's image is
-// whole and every layer's bytes have its digest and diff id.
+// With layers_from_wheels in the config file (as a team or a CI runner
+// turns it on for every build) and no repository, the layer written from
+// the wheel goes into the OCI layout with the others: the layout's image
+// is whole and every layer's bytes have its digest and diff id.
 func TestSplitWheelIntoLayout(t *testing.T) {
 	bed := testbed.Require(t)
 	dir := t.TempDir()
 	srv := splitIndex(t)
 	out := filepath.Join(dir, "layout")
-	r := envbuild(t, dir, []string{"ENVBUILD_REPOSITORY="}, "build", "--json", "--progress", "plain", "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--output", out, "--layers-from-wheels")
+	if err := os.MkdirAll(filepath.Join(dir, ".config", "envbuild"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".config", "envbuild", "config.toml"), []byte("layers_from_wheels = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := envbuild(t, dir, []string{"ENVBUILD_REPOSITORY="}, "build", "--json", "--progress", "plain", "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--output", out)
 	if r.code != 0 {
 		t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
 	}

@@ -58,6 +58,9 @@ type File struct {
 	LayerCache     string `toml:"layer_cache"`
 	LayerCacheMode string `toml:"layer_cache_mode"`
 	LayerCacheSalt string `toml:"layer_cache_salt"`
+	// LayersFromWheels turns --layers-from-wheels on (or off) for every
+	// gzip build at the default level; nil when the file does not say.
+	LayersFromWheels *bool `toml:"layers_from_wheels"`
 	// TLS files for a tcp:// buildkit_addr (relative paths are relative to
 	// the config file's directory) and the server name to verify.
 	TLSCACert     string `toml:"tlscacert"`
@@ -241,7 +244,7 @@ func readFile(src Sources, home string) (File, string, error) {
 		return f, path, failure.User(fmt.Errorf("reading config file %s: %w", path, err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, tlscacert, tlscert, tlskey, tlsservername, buildkit_image, buildkit_run_options, layer_cache, layer_cache_mode, layer_cache_salt", path, und[0].String()))
+		return f, path, failure.User(fmt.Errorf("reading config file %s: unknown key %q; known keys: default_container_image, default_container_registry, repository, insecure_registries, buildkit_addr, tlscacert, tlscert, tlskey, tlsservername, buildkit_image, buildkit_run_options, layer_cache, layer_cache_mode, layer_cache_salt, layers_from_wheels", path, und[0].String()))
 	}
 	for _, p := range []*string{&f.TLSCACert, &f.TLSCert, &f.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {

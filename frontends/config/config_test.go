@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,6 +94,38 @@ func TestConfigFileStrict(t *testing.T) {
 	}
 	if _, err := Resolve(Sources{ConfigPath: filepath.Join(dir, "missing.toml"), Env: map[string]string{}, Home: dir}, ""); err == nil {
 		t.Fatal("missing explicit --config accepted")
+	}
+}
+
+// layers_from_wheels is a boolean whose absence is not false: unset lets
+// the default stand.
+func TestConfigFileLayersFromWheels(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	for _, tc := range []struct {
+		text string
+		want string
+	}{
+		{"layers_from_wheels = true\n", "true"},
+		{"layers_from_wheels = false\n", "false"},
+		{"repository = \"r.example.com/envs\"\n", "unset"},
+	} {
+		write(t, p, tc.text)
+		r, err := Resolve(Sources{ConfigPath: p, Env: map[string]string{}, Home: dir}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "unset"
+		if v := r.File.LayersFromWheels; v != nil {
+			got = fmt.Sprint(*v)
+		}
+		if got != tc.want {
+			t.Errorf("%q: layers_from_wheels %s, want %s", tc.text, got, tc.want)
+		}
+	}
+	write(t, p, "layers_from_wheels = \"yes\"\n")
+	if _, err := Resolve(Sources{ConfigPath: p, Env: map[string]string{}, Home: dir}, ""); err == nil {
+		t.Error("layers_from_wheels = \"yes\" accepted")
 	}
 }
 

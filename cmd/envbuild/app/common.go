@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,7 +99,7 @@ func layerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-bytecode", Usage: "do not compile .pyc files"},
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "layer compression: gzip or zstd"},
 		&cli.IntFlag{Name: "compression-level", Usage: "the package layers' compression level, gzip 1-9 or zstd 1-22 (default: the compressor's, gzip 6, zstd 3); lower is faster and larger"},
-		&cli.BoolFlag{Name: "layers-from-wheels", Usage: "write the layers of big wheels (over 256 MiB) from the wheels' own compressed data instead of compressing them again (gzip at its default level; envbuild fetches those wheels itself: for a BuildKit on this machine)"},
+		&cli.BoolFlag{Name: "layers-from-wheels", Usage: "write the layers of big wheels (over 256 MiB) from the wheels' own compressed data instead of compressing them again (gzip at its default level; envbuild fetches those wheels itself: for a BuildKit on this machine; also set by $ENVBUILD_LAYERS_FROM_WHEELS or the config file's layers_from_wheels)"},
 	}
 }
 
@@ -364,6 +365,34 @@ func layerCacheOptions(c *cli.Context, env map[string]string, conf config.Resolv
 	o.CacheSalt = first(env["ENVBUILD_LAYER_CACHE_SALT"], conf.File.LayerCacheSalt)
 }
 
+// layersFromWheels says whether the big wheels' layers are written from
+// their own compressed data: the flag, else ENVBUILD_LAYERS_FROM_WHEELS,
+// else the config file's layers_from_wheels, else off. Set by the
+// environment or the config file (a team's or a CI runner's choice), it
+// applies to the builds it can serve, gzip at the default level, and says
+// so when it does not apply; the flag with anything else is refused
+// earlier (validateBuildFlags).
+func layersFromWheels(c *cli.Context, env map[string]string, conf config.Resolved) bool {
+	if c.IsSet("layers-from-wheels") {
+		return c.Bool("layers-from-wheels")
+	}
+	on, from := false, ""
+	if v := env[layersFromWheelsEnv]; v != "" {
+		on, _ = strconv.ParseBool(v)
+		from = layersFromWheelsEnv
+	} else if conf.File.LayersFromWheels != nil {
+		on, from = *conf.File.LayersFromWheels, "layers_from_wheels in the config file"
+	}
+	if on && (c.String("compression") != "gzip" || c.IsSet("compression-level")) {
+		fmt.Fprintf(c.App.ErrWriter, "%s does not apply to this build: it needs gzip at its default level; BuildKit compresses every layer\n", from)
+		return false
+	}
+	return on
+}
+
+// layersFromWheelsEnv is --layers-from-wheels's environment variable.
+const layersFromWheelsEnv = "ENVBUILD_LAYERS_FROM_WHEELS"
+
 // buildOptions are the build.Options that build and flow build set alike
 // from their shared flags, the environment and the config file: where
 // BuildKit and the registry are, how to lock, how layers are compressed
@@ -390,7 +419,7 @@ func buildOptions(c *cli.Context, env map[string]string, conf config.Resolved, p
 		Lock:             lreq,
 		Compression:      c.String("compression"),
 		CompressionLevel: c.Int("compression-level"),
-		LayersFromWheels: c.Bool("layers-from-wheels"),
+		LayersFromWheels: layersFromWheels(c, env, conf),
 		LockPolicy:       policy,
 		PushTimeout:      push,
 	}

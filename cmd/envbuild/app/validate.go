@@ -37,6 +37,11 @@ func validateBuildFlags(c *cli.Context, env map[string]string) error {
 	if c.Bool("layers-from-wheels") && (v != "gzip" || c.IsSet("compression-level")) {
 		return failure.Usage(fmt.Errorf("--layers-from-wheels copies the wheels' DEFLATE data into gzip layers: it works with --compression gzip at its default level only"))
 	}
+	if v := env[layersFromWheelsEnv]; v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return failure.Usage(fmt.Errorf("%s=%s: want true or false (1 or 0)", layersFromWheelsEnv, failure.Quote(v)))
+		}
+	}
 	if v := c.String("layer-cache"); v != "" && !oneOf(v, []string{build.LayerCacheWrite, build.LayerCacheRead, build.LayerCacheOff}) {
 		return failure.Usage(fmt.Errorf("--layer-cache %s: want write, read or off", failure.Quote(v)))
 	}

@@ -27,6 +27,7 @@ func TestValidationBeforeWork(t *testing.T) {
 		{"zstd level", nil, []string{"build", "--compression", "zstd", "--compression-level", "0"}, `--compression-level 0: want 1-22 for zstd`},
 		{"layers from wheels with zstd", nil, []string{"build", "--layers-from-wheels", "--compression", "zstd"}, `--layers-from-wheels copies the wheels' DEFLATE data into gzip layers`},
 		{"layers from wheels with a level", nil, []string{"build", "--layers-from-wheels", "--compression-level", "6"}, "at its default level only"},
+		{"layers from wheels from the environment", map[string]string{"ENVBUILD_LAYERS_FROM_WHEELS": "sometimes"}, []string{"build"}, `ENVBUILD_LAYERS_FROM_WHEELS="sometimes": want true or false`},
 		{"progress", nil, []string{"build", "--progress", "loud"}, `--progress "loud": want auto, plain, tty, quiet, rawjson`},
 		{"registry URL", nil, []string{"build", "--registry", "http://x/y"}, `--registry "http://x/y": a repository has no URL scheme`},
 		{"registry from the environment", map[string]string{"ENVBUILD_REPOSITORY": "https://r.example.com/envs"}, []string{"build"}, "ENVBUILD_REPOSITORY"},
