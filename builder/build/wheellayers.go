@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,13 +113,15 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 	writers := make(chan struct{}, wheelLayerWriters)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(2 * wheelLayerWriters)
-	for _, sum := range order {
+	for i, sum := range order {
 		layers := byWheel[sum]
 		pk := layers[0].layer.Packages[0]
 		g.Go(func() error {
 			// The installer checks the file's name against the wheel's
-			// contents: a directory per wheel keeps the name.
-			wdir := filepath.Join(tmp, sum[:16])
+			// contents: a directory per wheel keeps the name. The
+			// directory is named by its place, never by what the lock
+			// says.
+			wdir := filepath.Join(tmp, strconv.Itoa(i))
 			if err := os.Mkdir(wdir, 0o700); err != nil {
 				return err
 			}
@@ -198,7 +201,7 @@ func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir st
 		}
 		return nil, 0, failure.User(fmt.Errorf("%s (%s): %w", l.Name, fw.pp.Platform, err))
 	}
-	meta, err := json.Marshal(installer.LayerMeta{})
+	meta, err := json.Marshal(wl.Meta)
 	if err != nil {
 		return nil, 0, err
 	}

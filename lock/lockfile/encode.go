@@ -170,8 +170,8 @@ func Parse(name string, data []byte) (*File, error) {
 		e := Env{Name: de.Name, SpecDigest: de.SpecDigest}
 		for _, dt := range de.Targets {
 			for _, p := range dt.Packages {
-				if len(p.Sha256) != 64 {
-					return nil, failure.User(fmt.Errorf("reading lock %s: package %s %s has no valid sha256; run `envbuild lock` again", name, p.Name, p.Version))
+				if !IsSha256(p.Sha256) {
+					return nil, failure.User(fmt.Errorf("reading lock %s: package %s %s has no valid sha256 (64 lowercase hex digits); run `envbuild lock` again", name, p.Name, p.Version))
 				}
 			}
 			t, err := decodeTarget(dt)
@@ -253,4 +253,19 @@ func (e *Env) Target(p string) *Target {
 		}
 	}
 	return nil
+}
+
+// IsSha256 reports whether s is a sha256 as a lock writes it: 64
+// lowercase hex digits. Artifacts are named by it on disk, in cache keys
+// and in URLs, so nothing else is taken from a lock.
+func IsSha256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

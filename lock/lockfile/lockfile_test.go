@@ -57,10 +57,33 @@ func TestParseStrict(t *testing.T) {
 		{"unknown key", "lock-version = 1\nfoo = 2\n", `unknown key "foo"`},
 		{"version", "lock-version = 9\n", "lock-version 9 is not supported"},
 		{"bad sha", "lock-version = 1\n[[env]]\nname=\"a\"\nspec-digest=\"x\"\n[[env.target]]\nplatform=\"linux/amd64\"\npython=\"3.11.0\"\nimplementation=\"cpython\"\nlibc=\"glibc 2.28\"\n[[env.target.package]]\nname=\"a\"\nversion=\"1\"\nsource=\"pypi\"\nkind=\"wheel\"\nurl=\"u\"\nfilename=\"f\"\nsha256=\"abc\"\nsize=1\ndepends=[]\n", "has no valid sha256"},
+		{"sha as a path", lockWithSha("../../../../tmp/x/" + strings.Repeat("0", 47)), "has no valid sha256"},
+		{"uppercase sha", lockWithSha(strings.Repeat("AB", 32)), "64 lowercase hex digits"},
 	} {
 		_, err := Parse("envbuild.lock", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// lockWithSha is a one-package lock whose sha256 is sum.
+func lockWithSha(sum string) string {
+	return "lock-version = 1\n[[env]]\nname=\"a\"\nspec-digest=\"x\"\n[[env.target]]\nplatform=\"linux/amd64\"\npython=\"3.11.0\"\nimplementation=\"cpython\"\nlibc=\"glibc 2.28\"\n[[env.target.package]]\nname=\"a\"\nversion=\"1\"\nsource=\"pypi\"\nkind=\"wheel\"\nurl=\"u\"\nfilename=\"f\"\nsha256=\"" + sum + "\"\nsize=1\ndepends=[]\n"
+}
+
+func TestIsSha256(t *testing.T) {
+	for s, want := range map[string]bool{
+		strings.Repeat("0123456789abcdef", 4): true,
+		strings.Repeat("0123456789ABCDEF", 4): false,
+		strings.Repeat("a", 63):               false,
+		strings.Repeat("a", 65):               false,
+		strings.Repeat("a", 62) + "/.":        false,
+		strings.Repeat("a", 63) + "g":         false,
+		"":                                    false,
+	} {
+		if IsSha256(s) != want {
+			t.Errorf("IsSha256(%q) = %v", s, !want)
 		}
 	}
 }

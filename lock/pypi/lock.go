@@ -319,6 +319,9 @@ func (p *provider) packages(ctx context.Context, solution []resolve.Package, req
 			}
 			pkg.Sha256, pkg.Size = sum, size
 		}
+		if !lockfile.IsSha256(pkg.Sha256) {
+			return nil, failure.Infra(fmt.Errorf("the index gives %s the sha256 %s, which is not 64 hex digits", f.Filename, failure.Quote(pkg.Sha256)))
+		}
 		out = append(out, pkg)
 	}
 	return out, nil

@@ -216,8 +216,8 @@ func packages(recs []repodata.Record, requested map[string]string) ([]lockfile.P
 		default:
 			return nil, failure.Infra(fmt.Errorf("conda record %s %s %s of channel %q has file name %q, neither .conda nor .tar.bz2", r.Name, r.Version, r.Build, r.Channel, r.Fn))
 		}
-		if len(r.SHA256) != 64 {
-			return nil, failure.Infra(fmt.Errorf("conda record %s of channel %q has no sha256 in repodata.json; envbuild locks only artifacts with a sha256 (ask the channel's owner to re-index it)", r.Fn, r.Channel))
+		if !lockfile.IsSha256(r.SHA256) {
+			return nil, failure.Infra(fmt.Errorf("conda record %s of channel %q has no sha256 in repodata.json (or one that is not 64 hex digits); envbuild locks only artifacts with a sha256 (ask the channel's owner to re-index it)", r.Fn, r.Channel))
 		}
 		if r.URL == "" {
 			return nil, failure.Infra(fmt.Errorf("conda record %s of channel %q has no URL", r.Fn, r.Channel))
