@@ -71,6 +71,9 @@ type Layer struct {
 	// PassedBytes their uncompressed size.
 	Files, Passed int
 	PassedBytes   int64
+	// Meta is what the layer's record carries: installer.ReadLayerMeta
+	// of the tree the installer writes for this part.
+	Meta installer.LayerMeta
 }
 
 // Write writes to w the gzip layer of part opt.Part (1 or more) of
@@ -91,10 +94,60 @@ func Write(ctx context.Context, w io.Writer, wheel string, opt installer.WheelOp
 	lw := &layerWriter{ctx: ctx, out: w, blob: sha256.New(), diff: sha256.New(), m: m}
 	lw.out = io.MultiWriter(w, countWriter{lw}, lw.blob)
 	layer, err := lw.write(files, site)
+	if err == nil {
+		layer.Meta, err = layerMeta(files)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path.Base(wheel), err)
 	}
 	return layer, nil
+}
+
+// layerMeta is installer.ReadLayerMeta of the tree files make: the
+// .dist-info directories right under a site-packages directory, and the
+// conda-meta records with their contents. A part other than 0 holds
+// neither in any wheel seen (its own .dist-info stays in part 0), but a
+// wheel may put another's there through its .data directory.
+func layerMeta(files []installer.PartFile) (installer.LayerMeta, error) {
+	var m installer.LayerMeta
+	seen := map[string]bool{}
+	for i := range files {
+		f := &files[i]
+		if dir, name := path.Split(f.Dest); dir == layout.CondaMeta+"/" && strings.HasSuffix(name, ".json") {
+			data, err := readEntry(f.Entry)
+			if err != nil {
+				return m, fmt.Errorf("%s: %w", f.Dest, err)
+			}
+			if m.CondaMeta == nil {
+				m.CondaMeta = map[string]string{}
+			}
+			m.CondaMeta[f.Dest] = string(data)
+		}
+		rest, ok := strings.CutPrefix(f.Dest, layout.Prefix+"/lib/")
+		if !ok {
+			continue
+		}
+		c := strings.SplitN(rest, "/", 4)
+		if len(c) == 4 && strings.HasPrefix(c[0], "python3") && c[1] == "site-packages" && strings.HasSuffix(c[2], ".dist-info") {
+			if d := layout.Prefix + "/lib/" + c[0] + "/site-packages/" + c[2]; !seen[d] {
+				seen[d] = true
+				m.DistInfo = append(m.DistInfo, d)
+			}
+		}
+	}
+	sort.Strings(m.DistInfo)
+	return m, nil
+}
+
+// readEntry reads a zip entry whole; its bytes were checked against
+// RECORD when the layer was written.
+func readEntry(zf *zip.File) ([]byte, error) {
+	r, err := zf.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // layerWriter writes one layer.

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -344,5 +345,47 @@ func TestCanceled(t *testing.T) {
 	cancel()
 	if _, err := Write(ctx, io.Discard, wheel, installer.WheelOptions{Python: "3.11", Part: 1, Parts: 2}); err != context.Canceled && !strings.Contains(fmt.Sprint(err), "context canceled") {
 		t.Errorf("error %v, want context.Canceled", err)
+	}
+}
+
+// A part's record carries what the installer's tree of that part would
+// give ReadLayerMeta: here a .dist-info directory and a conda-meta record
+// the wheel puts in its .data directory, big enough to leave part 0.
+func TestLayerMeta(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewSource(2))
+	const mib = 1 << 20
+	entries := append(testEntries(),
+		wheelEntry{name: "bigpkg-1.0.data/purelib/other-2.0.dist-info/blob.bin", data: textish(r, mib+5), method: zip.Deflate},
+		wheelEntry{name: "bigpkg-1.0.data/data/conda-meta/other-2.0-0.json", data: append([]byte(`{"name": "other", "pad": "`), append(textish(r, mib), []byte(`"}`)...)...), method: zip.Deflate},
+	)
+	wheel := writeWheel(t, dir, entries)
+	found := 0
+	for part := 1; part < 3; part++ {
+		opt := installer.WheelOptions{Python: "3.11", Part: part, Parts: 3}
+		root := filepath.Join(dir, fmt.Sprint("root-", part))
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := installer.InstallWheel(wheel, root, opt); err != nil {
+			t.Fatal(err)
+		}
+		want, err := installer.ReadLayerMeta(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Write(context.Background(), io.Discard, wheel, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(l.Meta)
+		if !bytes.Equal(g, w) {
+			t.Errorf("part %d: meta %.300s, the installer's tree gives %.300s", part, g, w)
+		}
+		found += len(want.DistInfo) + len(want.CondaMeta)
+	}
+	if found != 2 {
+		t.Errorf("the parts hold %d of the .dist-info directory and the conda-meta record, want both", found)
 	}
 }
