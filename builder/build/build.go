@@ -416,7 +416,7 @@ func buildWithBuildKit(ctx context.Context, o Options, dest destinations, input 
 	if dest.repo == "" {
 		// BuildKit writes the built layers to an OCI layout of its own,
 		// which the image's layout then takes them from.
-		if layoutTmp, err = os.MkdirTemp("", "envbuild-layers-"); err != nil {
+		if layoutTmp, err = cacheTemp(o.CacheDir, "layers-"); err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(layoutTmp)

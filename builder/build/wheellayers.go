@@ -80,16 +80,7 @@ func makeWheelLayers(ctx context.Context, o Options, todo []fromWheel, target, d
 	if err != nil {
 		return nil, 0, err
 	}
-	// The wheels (gigabytes) go to the cache directory, on disk, rather
-	// than a temporary directory that may be in memory.
-	tmpRoot := ""
-	if o.CacheDir != "" {
-		tmpRoot = filepath.Join(o.CacheDir, "tmp")
-		if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
-			return nil, 0, err
-		}
-	}
-	tmp, err := os.MkdirTemp(tmpRoot, "wheels-")
+	tmp, err := cacheTemp(o.CacheDir, "wheels-")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -265,4 +256,27 @@ func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, 
 		return wrong
 	}
 	return f.Close()
+}
+
+// cacheTemp makes a temporary directory in tmp/ of the cache directory
+// (the system's when there is none): what goes there is gigabytes (big
+// wheels, BuildKit's layers for an OCI layout), so it belongs on disk
+// rather than in a temporary directory that may be in memory. What a
+// killed build left there more than a day ago is removed first.
+func cacheTemp(cacheDir, pattern string) (string, error) {
+	root := ""
+	if cacheDir != "" {
+		root = filepath.Join(cacheDir, "tmp")
+		if err := os.MkdirAll(root, 0o700); err != nil {
+			return "", err
+		}
+		if entries, err := os.ReadDir(root); err == nil {
+			for _, e := range entries {
+				if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+					os.RemoveAll(filepath.Join(root, e.Name()))
+				}
+			}
+		}
+	}
+	return os.MkdirTemp(root, pattern)
 }

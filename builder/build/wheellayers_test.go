@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envbuild/envbuild/internal/httpc"
 	"github.com/envbuild/envbuild/lock/failure"
@@ -68,5 +69,35 @@ func TestFetchWheel(t *testing.T) {
 				t.Errorf("error %v (kind %d), want %q (kind %d)", err, failure.KindOf(err), c.want, c.kind)
 			}
 		})
+	}
+}
+
+// Temporary directories go to tmp/ of the cache directory, and what a
+// killed build left there more than a day ago goes when the next one
+// starts; a recent one (another build's, running) stays.
+func TestCacheTemp(t *testing.T) {
+	cache := t.TempDir()
+	root := filepath.Join(cache, "tmp")
+	for _, name := range []string{"wheels-old", "layers-recent"} {
+		if err := os.MkdirAll(filepath.Join(root, name, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(filepath.Join(root, "wheels-old"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := cacheTemp(cache, "wheels-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(dir) != root || !strings.HasPrefix(filepath.Base(dir), "wheels-") {
+		t.Errorf("cacheTemp made %s, want a wheels-* directory in %s", dir, root)
+	}
+	if _, err := os.Stat(filepath.Join(root, "wheels-old")); !os.IsNotExist(err) {
+		t.Errorf("the day-old directory is still there (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "layers-recent", "sub")); err != nil {
+		t.Errorf("the recent directory went: %v", err)
 	}
 }
