@@ -2,12 +2,10 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -203,8 +201,9 @@ func writeWheelLayer(ctx context.Context, o Options, fw fromWheel, wheel, dir st
 	}, wl.PassedBytes, nil
 }
 
-// fetchWheel downloads pk to path, checking its size and sha256 against
-// the lock; a try that breaks off starts the file again.
+// fetchWheel downloads pk to path (httpc's Download: a transfer that
+// breaks off continues where it stopped), checking its size and sha256
+// against the lock.
 func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, path string) error {
 	u, err := url.Parse(pk.URL)
 	if err != nil || u.Host == "" {
@@ -215,47 +214,54 @@ func fetchWheel(ctx context.Context, client *httpc.Client, pk lockfile.Package, 
 		return err
 	}
 	defer f.Close()
-	// A file of other bytes than the lock's is the user's to act on, not
-	// a transient failure: it ends the fetch as it is.
-	var wrong error
-	err = client.Send(ctx, pk.URL, func(ctx context.Context) (*http.Request, error) {
-		return http.NewRequestWithContext(ctx, http.MethodGet, pk.URL, nil)
-	}, func(resp *http.Response) error {
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answers %d %s", u.Host, resp.StatusCode, http.StatusText(resp.StatusCode))
-		}
-		if err := f.Truncate(0); err != nil {
-			return err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		h := sha256.New()
-		limit := pk.Size + 1
-		if pk.Size <= 0 {
-			limit = 64 << 30
-		}
-		n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, limit))
-		if err != nil {
-			return err
-		}
-		if pk.Size > 0 && n != pk.Size {
-			wrong = failure.User(fmt.Errorf("%s from %s is %d bytes, but the lock says %d: the index now serves another file, or the lock was edited", pk.Filename, u.Host, n, pk.Size))
-		} else if got := hex.EncodeToString(h.Sum(nil)); got != pk.Sha256 {
-			wrong = wrongBytes(pk, u.Host, got)
-		}
-		return nil
-	})
+	// At most one byte more than the lock's size is kept: enough to tell
+	// the file is another, without filling the disk.
+	limit := pk.Size + 1
+	if pk.Size <= 0 {
+		limit = 64 << 30
+	}
+	got, n, err := client.Download(ctx, pk.URL, nil, &cappedWriter{w: f, left: limit})
+	if errors.Is(err, errPastLimit) {
+		got, n, err = "", limit, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return failure.Infra(fmt.Errorf("fetching %s to write its layers (envbuild writes the layers of a wheel bigger than %d MiB itself, from the wheel's own compressed data): %s", pk.Filename, plan.SplitSize>>20, failure.ShortenURLs(httpc.Redact(err.Error()))))
 	}
-	if wrong != nil {
-		return wrong
+	// A file of other bytes than the lock's is the user's to act on.
+	if pk.Size > 0 && n != pk.Size {
+		return failure.User(fmt.Errorf("%s from %s is %d bytes, but the lock says %d: the index now serves another file, or the lock was edited", pk.Filename, u.Host, n, pk.Size))
+	}
+	if got != pk.Sha256 {
+		return wrongBytes(pk, u.Host, got)
 	}
 	return f.Close()
+}
+
+// errPastLimit ends a download that goes past what cappedWriter keeps.
+var errPastLimit = errors.New("the file is bigger than the lock says")
+
+// cappedWriter passes at most left bytes to w; past them it fails with
+// errPastLimit.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		n, err := c.w.Write(p[:c.left])
+		c.left -= int64(n)
+		if err == nil {
+			err = errPastLimit
+		}
+		return n, err
+	}
+	n, err := c.w.Write(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // cacheTemp makes a temporary directory in tmp/ of the cache directory

@@ -23,7 +23,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -381,28 +380,6 @@ func (c *Client) fetchRange(ctx context.Context, u, rng string) (data []byte, st
 	return data, start, total, err
 }
 
-// parseContentRange reads "bytes START-END/TOTAL".
-func parseContentRange(h string) (start, total int64, ok bool) {
-	rest, found := strings.CutPrefix(strings.TrimSpace(h), "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	span, tot, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	s, _, found := strings.Cut(span, "-")
-	if !found {
-		return 0, 0, false
-	}
-	start, err1 := strconv.ParseInt(s, 10, 64)
-	total, err2 := strconv.ParseInt(tot, 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, false
-	}
-	return start, total, true
-}
-
 // wheelMetadataByRange reads METADATA from the wheel's zip directory with
 // range requests. It returns nil, nil when the server does not do ranges
 // (the caller then downloads the file).
@@ -709,7 +686,7 @@ func rangeRequest(u, rng string) func(context.Context) (*http.Request, error) {
 // size and the bytes.
 func readPartial(resp *http.Response, u string) (start, total int64, data []byte, err error) {
 	cr := resp.Header.Get("Content-Range")
-	start, total, ok := parseContentRange(cr)
+	start, total, ok := httpc.ParseContentRange(cr)
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("range request on %s: unreadable Content-Range %q", Redact(u), cr)
 	}
