@@ -19,19 +19,23 @@ import (
 
 var inflaters = sync.Pool{New: func() any { return inflate.NewReader(nil) }}
 
-// entryReader reads one entry of a wheel held in memory and checks its
-// size and CRC-32 at its end, as archive/zip does.
-type entryReader struct {
+// EntryReader reads one entry of a wheel held in memory and checks its
+// size and CRC-32 at its end, as archive/zip does. The installer reads
+// entries with it, and so does builder/wheellayer, which also copies a
+// deflated entry's own bytes (Raw).
+type EntryReader struct {
 	zf  *zip.File
 	r   io.Reader
-	inf *inflate.Reader // returned to the pool by close
+	inf *inflate.Reader // returned to the pool by Close
 	crc uint32
 	n   uint64
+	raw []byte
+	off int
 }
 
-// openEntry returns a reader of zf's contents, whose bytes are data (the
+// OpenEntry returns a reader of zf's contents, whose bytes are data (the
 // whole wheel). Wheels are stored or deflated; other methods are refused.
-func openEntry(zf *zip.File, data []byte) (*entryReader, error) {
+func OpenEntry(zf *zip.File, data []byte) (*EntryReader, error) {
 	off, err := zf.DataOffset()
 	if err != nil {
 		return nil, err
@@ -40,7 +44,7 @@ func openEntry(zf *zip.File, data []byte) (*entryReader, error) {
 		return nil, errors.New("the entry extends past the end of the archive; the wheel is truncated or corrupt")
 	}
 	raw := data[off : uint64(off)+zf.CompressedSize64]
-	e := &entryReader{zf: zf}
+	e := &EntryReader{zf: zf, raw: raw, off: int(off)}
 	switch zf.Method {
 	case zip.Store:
 		e.r = bytes.NewReader(raw)
@@ -54,7 +58,30 @@ func openEntry(zf *zip.File, data []byte) (*entryReader, error) {
 	return e, nil
 }
 
-func (e *entryReader) Read(p []byte) (int, error) {
+// Raw is the entry's bytes as the wheel holds them (compressed or
+// stored), from Offset in the wheel's data.
+func (e *EntryReader) Raw() []byte { return e.raw }
+
+// Offset is where Raw starts in the wheel's data.
+func (e *EntryReader) Offset() int { return e.off }
+
+// Deflated reports whether Raw is a DEFLATE stream.
+func (e *EntryReader) Deflated() bool { return e.inf != nil }
+
+// Consumed is how many bytes of Raw the reads so far used. A deflated
+// entry read to its end that used fewer than len(Raw) has bytes after
+// its stream.
+func (e *EntryReader) Consumed() int {
+	if e.inf != nil {
+		return e.inf.Consumed()
+	}
+	return int(e.n)
+}
+
+// CRC32 is the CRC-32 of the bytes read so far.
+func (e *EntryReader) CRC32() uint32 { return e.crc }
+
+func (e *EntryReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	e.crc = crc32.Update(e.crc, crc32.IEEETable, p[:n])
 	e.n += uint64(n)
@@ -74,8 +101,8 @@ func (e *entryReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// close gives the decoder back for the next entry.
-func (e *entryReader) close() {
+// Close gives the decoder back for the next entry.
+func (e *EntryReader) Close() {
 	if e.inf != nil {
 		e.inf.Reset(nil)
 		inflaters.Put(e.inf)

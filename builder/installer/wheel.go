@@ -78,7 +78,7 @@ func installWheel(src, root string, opt WheelOptions) (*WheelResult, error) {
 		return nil, err
 	}
 	// The wheel is mapped once and everything is read from memory: its
-	// sha256, the zip directory, every entry (see openEntry).
+	// sha256, the zip directory, every entry (see OpenEntry).
 	m, err := mapfile.Open(src)
 	if err != nil {
 		return nil, err
@@ -261,11 +261,11 @@ func scanWheel(src string, data []byte, py pyVersion) (*wheelScan, error) {
 			}
 			return nil, nil
 		}
-		rc, err := openEntry(zf, data)
+		rc, err := OpenEntry(zf, data)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s/%s: %w", distInfo, file, err)
 		}
-		defer rc.close()
+		defer rc.Close()
 		b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s/%s: %w", distInfo, file, err)
@@ -435,11 +435,11 @@ feed:
 }
 
 func writeWheelFile(t *tree, wf wheelFile, site string, data []byte) (recordRow, error) {
-	rc, err := openEntry(wf.zf, data)
+	rc, err := OpenEntry(wf.zf, data)
 	if err != nil {
 		return recordRow{}, fmt.Errorf("reading entry %q: %w", wf.zf.Name, err)
 	}
-	defer rc.close()
+	defer rc.Close()
 	// check hashes the bytes written; verify the bytes of the wheel, for
 	// RECORD. They are one hash unless a script's first line is rewritten or
 	// RECORD uses another algorithm.

@@ -35,17 +35,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/envbuild/envbuild/builder/inflate"
 	"github.com/envbuild/envbuild/builder/installer"
 	"github.com/envbuild/envbuild/builder/layout"
 	"github.com/envbuild/envbuild/internal/mapfile"
@@ -95,7 +92,7 @@ func Write(ctx context.Context, w io.Writer, wheel string, opt installer.WheelOp
 	lw.out = io.MultiWriter(w, countWriter{lw}, lw.blob)
 	layer, err := lw.write(files, site)
 	if err == nil {
-		layer.Meta, err = layerMeta(files)
+		layer.Meta, err = layerMeta(files, m.Data)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path.Base(wheel), err)
@@ -108,20 +105,20 @@ func Write(ctx context.Context, w io.Writer, wheel string, opt installer.WheelOp
 // conda-meta records with their contents. A part other than 0 holds
 // neither in any wheel seen (its own .dist-info stays in part 0), but a
 // wheel may put another's there through its .data directory.
-func layerMeta(files []installer.PartFile) (installer.LayerMeta, error) {
+func layerMeta(files []installer.PartFile, data []byte) (installer.LayerMeta, error) {
 	var m installer.LayerMeta
 	seen := map[string]bool{}
 	for i := range files {
 		f := &files[i]
 		if dir, name := path.Split(f.Dest); dir == layout.CondaMeta+"/" && strings.HasSuffix(name, ".json") {
-			data, err := readEntry(f.Entry)
+			body, err := readEntry(f.Entry, data)
 			if err != nil {
 				return m, fmt.Errorf("%s: %w", f.Dest, err)
 			}
 			if m.CondaMeta == nil {
 				m.CondaMeta = map[string]string{}
 			}
-			m.CondaMeta[f.Dest] = string(data)
+			m.CondaMeta[f.Dest] = string(body)
 		}
 		rest, ok := strings.CutPrefix(f.Dest, layout.Prefix+"/lib/")
 		if !ok {
@@ -139,15 +136,15 @@ func layerMeta(files []installer.PartFile) (installer.LayerMeta, error) {
 	return m, nil
 }
 
-// readEntry reads a zip entry whole; its bytes were checked against
-// RECORD when the layer was written.
-func readEntry(zf *zip.File) ([]byte, error) {
-	r, err := zf.Open()
+// readEntry reads an entry of the wheel in data whole; its bytes were
+// checked against RECORD when the layer was written.
+func readEntry(zf *zip.File, data []byte) ([]byte, error) {
+	e, err := installer.OpenEntry(zf, data)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	return io.ReadAll(r)
+	defer e.Close()
+	return io.ReadAll(e)
 }
 
 // layerWriter writes one layer.
@@ -286,52 +283,30 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 // member (or, when its data cannot be copied, compresses them here). It
 // reports whether the data were copied.
 func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
-	zf := f.Entry
-	off, err := zf.DataOffset()
+	e, err := installer.OpenEntry(f.Entry, lw.m.Data)
 	if err != nil {
 		return false, err
 	}
-	data := lw.m.Data
-	if off < 0 || zf.CompressedSize64 > uint64(len(data)) || uint64(off) > uint64(len(data))-zf.CompressedSize64 {
-		return false, errors.New("the entry extends past the end of the wheel; the wheel is truncated or corrupt")
-	}
-	start, end := int(off), int(off)+int(zf.CompressedSize64)
-	raw := data[start:end]
-	var src io.Reader
-	var inf *inflate.Reader
-	switch zf.Method {
-	case zip.Store:
-		src = bytes.NewReader(raw)
-	case zip.Deflate:
-		inf = inflate.NewReader(raw)
-		src = inf
-	default:
-		return false, fmt.Errorf("%w: compression method %d (a wheel's entries are stored or deflated)", zip.ErrAlgorithm, zf.Method)
-	}
-	// First pass: the bytes, their sha256, CRC-32 and length, and the
-	// diff id; the mapped pages read are dropped as the pass goes.
+	defer e.Close()
+	raw, start := e.Raw(), e.Offset()
+	// First pass: the bytes (their length and CRC-32 checked by e at its
+	// end), their sha256, and the diff id; the mapped pages read are
+	// dropped as the pass goes.
 	if lw.buf == nil {
 		lw.buf = make([]byte, 1<<20)
 	}
 	sum := sha256.New()
-	crc := crc32.NewIEEE()
-	var n uint64
 	released := start
 	for {
 		if err := lw.ctx.Err(); err != nil {
 			return false, err
 		}
-		k, err := src.Read(lw.buf)
+		k, err := e.Read(lw.buf)
 		if k > 0 {
-			n += uint64(k)
-			if n > zf.UncompressedSize64 {
-				return false, fmt.Errorf("%w: the entry is longer than the archive's directory says", zip.ErrFormat)
-			}
 			sum.Write(lw.buf[:k])
-			crc.Write(lw.buf[:k])
 			lw.diff.Write(lw.buf[:k])
-			if inf != nil {
-				released = lw.m.Release(released, start+min(inf.Consumed(), len(raw)))
+			if e.Deflated() {
+				released = lw.m.Release(released, start+min(e.Consumed(), len(raw)))
 			}
 		}
 		if err == io.EOF {
@@ -341,20 +316,14 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 			return false, err
 		}
 	}
-	if n != zf.UncompressedSize64 {
-		return false, fmt.Errorf("%w: the entry is %d bytes, the archive's directory says %d", zip.ErrFormat, n, zf.UncompressedSize64)
-	}
-	if zf.CRC32 != 0 && crc.Sum32() != zf.CRC32 {
-		return false, zip.ErrChecksum
-	}
 	if !bytes.Equal(sum.Sum(nil), f.SHA256) {
 		return false, fmt.Errorf("its sha256 is not the one in the wheel's RECORD; the wheel is corrupt or was tampered with")
 	}
 	// Second pass: write the member.
-	if inf != nil && inf.Consumed() == len(raw) {
+	if e.Deflated() && e.Consumed() == len(raw) {
 		var trailer [8]byte
-		binary.LittleEndian.PutUint32(trailer[:4], crc.Sum32())
-		binary.LittleEndian.PutUint32(trailer[4:], uint32(n))
+		binary.LittleEndian.PutUint32(trailer[:4], e.CRC32())
+		binary.LittleEndian.PutUint32(trailer[4:], uint32(f.Entry.UncompressedSize64))
 		if _, err := lw.out.Write(gzipHeader); err != nil {
 			return false, err
 		}
@@ -375,22 +344,22 @@ func (lw *layerWriter) file(f *installer.PartFile) (bool, error) {
 		}
 		return true, nil
 	}
-	if inf != nil {
-		inf.Reset(raw)
-	} else {
-		src = bytes.NewReader(raw)
+	again, err := installer.OpenEntry(f.Entry, lw.m.Data)
+	if err != nil {
+		return false, err
 	}
+	defer again.Close()
 	zw, err := gzip.NewWriterLevel(lw.out, gzip.DefaultCompression)
 	if err != nil {
 		return false, err
 	}
-	if _, err := io.CopyBuffer(zw, ctxReader{lw.ctx, src}, lw.buf); err != nil {
+	if _, err := io.CopyBuffer(zw, ctxReader{lw.ctx, again}, lw.buf); err != nil {
 		return false, err
 	}
 	if err := zw.Close(); err != nil {
 		return false, err
 	}
-	lw.m.Release(start, end)
+	lw.m.Release(start, start+len(raw))
 	return false, nil
 }
 
