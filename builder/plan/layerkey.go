@@ -61,7 +61,7 @@ func keyLayers(pp *PlatformPlan, o Options, budget int) {
 			// data (FromWheel) has other bytes than BuildKit's for the
 			// same files: a key of its own.
 			fromWheel := 0
-			if l.FromWheel = o.LayersFromWheels && l.Part > 0 && (o.Compression == "" || o.Compression == "gzip") && o.CompressionLevel == 0; l.FromWheel {
+			if l.FromWheel = o.LayersFromWheels && l.Part > 0 && LayersFromWheelsFit(o.Compression, o.CompressionLevel); l.FromWheel {
 				fromWheel = wheellayer.Format
 			}
 			l.Key = hashDoc(struct {

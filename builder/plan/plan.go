@@ -98,6 +98,14 @@ type Input struct {
 	LockDigest string
 }
 
+// LayersFromWheelsFit reports whether Options.LayersFromWheels can serve
+// layers of compression ("" is gzip) at level (0: the compressor's
+// default): a wheel's DEFLATE data make gzip layers only, at no chosen
+// level.
+func LayersFromWheelsFit(compression string, level int) bool {
+	return (compression == "" || compression == "gzip") && level == 0
+}
+
 // Layer is one package layer (or a group of small packages).
 type Layer struct {
 	Name     string

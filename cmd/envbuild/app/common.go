@@ -14,6 +14,7 @@ import (
 
 	"github.com/envbuild/envbuild/builder/build"
 	"github.com/envbuild/envbuild/builder/engine"
+	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/frontends/envtoml"
@@ -383,7 +384,7 @@ func layersFromWheels(c *cli.Context, env map[string]string, conf config.Resolve
 	} else if conf.File.LayersFromWheels != nil {
 		on, from = *conf.File.LayersFromWheels, "layers_from_wheels in the config file"
 	}
-	if on && (c.String("compression") != "gzip" || c.IsSet("compression-level")) {
+	if on && !plan.LayersFromWheelsFit(c.String("compression"), c.Int("compression-level")) {
 		fmt.Fprintf(c.App.ErrWriter, "%s does not apply to this build: it needs gzip at its default level; BuildKit compresses every layer\n", from)
 		return false
 	}

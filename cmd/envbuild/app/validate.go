@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/envbuild/envbuild/builder/build"
+	"github.com/envbuild/envbuild/builder/plan"
 	"github.com/envbuild/envbuild/builder/registry"
 	"github.com/envbuild/envbuild/frontends/config"
 	"github.com/envbuild/envbuild/lock/failure"
@@ -34,8 +35,12 @@ func validateBuildFlags(c *cli.Context, env map[string]string) error {
 			return failure.Usage(fmt.Errorf("--compression-level %d: want 1-%d for %s", l, top, v))
 		}
 	}
-	if c.Bool("layers-from-wheels") && (v != "gzip" || c.IsSet("compression-level")) {
-		return failure.Usage(fmt.Errorf("--layers-from-wheels copies the wheels' DEFLATE data into gzip layers: it works with --compression gzip at its default level only"))
+	if c.Bool("layers-from-wheels") && !plan.LayersFromWheelsFit(v, c.Int("compression-level")) {
+		given := "--compression " + v
+		if v == "gzip" {
+			given = fmt.Sprintf("--compression-level %d", c.Int("compression-level"))
+		}
+		return failure.Usage(fmt.Errorf("--layers-from-wheels copies the wheels' DEFLATE data into gzip layers: it works with --compression gzip at its default level only, not with %s", given))
 	}
 	if v := env[layersFromWheelsEnv]; v != "" {
 		if _, err := strconv.ParseBool(v); err != nil {
