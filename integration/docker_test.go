@@ -265,11 +265,18 @@ func writeRunOptions(t *testing.T, dir string, opts []string) {
 	for _, o := range opts {
 		q = append(q, fmt.Sprintf("%q", o))
 	}
+	writeConfig(t, dir, "buildkit_run_options = ["+strings.Join(q, ", ")+"]\n")
+}
+
+// writeConfig writes text as dir/.config/envbuild/config.toml, the config
+// file of envbuild() run in dir (it points XDG_CONFIG_HOME there).
+func writeConfig(t *testing.T, dir, text string) {
+	t.Helper()
 	p := filepath.Join(dir, ".config", "envbuild", "config.toml")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte("buildkit_run_options = ["+strings.Join(q, ", ")+"]\n"), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

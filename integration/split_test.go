@@ -167,12 +167,7 @@ func TestSplitWheelIntoLayout(t *testing.T) {
 	dir := t.TempDir()
 	srv := splitIndex(t)
 	out := filepath.Join(dir, "layout")
-	if err := os.MkdirAll(filepath.Join(dir, ".config", "envbuild"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".config", "envbuild", "config.toml"), []byte("layers_from_wheels = true\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeConfig(t, dir, "layers_from_wheels = true\n")
 	r := envbuild(t, dir, []string{"ENVBUILD_REPOSITORY="}, "build", "--json", "--progress", "plain", "--pypi", "bigpkg==1.0", "--index-url", srv.URL+"/simple", "--base", bed.Base, "--output", out)
 	if r.code != 0 {
 		t.Fatalf("build failed with exit %d:\n%s", r.code, tail(r.stderr, 80))
